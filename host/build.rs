@@ -1,0 +1,106 @@
+//! Builds every plugin crate in the workspace for `wasm32-wasip2` and embeds the built-in ones
+//! (those under `plugins/`) in the `aish` binary, so they are there with no copying.
+//! Plugins under `tests/plugins/` are built too, for the test suite, but not embedded.
+
+use std::env;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, exit};
+
+const TARGET: &str = "wasm32-wasip2";
+const PROFILE: &str = "plugin";
+
+fn main() {
+    let host_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = host_dir.parent().expect("host/ sits in the workspace").to_path_buf();
+    for watched in ["wit", "plugin-sdk", "plugins", "tests/plugins", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+
+    let builtin = plugin_crates(&root.join("plugins"));
+    let testing = plugin_crates(&root.join("tests/plugins"));
+    let target_dir = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|d| if d.is_absolute() { d } else { root.join(d) })
+        .unwrap_or_else(|| root.join("target"))
+        .join("plugins");
+
+    check_target_installed();
+    // One cargo run per plugin: each turns on only its own kind in the SDK, and a run
+    // with several would unify those features.
+    for (package, _) in builtin.iter().chain(&testing) {
+        build_plugin(&root, &target_dir, package);
+    }
+
+    let artifacts = target_dir.join(TARGET).join(PROFILE);
+    let mut code = String::from("/// The plugins built into aish: (name, component bytes).\n");
+    code.push_str("pub const BUILTIN_PLUGINS: &[(&str, &[u8])] = &[\n");
+    for (package, name) in &builtin {
+        let wasm = artifacts.join(format!("{}.wasm", package.replace('-', "_")));
+        writeln!(code, "    ({name:?}, include_bytes!({:?})),", wasm.display().to_string()).unwrap();
+    }
+    code.push_str("];\n");
+    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    fs::write(out.join("builtin_plugins.rs"), code).expect("write builtin_plugins.rs");
+    println!("cargo:rustc-env=AISH_PLUGIN_ARTIFACTS={}", artifacts.display());
+}
+
+/// Crates under `dir` that carry a `plugin.toml`: (package name, plugin name).
+fn plugin_crates(dir: &Path) -> Vec<(String, String)> {
+    let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
+    let mut found: Vec<(String, String)> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let path = entry.path();
+            let manifest = fs::read_to_string(path.join("plugin.toml")).ok()?;
+            let cargo = fs::read_to_string(path.join("Cargo.toml")).ok()?;
+            Some((toml_string(&cargo, "name")?, toml_string(&manifest, "name")?))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// The first top-level `key = "value"` in a TOML file (enough for a package or plugin name).
+fn toml_string(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let (k, v) = line.split_once('=')?;
+        (k.trim() == key).then(|| v.trim().trim_matches('"').to_owned())
+    })
+}
+
+fn check_target_installed() {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(rustc).args(["--print", "sysroot"]).output();
+    let installed = sysroot.is_ok_and(|o| {
+        let root = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+        Path::new(&root).join("lib/rustlib").join(TARGET).exists()
+    });
+    if !installed {
+        eprintln!("error: aish builds its plugins for {TARGET}; run `rustup target add {TARGET}` first");
+        exit(1);
+    }
+}
+
+fn build_plugin(root: &Path, target_dir: &Path, package: &str) {
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root)
+        .args(["build", "--quiet", "--profile", PROFILE, "--target", TARGET, "--package", package])
+        .env("CARGO_TARGET_DIR", target_dir);
+    // The outer build's flags and wrappers (clippy's, coverage's) are for the host, not plugins.
+    for var in
+        ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "RUSTC_WORKSPACE_WRAPPER", "RUSTC_WRAPPER", "CARGO_BUILD_TARGET"]
+    {
+        cmd.env_remove(var);
+    }
+    let status = cmd.status().unwrap_or_else(|e| {
+        eprintln!("error: cannot run cargo to build plugin {package}: {e}");
+        exit(1);
+    });
+    if !status.success() {
+        eprintln!("error: building plugin {package} for {TARGET} failed (see above)");
+        exit(1);
+    }
+}

@@ -1,0 +1,73 @@
+//! Start-up: where files are, the config (or the embedded demo default), plugins, the runtime.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::config::{Config, ConfigError, Paths};
+use crate::demo::DemoServer;
+use crate::plugin::{PluginError, Registry, Runtime};
+use crate::transport::Connector;
+
+/// Everything a command needs.
+pub struct App {
+    /// Where files are.
+    pub paths: Paths,
+    /// Plugins, config and runtime together.
+    pub connector: Connector,
+    /// The demo server, when the embedded default is in use.
+    pub demo: Option<DemoServer>,
+    /// Problems met on the way that did not stop start-up (a broken user plugin).
+    pub warnings: Vec<String>,
+}
+
+/// Why aish could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The config is wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The plugin engine failed.
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+    /// The demo server could not listen.
+    #[error("cannot start the demo AIs on 127.0.0.1: {0}")]
+    Demo(std::io::Error),
+}
+
+impl App {
+    /// Starts with the config at `config_path` (or the default file). `lenient` keeps going on
+    /// a config error with the defaults, reporting it as a warning (the interactive shell).
+    pub async fn start(config_path: Option<&Path>, lenient: bool) -> Result<App, StartError> {
+        let paths = Paths::from_env();
+        let mut warnings = Vec::new();
+        let loaded = match config_path {
+            Some(path) => Config::load(path).map(Some),
+            None => Config::load_optional(&paths.config_file()),
+        };
+        let mut config = match loaded {
+            Ok(config) => config.unwrap_or_default(),
+            Err(e) if lenient => {
+                warnings.push(format!("{e}; starting with the defaults"));
+                Config::default()
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let demo = if config.ai.is_empty() {
+            let demo = DemoServer::start().await.map_err(StartError::Demo)?;
+            config.ai = demo.config().ai;
+            Some(demo)
+        } else {
+            None
+        };
+        let (registry, plugin_warnings) = Registry::discover(&paths.plugin_dir());
+        warnings.extend(plugin_warnings);
+        let runtime = Runtime::new(Some(paths.component_cache_dir()))?;
+        let connector = Connector::new(Arc::new(runtime), Arc::new(registry), Arc::new(config));
+        Ok(App { paths, connector, demo, warnings })
+    }
+
+    /// The config in use.
+    pub fn config(&self) -> &Config {
+        self.connector.config()
+    }
+}

@@ -1,0 +1,109 @@
+//! The command line (SPEC section 1): flags defined once, and what each form runs.
+
+mod app;
+pub mod builtins;
+mod plugin_cmd;
+mod probe;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+pub use app::{App, StartError};
+pub use plugin_cmd::run as run_plugin_command;
+pub use probe::run as run_probe;
+
+/// Exit status: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: a stage failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit status: a usage, syntax or config error.
+pub const EXIT_USAGE: u8 = 2;
+
+/// aish: an interactive shell for talking to AI services and chaining them.
+#[derive(Debug, Parser)]
+#[command(name = "aish", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    after_help = "Examples:\n  aish                               the interactive shell\n  aish -c 'echo \"an idea\" | apollo | athena'\n  aish apollo what is a monad         one-shot\n  echo notes | aish hermes            one-shot from standard input\n  aish script.aish                    one line each, # comments"
+)]
+pub struct Cli {
+    /// Runs one line (a pipeline or a built-in) and exits.
+    #[arg(short = 'c', value_name = "LINE", conflicts_with = "args")]
+    pub command: Option<String>,
+
+    /// Reads this config file instead of the default one.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+
+    /// Asks every AI for a whole answer instead of a stream.
+    #[arg(long, global = true)]
+    pub no_stream: bool,
+
+    /// A script FILE, or an AI's name followed by the MESSAGE for it.
+    #[arg(value_name = "FILE | AI MESSAGE", trailing_var_arg = true)]
+    pub args: Vec<String>,
+
+    #[command(subcommand)]
+    #[allow(missing_docs)]
+    pub subcommand: Option<Sub>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Sub {
+    /// Manages plugins.
+    Plugin {
+        #[command(subcommand)]
+        #[allow(missing_docs)]
+        action: PluginAction,
+    },
+    /// Works with transports directly.
+    Transport {
+        #[command(subcommand)]
+        #[allow(missing_docs)]
+        action: TransportAction,
+    },
+}
+
+/// `aish plugin ...`
+#[derive(Debug, Subcommand)]
+pub enum PluginAction {
+    /// Lists installed plugins.
+    List,
+    /// Shows one plugin: manifest, capabilities, what it is allowed.
+    Info {
+        /// The plugin's name.
+        name: String,
+    },
+    /// Installs a plugin component (a .wasm file built with aish-plugin-sdk).
+    Add {
+        /// The .wasm file.
+        path: PathBuf,
+    },
+    /// Removes a user plugin (a built-in one it overrode comes back).
+    Remove {
+        /// The plugin's name.
+        name: String,
+    },
+}
+
+/// `aish transport ...`
+#[derive(Debug, Subcommand)]
+pub enum TransportAction {
+    /// Sends MESSAGE through one transport and prints every event as JSON Lines.
+    Probe {
+        /// The transport plugin.
+        #[arg(long, default_value = "sse")]
+        transport: String,
+        /// What the transport speaks (raw passes every SSE event through).
+        #[arg(long, default_value = "raw")]
+        dialect: String,
+        /// The model to ask for.
+        #[arg(long)]
+        model: Option<String>,
+        /// The endpoint.
+        url: String,
+        /// The message (none: a GET for the raw dialect).
+        message: Option<String>,
+    },
+}

@@ -1,0 +1,82 @@
+//! `aish transport probe`: one transport, every event it yields, as JSON Lines.
+
+use std::io::Write;
+
+use serde_json::{Value, json};
+
+use super::{App, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use crate::plugin::capabilities::host_pattern_of;
+use crate::transport::{ConnectOptions, Event, Outgoing, TransportError};
+
+/// Runs the probe; returns the exit status.
+pub async fn run(
+    app: &App,
+    transport: &str,
+    dialect: &str,
+    model: Option<String>,
+    url: &str,
+    message: Option<String>,
+) -> u8 {
+    let Some(host) = host_pattern_of(url) else {
+        eprintln!("error: `{url}` is not a URL; give one like http://127.0.0.1:8080/events");
+        return EXIT_USAGE;
+    };
+    let mut stdout = std::io::stdout().lock();
+    let mut print = |value: Value| {
+        let _ = writeln!(stdout, "{value}");
+        let _ = stdout.flush();
+    };
+    let print_error = |print: &mut dyn FnMut(Value), e: &TransportError| {
+        let mut line = json!({"type": "error", "message": e.message, "kind": e.kind.as_str()});
+        if let Some(status) = e.status {
+            line["status"] = json!(status);
+        }
+        print(line);
+    };
+    // The user named this URL, so the probe may reach its host whatever the config says.
+    let grant = match app.connector.grant(transport, &[host]) {
+        Ok(grant) => grant,
+        Err(e) => {
+            print_error(&mut print, &e);
+            return EXIT_FAILED;
+        }
+    };
+    let options =
+        ConnectOptions { url: url.to_owned(), dialect: dialect.to_owned(), model, api_key: None, settings: json!({}) };
+    let mut session = match app.connector.connect(transport, grant, options).await {
+        Ok(session) => session,
+        Err(e) => {
+            print_error(&mut print, &e);
+            return EXIT_FAILED;
+        }
+    };
+    let outgoing = Outgoing { message: message.unwrap_or_default(), context: json!({}), stream: true };
+    if let Err(e) = session.send(&outgoing).await {
+        print_error(&mut print, &e);
+        return EXIT_FAILED;
+    }
+    let mut status = EXIT_OK;
+    loop {
+        let events = tokio::select! {
+            events = session.receive() => events,
+            _ = tokio::signal::ctrl_c() => break,
+        };
+        match events {
+            Ok(events) if events.is_empty() => break,
+            Ok(events) => {
+                for event in events {
+                    if matches!(event, Event::Error(_)) {
+                        status = EXIT_FAILED;
+                    }
+                    print(event.to_json());
+                }
+            }
+            Err(e) => {
+                print_error(&mut print, &e);
+                return EXIT_FAILED;
+            }
+        }
+    }
+    session.close().await;
+    status
+}

@@ -1,0 +1,247 @@
+//! The configuration: which AIs exist, how to reach them, and what each plugin may do.
+
+mod paths;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use paths::Paths;
+
+/// A configuration error: names the file, the key and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("config error in {}{}: {message}", file.display(), key.as_deref().map(|k| format!(" at `{k}`")).unwrap_or_default())]
+pub struct ConfigError {
+    /// The file that was read.
+    pub file: PathBuf,
+    /// The key that is wrong, when one is.
+    pub key: Option<String>,
+    /// What is wrong, and what to do.
+    pub message: String,
+}
+
+/// How to reach one AI.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AiConfig {
+    /// The endpoint.
+    pub url: String,
+    /// The transport plugin (`sse` unless said otherwise).
+    #[serde(default = "default_transport")]
+    pub transport: String,
+    /// What the transport speaks on the wire.
+    #[serde(default = "default_dialect")]
+    pub dialect: String,
+    /// The model passed to the backend.
+    pub model: Option<String>,
+    /// The environment variable that holds the API key.
+    pub api_key_env: Option<String>,
+    /// Transports tried, in order, when streaming is unavailable.
+    #[serde(default)]
+    pub fallback: Vec<String>,
+    /// Whether to ask for a streamed answer (default true).
+    pub stream: Option<bool>,
+    /// Dialect settings passed to the plugin (`temperature`, `max_tokens`, `context_id`, ...).
+    #[serde(default)]
+    pub settings: toml::Table,
+}
+
+fn default_transport() -> String {
+    "sse".to_owned()
+}
+
+fn default_dialect() -> String {
+    "aish".to_owned()
+}
+
+/// What one plugin may do.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PluginConfig {
+    /// Hosts the plugin may reach, as `host:port` patterns (`*` matches any port, `*.` any
+    /// subdomain). Default: the hosts of the AIs configured to use the plugin.
+    pub allow_hosts: Option<Vec<String>>,
+    /// Most memory the plugin may use, in MiB (default 64).
+    pub memory_limit_mb: Option<u64>,
+    /// Most time the plugin may compute without returning or waiting on I/O, in ms (default 2000).
+    pub time_limit_ms: Option<u64>,
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Config {
+    /// The file it came from, if any.
+    pub source: Option<PathBuf>,
+    /// AIs by the name pipelines use.
+    pub ai: BTreeMap<String, AiConfig>,
+    /// Plugin settings by plugin name.
+    pub plugins: BTreeMap<String, PluginConfig>,
+}
+
+impl Config {
+    /// Reads a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            key: None,
+            message: format!("cannot read it: {e}"),
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Reads the config file if there is one; `None` when there is none.
+    pub fn load_optional(path: &Path) -> Result<Option<Config>, ConfigError> {
+        match path.try_exists() {
+            Ok(false) => Ok(None),
+            _ => Self::load(path).map(Some),
+        }
+    }
+
+    /// Parses config text; `path` is named in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let error = |key: Option<String>, message: String| ConfigError { file: path.to_path_buf(), key, message };
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            let line = e.span().map(|s| text[..s.start].lines().count().max(1));
+            let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
+            error(None, format!("{at}{} (fix the TOML syntax)", e.message().trim()))
+        })?;
+        let mut config = Config { source: Some(path.to_path_buf()), ..Config::default() };
+        for (key, value) in table {
+            match key.as_str() {
+                "ai" => {
+                    for (name, ai) in section(&key, value).map_err(|m| error(Some(key.clone()), m))? {
+                        let key = format!("ai.{name}");
+                        check_name(&name).map_err(|m| error(Some(key.clone()), m))?;
+                        let ai =
+                            AiConfig::deserialize(ai).map_err(|e| error(Some(key.clone()), e.message().to_owned()))?;
+                        validate_ai(&ai).map_err(|m| error(Some(key.clone()), m))?;
+                        config.ai.insert(name, ai);
+                    }
+                }
+                "plugins" => {
+                    for (name, plugin) in section(&key, value).map_err(|m| error(Some(key.clone()), m))? {
+                        let key = format!("plugins.{name}");
+                        let plugin = PluginConfig::deserialize(plugin)
+                            .map_err(|e| error(Some(key.clone()), e.message().to_owned()))?;
+                        if plugin.memory_limit_mb == Some(0) || plugin.time_limit_ms == Some(0) {
+                            return Err(error(Some(key), "limits must be greater than 0".into()));
+                        }
+                        config.plugins.insert(name, plugin);
+                    }
+                }
+                other => {
+                    return Err(error(
+                        Some(other.to_owned()),
+                        "unknown section; aish reads [ai.NAME] and [plugins.NAME]".into(),
+                    ));
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// The settings of a plugin (defaults when the config says nothing).
+    pub fn plugin(&self, name: &str) -> PluginConfig {
+        self.plugins.get(name).cloned().unwrap_or_default()
+    }
+
+    /// The hosts a plugin may reach: what the user allowed, else the hosts of the AIs that use it.
+    pub fn allowed_hosts(&self, plugin: &str) -> Vec<String> {
+        if let Some(hosts) = self.plugins.get(plugin).and_then(|p| p.allow_hosts.clone()) {
+            return hosts;
+        }
+        self.ai
+            .values()
+            .filter(|ai| ai.transport == plugin || ai.fallback.iter().any(|f| f == plugin))
+            .filter_map(|ai| crate::plugin::capabilities::host_pattern_of(&ai.url))
+            .fold(Vec::new(), |mut hosts, host| {
+                if !hosts.contains(&host) {
+                    hosts.push(host);
+                }
+                hosts
+            })
+    }
+}
+
+fn section(key: &str, value: toml::Value) -> Result<toml::Table, String> {
+    match value {
+        toml::Value::Table(t) => Ok(t),
+        _ => Err(format!("`{key}` must be a table of tables, like [{key}.NAME]")),
+    }
+}
+
+fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && !name.starts_with('-');
+    if ok { Ok(()) } else { Err(format!("`{name}` is not a usable AI name: use letters, digits, `-` and `_`")) }
+}
+
+fn validate_ai(ai: &AiConfig) -> Result<(), String> {
+    if ai.url.trim().is_empty() {
+        return Err("`url` is empty".into());
+    }
+    if let Some(var) = &ai.api_key_env
+        && var.trim().is_empty()
+    {
+        return Err("`api_key_env` is empty: name the environment variable that holds the key".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/tmp/config.toml"))
+    }
+
+    #[test]
+    fn full_example_from_the_spec() {
+        let config = parse(
+            r#"
+[ai.apollo]
+url = "http://127.0.0.1:4000/v1/chat/completions"
+transport = "sse"
+dialect = "openai"
+model = "gpt-4o-mini"
+api_key_env = "OPENAI_API_KEY"
+fallback = ["http"]
+
+[plugins.sse]
+allow_hosts = ["127.0.0.1:*", "api.openai.com:443"]
+"#,
+        )
+        .unwrap();
+        let apollo = &config.ai["apollo"];
+        assert_eq!(apollo.dialect, "openai");
+        assert_eq!(apollo.fallback, vec!["http"]);
+        assert_eq!(config.allowed_hosts("sse"), vec!["127.0.0.1:*", "api.openai.com:443"]);
+    }
+
+    #[test]
+    fn defaults_and_derived_allow_list() {
+        let config = parse("[ai.a]\nurl = \"http://localhost:9000/x\"\n").unwrap();
+        assert_eq!(config.ai["a"].transport, "sse");
+        assert_eq!(config.ai["a"].dialect, "aish");
+        assert_eq!(config.allowed_hosts("sse"), vec!["localhost:9000"]);
+        assert!(config.allowed_hosts("websocket").is_empty());
+    }
+
+    #[test]
+    fn errors_name_file_key_and_problem() {
+        let err = parse("[ai.apollo]\nurl = \"http://x\"\ntrasnport = \"sse\"\n").unwrap_err().to_string();
+        assert!(err.contains("/tmp/config.toml") && err.contains("ai.apollo") && err.contains("trasnport"), "{err}");
+        let err = parse("[ai.apollo]\ntransport = \"sse\"\n").unwrap_err().to_string();
+        assert!(err.contains("ai.apollo") && err.contains("url"), "{err}");
+        let err = parse("[ai.apollo\nurl=1").unwrap_err().to_string();
+        assert!(err.contains("line 1"), "{err}");
+        let err = parse("[colours]\n").unwrap_err().to_string();
+        assert!(err.contains("colours"), "{err}");
+        let err = parse("[ai.\"bad name\"]\nurl = \"http://x\"\n").unwrap_err().to_string();
+        assert!(err.contains("bad name"), "{err}");
+        assert!(!err.contains('\n'), "one line: {err}");
+    }
+}

@@ -1,0 +1,142 @@
+//! How a streaming answer is shown (SPEC section 4). On a terminal: `[Streaming...] `, the
+//! tokens as they arrive, then `[Complete - 1.2s, 42 tokens]`. When stdout is not a terminal:
+//! only the answer on stdout, status lines on stderr, and no ANSI codes anywhere.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use nu_ansi_term::{Color, Style};
+
+/// Where output goes and how it looks.
+pub struct Display {
+    tty: bool,
+    color: bool,
+    out: Box<dyn Write + Send>,
+    err: Box<dyn Write + Send>,
+    /// The last byte written to stdout for the current answer, so answers end on a new line.
+    at_line_start: bool,
+    /// Stdout refused a write (a closed pipe); stop writing, keep running.
+    out_closed: bool,
+}
+
+/// How a stage's answer is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    /// Streamed to stdout.
+    Shown,
+    /// Kept off stdout (an intermediate stage when stdout is not a terminal, or redirected).
+    Quiet,
+}
+
+impl Display {
+    /// The process's stdout and stderr, with colour when stdout is a terminal and `NO_COLOR` is unset.
+    pub fn stdio() -> Self {
+        let tty = std::io::stdout().is_terminal();
+        let color = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        Display {
+            tty,
+            color,
+            out: Box::new(std::io::stdout()),
+            err: Box::new(std::io::stderr()),
+            at_line_start: true,
+            out_closed: false,
+        }
+    }
+
+    /// Whether stdout is a terminal.
+    pub fn is_tty(&self) -> bool {
+        self.tty
+    }
+
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.color { style.paint(text).to_string() } else { text.to_owned() }
+    }
+
+    fn write_out(&mut self, text: &str) {
+        if self.out_closed || text.is_empty() {
+            return;
+        }
+        if self.out.write_all(text.as_bytes()).and_then(|_| self.out.flush()).is_err() {
+            self.out_closed = true;
+        }
+        self.at_line_start = text.ends_with('\n');
+    }
+
+    fn status(&mut self, line: &str) {
+        if self.tty {
+            let painted = self.paint(Style::new().dimmed(), line);
+            self.write_out(&painted);
+        } else {
+            let _ = writeln!(self.err, "{}", line.trim_end());
+        }
+    }
+
+    /// An AI stage starts answering; `label` names it when a pipeline has several.
+    pub fn stage_start(&mut self, label: Option<&str>, visibility: Visibility) {
+        if visibility == Visibility::Quiet && self.tty {
+            return;
+        }
+        if let Some(ai) = label {
+            if self.tty {
+                let painted = self.paint(Color::Cyan.bold(), &format!("{ai}: "));
+                self.write_out(&painted);
+            } else {
+                let _ = write!(self.err, "{ai}: ");
+            }
+        }
+        self.status("[Streaming...] ");
+    }
+
+    /// A piece of the answer.
+    pub fn token(&mut self, text: &str, visibility: Visibility) {
+        if visibility == Visibility::Shown {
+            self.write_out(text);
+        }
+    }
+
+    /// The answer ended; `tokens` is what the backend reported, or the count of token events.
+    pub fn stage_end(&mut self, elapsed: Duration, tokens: u64, visibility: Visibility) {
+        if visibility == Visibility::Shown && !self.at_line_start {
+            self.write_out("\n");
+        }
+        let line = format!("[Complete - {:.1}s, {tokens} tokens]", elapsed.as_secs_f64());
+        if self.tty {
+            self.status(&line);
+            self.write_out("\n");
+        } else {
+            self.status(&line);
+        }
+    }
+
+    /// An answer stopped early but what arrived is kept.
+    pub fn stage_interrupted(&mut self, why: &str, visibility: Visibility) {
+        if visibility == Visibility::Shown && !self.at_line_start {
+            self.write_out("\n");
+        }
+        self.warning(&format!("[Interrupted - {why}; the answer so far is kept]"));
+    }
+
+    /// A one-line notice on stderr.
+    pub fn warning(&mut self, line: &str) {
+        let painted = if self.color { Color::Yellow.paint(line).to_string() } else { line.to_owned() };
+        let _ = writeln!(self.err, "{painted}");
+    }
+
+    /// A one-line error on stderr.
+    pub fn error(&mut self, line: &str) {
+        if self.tty && !self.at_line_start {
+            self.write_out("\n");
+        }
+        let painted =
+            if self.color { Color::Red.paint(format!("error: {line}")).to_string() } else { format!("error: {line}") };
+        let _ = writeln!(self.err, "{painted}");
+    }
+
+    /// Plain text on stdout (built-in output).
+    pub fn print(&mut self, text: &str) {
+        self.write_out(text);
+        if !text.ends_with('\n') {
+            self.write_out("\n");
+        }
+    }
+}

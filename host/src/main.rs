@@ -1,0 +1,168 @@
+//! The `aish` binary.
+
+use std::io::{IsTerminal, Read};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+
+use aish::cli::builtins::Flow;
+use aish::cli::{App, Cli, EXIT_FAILED, EXIT_OK, EXIT_USAGE, StartError, Sub, TransportAction};
+use aish::display::Display;
+use aish::pipeline::{Command, Executor, Pipeline, RunError, Span};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let interactive =
+        cli.subcommand.is_none() && cli.command.is_none() && cli.args.is_empty() && std::io::stdin().is_terminal();
+    let app = match App::start(cli.config.as_deref(), interactive).await {
+        Ok(app) => app,
+        Err(e @ StartError::Config(_)) => {
+            eprintln!("error: {e}");
+            return Ok(EXIT_USAGE);
+        }
+        Err(e) => return Err(e).context("aish could not start"),
+    };
+    for warning in &app.warnings {
+        eprintln!("warning: {warning}");
+    }
+    match &cli.subcommand {
+        Some(Sub::Plugin { action }) => return Ok(aish::cli::run_plugin_command(&app, action)),
+        Some(Sub::Transport { action: TransportAction::Probe { transport, dialect, model, url, message } }) => {
+            return Ok(aish::cli::run_probe(&app, transport, dialect, model.clone(), url, message.clone()).await);
+        }
+        None => {}
+    }
+    let mut executor = Executor::new(app.connector.clone(), Display::stdio(), cli.no_stream);
+    if let Some(line) = &cli.command {
+        return Ok(run_line(&mut executor, line, piped_stdin()?).await);
+    }
+    if let Some(first) = cli.args.first() {
+        if app.config().ai.contains_key(first) {
+            return one_shot(&mut executor, first, &cli.args[1..]).await;
+        }
+        let path = Path::new(first);
+        if path.is_file() {
+            let script = std::fs::read_to_string(path).with_context(|| format!("cannot read script {first}"))?;
+            return Ok(run_script(&mut executor, &script).await);
+        }
+        eprintln!("error: `{first}` is neither a configured AI nor a script file; `aish --help` shows the usage");
+        return Ok(EXIT_USAGE);
+    }
+    if !interactive {
+        let mut script = String::new();
+        std::io::stdin().read_to_string(&mut script).context("cannot read standard input")?;
+        return Ok(run_script(&mut executor, &script).await);
+    }
+    Ok(aish::shell::run(&app, &mut executor).await)
+}
+
+/// Standard input, when it is piped in rather than a terminal.
+fn piped_stdin() -> anyhow::Result<Option<String>> {
+    if std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    let mut text = String::new();
+    std::io::stdin().read_to_string(&mut text).context("cannot read standard input")?;
+    Ok((!text.is_empty()).then_some(text))
+}
+
+async fn one_shot(executor: &mut Executor, ai: &str, words: &[String]) -> anyhow::Result<u8> {
+    let message = if words.is_empty() {
+        match piped_stdin()? {
+            Some(text) => text,
+            None => {
+                eprintln!("error: no message for {ai}: write `aish {ai} your message` or pipe text into it");
+                return Ok(EXIT_USAGE);
+            }
+        }
+    } else {
+        words.join(" ")
+    };
+    let pipeline = Pipeline {
+        commands: vec![Command {
+            name: ai.to_owned(),
+            name_quoted: true,
+            args: Vec::new(),
+            span: Span { start: 0, end: 0 },
+        }],
+        input: None,
+        output: None,
+    };
+    let result = executor.run(&pipeline, Some(message)).await;
+    Ok(status(executor, result))
+}
+
+async fn run_line(executor: &mut Executor, line: &str, stdin: Option<String>) -> u8 {
+    if executor.builtin(line.trim()).is_some() {
+        return EXIT_OK;
+    }
+    let result = executor.run_line(line, stdin).await;
+    status(executor, result)
+}
+
+fn status(executor: &mut Executor, result: Result<aish::pipeline::Outcome, RunError>) -> u8 {
+    match result {
+        Ok(outcome) if outcome.success() => EXIT_OK,
+        Ok(_) => EXIT_FAILED,
+        Err(RunError::Syntax(e)) => {
+            executor.display.error(&e.render());
+            EXIT_USAGE
+        }
+        Err(e @ RunError::Usage(_)) => {
+            executor.display.error(&e.to_string());
+            EXIT_USAGE
+        }
+        Err(e @ RunError::File(_)) => {
+            executor.display.error(&e.to_string());
+            EXIT_FAILED
+        }
+    }
+}
+
+/// Runs a script: one line each, `#` comments and a `#!` first line skipped. Every line is
+/// parsed first, so a script with a syntax error runs nothing.
+async fn run_script(executor: &mut Executor, script: &str) -> u8 {
+    let lines: Vec<(usize, &str)> = script
+        .lines()
+        .enumerate()
+        .filter(|(i, line)| !(*i == 0 && line.starts_with("#!")))
+        .map(|(i, line)| (i + 1, line.trim()))
+        .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
+        .collect();
+    for (number, line) in &lines {
+        if let Err(e) = aish::pipeline::parse(line) {
+            executor.display.error(&format!("line {number}: {}", e.render()));
+            return EXIT_USAGE;
+        }
+    }
+    let mut code = EXIT_OK;
+    for (_, line) in lines {
+        match executor.builtin(line) {
+            Some(Flow::Exit) => break,
+            Some(Flow::Continue) => continue,
+            None => {}
+        }
+        let result = executor.run_line(line, None).await;
+        code = code.max(status(executor, result));
+    }
+    code
+}

@@ -1,0 +1,161 @@
+//! Builds the pipeline AST from tokens.
+
+use super::lexer::{Span, Token, tokenize};
+use super::{Command, ParseError, Pipeline, Redirect};
+
+/// Parses one line into a pipeline. An empty line (or only a comment) gives `None`.
+pub fn parse(line: &str) -> Result<Option<Pipeline>, ParseError> {
+    let tokens = tokenize(line)?;
+    if tokens.is_empty() {
+        return Ok(None);
+    }
+    let mut pipeline = Pipeline { commands: Vec::new(), input: None, output: None };
+    let mut current: Option<Command> = None;
+    let mut iter = tokens.into_iter().peekable();
+    while let Some((token, span)) = iter.next() {
+        match token {
+            Token::Word { text, quoted } => match current.as_mut() {
+                Some(command) => command.args.push(text),
+                None => current = Some(Command { name: text, name_quoted: quoted, args: Vec::new(), span }),
+            },
+            Token::Pipe => {
+                let command = current.take().ok_or_else(|| {
+                    let what = if pipeline.commands.is_empty() {
+                        "a command before `|`"
+                    } else {
+                        "a command between `|` and `|`"
+                    };
+                    ParseError::at(line, span.start, &format!("expected {what}"))
+                })?;
+                pipeline.commands.push(command);
+                if iter.peek().is_none() {
+                    let mut error = ParseError::at(line, span.start, "expected a command after `|`");
+                    error.incomplete = true;
+                    return Err(error);
+                }
+            }
+            Token::Amp => {
+                return Err(ParseError::at(
+                    line,
+                    span.start,
+                    "`&` (running AIs side by side) is not supported yet; quote it to send it as text",
+                ));
+            }
+            Token::Less | Token::Great | Token::GreatGreat => {
+                let (path, path_span) = match iter.next() {
+                    Some((Token::Word { text, .. }, s)) => (text, s),
+                    _ => {
+                        return Err(ParseError::at(line, span.start, "expected a file name after the redirect"));
+                    }
+                };
+                let redirect = Redirect { path, append: token == Token::GreatGreat, span: join(span, path_span) };
+                let slot = if token == Token::Less { &mut pipeline.input } else { &mut pipeline.output };
+                if slot.is_some() {
+                    return Err(ParseError::at(
+                        line,
+                        span.start,
+                        "this is a second redirect of the same kind; keep one",
+                    ));
+                }
+                *slot = Some(redirect);
+            }
+        }
+    }
+    match current {
+        Some(command) => pipeline.commands.push(command),
+        None if pipeline.commands.is_empty() => {
+            let at = pipeline.input.as_ref().or(pipeline.output.as_ref()).map_or(0, |r| r.span.start);
+            return Err(ParseError::at(line, at, "expected a command, not only a redirect"));
+        }
+        None => {}
+    }
+    Ok(Some(pipeline))
+}
+
+fn join(a: Span, b: Span) -> Span {
+    Span { start: a.start.min(b.start), end: a.end.max(b.end) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(line: &str) -> Vec<(String, Vec<String>)> {
+        parse(line).unwrap().unwrap().commands.into_iter().map(|c| (c.name, c.args)).collect()
+    }
+
+    fn cmd(name: &str, args: &[&str]) -> (String, Vec<String>) {
+        (name.into(), args.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn echo_into_two_ais() {
+        assert_eq!(
+            names(r#"echo "an idea" | apollo | athena"#),
+            vec![cmd("echo", &["an idea"]), cmd("apollo", &[]), cmd("athena", &[])]
+        );
+    }
+
+    #[test]
+    fn posix_quoting() {
+        assert_eq!(
+            names(r#"echo 'a | b' "c \"d\" \$e \x" f\ g"#),
+            vec![cmd("echo", &["a | b", r#"c "d" $e \x"#, "f g"])]
+        );
+        assert_eq!(names(r#"echo it's"#.replace("it's", r#"it"'"s"#).as_str()), vec![cmd("echo", &["it's"])]);
+        assert_eq!(names("echo ''"), vec![cmd("echo", &[""])]);
+    }
+
+    #[test]
+    fn redirects() {
+        let p = parse("apollo < in.txt >> out.txt").unwrap().unwrap();
+        assert_eq!(p.input.unwrap().path, "in.txt");
+        let out = p.output.unwrap();
+        assert_eq!((out.path.as_str(), out.append), ("out.txt", true));
+        let p = parse("echo hi | apollo > 'my file'").unwrap().unwrap();
+        assert_eq!(p.output.unwrap().path, "my file");
+    }
+
+    #[test]
+    fn comments_and_empty_lines() {
+        assert!(parse("   ").unwrap().is_none());
+        assert!(parse("# nothing").unwrap().is_none());
+        assert_eq!(names("echo a # b"), vec![cmd("echo", &["a"])]);
+        assert_eq!(names("echo a#b"), vec![cmd("echo", &["a#b"])]);
+    }
+
+    fn error(line: &str) -> ParseError {
+        parse(line).unwrap_err()
+    }
+
+    #[test]
+    fn errors_say_what_and_where() {
+        let e = error("echo hi | | apollo");
+        assert_eq!(e.column, 11);
+        assert!(e.message.contains("between"));
+        let e = error("| apollo");
+        assert_eq!(e.column, 1);
+        let e = error("echo hi |");
+        assert!(e.incomplete && e.message.contains("after `|`"));
+        let e = error("echo 'open");
+        assert!(e.incomplete && e.column == 6 && e.message.contains("never closed"));
+        let e = error("apollo >");
+        assert!(e.message.contains("file name"));
+        let e = error("apollo > a > b");
+        assert!(e.message.contains("second redirect"));
+        let e = error("> out");
+        assert!(e.message.contains("not only a redirect"));
+        let e = error("echo a\\");
+        assert!(e.message.contains("backslash"));
+    }
+
+    #[test]
+    fn caret_points_at_the_column_in_characters() {
+        let e = error("echo “ü” | | x");
+        let rendered = e.render();
+        let lines: Vec<&str> = rendered.lines().collect();
+        assert_eq!(lines[1], "echo “ü” | | x");
+        assert_eq!(lines[2].chars().count(), e.column, "caret under column {}", e.column);
+        assert!(lines[2].ends_with('^'));
+    }
+}

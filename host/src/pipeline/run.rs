@@ -1,0 +1,365 @@
+//! Running a parsed pipeline: each AI stage gets the previous output and the pipeline context,
+//! and its answer streams to the display as it arrives.
+
+use std::future::Future;
+use std::io::Write as _;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+use super::{Command, ParseError, Pipeline, parse};
+use crate::display::{Display, Visibility};
+use crate::transport::{Connector, Event, Outgoing, TransportError, Usage};
+
+/// What became of one AI stage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StageResult {
+    /// The AI's name.
+    pub ai: String,
+    /// The answer as far as it arrived.
+    pub response: String,
+    /// Tokens reported by the backend (or counted).
+    pub tokens: u64,
+    /// Usage as the backend reported it.
+    pub usage: Option<Usage>,
+    /// Time from sending to the end of the answer.
+    pub elapsed: Duration,
+    /// Time to the first token.
+    pub first_token: Option<Duration>,
+    /// Why the stage failed, if it did.
+    pub error: Option<String>,
+    /// The answer stopped early (Ctrl-C or a dropped stream) and is kept as far as it got.
+    pub interrupted: bool,
+}
+
+/// What became of a whole line.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outcome {
+    /// Every AI stage that ran, in order.
+    pub stages: Vec<StageResult>,
+    /// The final output (what `> FILE` would receive).
+    pub output: String,
+}
+
+impl Outcome {
+    /// Whether every stage succeeded.
+    pub fn success(&self) -> bool {
+        self.stages.iter().all(|s| s.error.is_none() && !s.interrupted)
+    }
+}
+
+/// Why a line could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Bad syntax (exit status 2).
+    #[error(transparent)]
+    Syntax(#[from] ParseError),
+    /// A name that is no AI or command (exit status 2).
+    #[error("{0}")]
+    Usage(String),
+    /// A redirect file could not be read or written (exit status 1).
+    #[error("{0}")]
+    File(String),
+}
+
+/// A future that resolves when the user asks to stop (Ctrl-C).
+pub type Interrupt = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Runs pipelines.
+pub struct Executor {
+    connector: Connector,
+    /// The display answers stream to.
+    pub display: Display,
+    session_id: String,
+    no_stream: bool,
+    interrupt: Box<dyn FnMut() -> Interrupt + Send>,
+}
+
+impl Executor {
+    /// An executor that stops a stream on Ctrl-C.
+    pub fn new(connector: Connector, display: Display, no_stream: bool) -> Self {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Executor {
+            connector,
+            display,
+            session_id: format!("{:x}-{:x}", now.as_millis(), std::process::id()),
+            no_stream,
+            interrupt: Box::new(|| {
+                Box::pin(async {
+                    if tokio::signal::ctrl_c().await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                })
+            }),
+        }
+    }
+
+    /// The id every AI stage of this run receives as `session_id`.
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    /// The connector (config, plugins).
+    pub fn connector(&self) -> &Connector {
+        &self.connector
+    }
+
+    /// Runs `line` if it is a built-in; `None` when it is not one.
+    pub fn builtin(&mut self, line: &str) -> Option<crate::cli::builtins::Flow> {
+        crate::cli::builtins::run(line, &self.connector, &mut self.display)
+    }
+
+    /// Parses and runs one line. `stdin` is input for a first stage that has no other.
+    pub async fn run_line(&mut self, line: &str, stdin: Option<String>) -> Result<Outcome, RunError> {
+        match parse(line)? {
+            Some(pipeline) => self.run(&pipeline, stdin).await,
+            None => Ok(Outcome::default()),
+        }
+    }
+
+    /// Runs a parsed pipeline.
+    pub async fn run(&mut self, pipeline: &Pipeline, stdin: Option<String>) -> Result<Outcome, RunError> {
+        let plan = self.plan(pipeline)?;
+        let mut text = match &pipeline.input {
+            Some(redirect) => Some(
+                std::fs::read_to_string(&redirect.path)
+                    .map_err(|e| RunError::File(format!("cannot read {}: {e}", redirect.path)))?,
+            ),
+            None => None,
+        };
+        let mut outcome = Outcome::default();
+        let ai_count = plan.iter().filter(|s| matches!(s, Step::Ai { .. })).count();
+        let mut previous: Option<(String, String)> = None;
+        let mut position = 0;
+        for (index, step) in plan.iter().enumerate() {
+            let last = index + 1 == plan.len();
+            match step {
+                Step::Echo(words) => text = Some(words.clone()),
+                Step::Ai { name, args } => {
+                    position += 1;
+                    let mut input =
+                        text.take().or_else(|| if index == 0 { stdin.clone() } else { None }).unwrap_or_default();
+                    if !args.is_empty() {
+                        let words = args.join(" ");
+                        input = if input.is_empty() { words } else { format!("{words}\n\n{input}") };
+                    }
+                    if input.trim().is_empty() {
+                        return Err(RunError::Usage(format!(
+                            "{name} has no input: write `echo \"text\" | {name}`, `{name} text` or `{name} < file`"
+                        )));
+                    }
+                    let mut context = Map::new();
+                    context.insert("pipeline_position".into(), json!(position));
+                    context.insert("previous_ai".into(), json!(previous.as_ref().map(|p| &p.0)));
+                    context.insert("previous_response".into(), json!(previous.as_ref().map(|p| &p.1)));
+                    context.insert("session_id".into(), json!(self.session_id));
+                    // Intermediate answers stay off a non-terminal stdout; a redirected final
+                    // answer goes to its file instead.
+                    let visibility = match (last, pipeline.output.is_some(), self.display.is_tty()) {
+                        (true, false, _) | (false, _, true) => Visibility::Shown,
+                        (true, true, _) | (false, _, false) => Visibility::Quiet,
+                    };
+                    let label = (ai_count > 1).then_some(name.as_str());
+                    let result = self.run_ai(name, input, Value::Object(context), visibility, label).await;
+                    let failed = result.error.is_some() || result.interrupted;
+                    previous = Some((name.clone(), result.response.clone()));
+                    text = Some(result.response.clone());
+                    outcome.stages.push(result);
+                    if failed {
+                        break;
+                    }
+                }
+            }
+        }
+        outcome.output = text.unwrap_or_default();
+        let only_echo = outcome.stages.is_empty();
+        match &pipeline.output {
+            Some(redirect) if outcome.success() => write_output(redirect, &outcome.output)?,
+            None if only_echo => self.display.print(&outcome.output),
+            _ => {}
+        }
+        Ok(outcome)
+    }
+
+    fn plan(&self, pipeline: &Pipeline) -> Result<Vec<Step>, RunError> {
+        let config = self.connector.config();
+        pipeline
+            .commands
+            .iter()
+            .enumerate()
+            .map(|(i, command)| {
+                let Command { name, args, name_quoted, .. } = command;
+                if name == "echo" && !name_quoted {
+                    if i > 0 {
+                        return Err(RunError::Usage("`echo` can only start a pipeline".into()));
+                    }
+                    return Ok(Step::Echo(args.join(" ")));
+                }
+                if config.ai.contains_key(name) {
+                    return Ok(Step::Ai { name: name.clone(), args: args.clone() });
+                }
+                let known: Vec<&str> = config.ai.keys().map(String::as_str).collect();
+                let hint = closest(name, &known).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
+                Err(RunError::Usage(format!(
+                    "unknown command `{name}`{hint}: not a configured AI or built-in; AIs: {}",
+                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                )))
+            })
+            .collect()
+    }
+
+    async fn run_ai(
+        &mut self,
+        name: &str,
+        input: String,
+        context: Value,
+        visibility: Visibility,
+        label: Option<&str>,
+    ) -> StageResult {
+        let started = Instant::now();
+        let mut result = StageResult {
+            ai: name.to_owned(),
+            response: String::new(),
+            tokens: 0,
+            usage: None,
+            elapsed: Duration::ZERO,
+            first_token: None,
+            error: None,
+            interrupted: false,
+        };
+        let ai = self.connector.config().ai[name].clone();
+        let stream = !self.no_stream && ai.stream != Some(false);
+        let message = Outgoing { message: input, context, stream };
+        let mut interrupt = (self.interrupt)();
+        let connect = async {
+            let mut session = self.connector.connect_ai(&ai).await?;
+            session.send(&message).await?;
+            Ok::<_, TransportError>(session)
+        };
+        let mut session = tokio::select! {
+            session = connect => match session {
+                Ok(session) => session,
+                Err(e) => {
+                    result.error = Some(format!("{name}: {}", e.message));
+                    self.display.error(result.error.as_deref().unwrap_or_default());
+                    return result;
+                }
+            },
+            _ = &mut interrupt => {
+                result.interrupted = true;
+                self.display.stage_interrupted("stopped before an answer arrived", visibility);
+                return result;
+            }
+        };
+        self.display.stage_start(label, visibility);
+        let mut counted = 0u64;
+        let mut done = false;
+        while !done {
+            let events = tokio::select! {
+                events = session.receive() => events,
+                _ = &mut interrupt => {
+                    result.interrupted = true;
+                    break;
+                }
+            };
+            match events {
+                Ok(events) if events.is_empty() => {
+                    if !done {
+                        result.interrupted = true;
+                        result.error = Some(format!("{name}: the stream ended before the answer was complete"));
+                    }
+                    break;
+                }
+                Ok(events) => {
+                    for event in events {
+                        match event {
+                            Event::Token(text) => {
+                                result.first_token.get_or_insert_with(|| started.elapsed());
+                                counted += 1;
+                                self.display.token(&text, visibility);
+                                result.response.push_str(&text);
+                            }
+                            Event::Raw { data, .. } => {
+                                result.first_token.get_or_insert_with(|| started.elapsed());
+                                counted += 1;
+                                let line = format!("{data}\n");
+                                self.display.token(&line, visibility);
+                                result.response.push_str(&line);
+                            }
+                            Event::Done(usage) => {
+                                result.usage = usage;
+                                done = true;
+                            }
+                            Event::Error(message) => {
+                                result.error = Some(format!("{name}: the server reported an error: {message}"));
+                                done = true;
+                            }
+                            Event::Metadata(_) | Event::Heartbeat => {}
+                        }
+                    }
+                }
+                Err(e) => {
+                    result.error = Some(format!("{name}: {}", e.message));
+                    break;
+                }
+            }
+        }
+        result.elapsed = started.elapsed();
+        result.tokens = result.usage.and_then(|u| u.output_tokens).unwrap_or(counted);
+        if result.interrupted && result.error.is_none() {
+            self.display.stage_interrupted("stopped by Ctrl-C", visibility);
+        } else if let Some(error) = &result.error {
+            if !result.response.is_empty() {
+                self.display.stage_interrupted("the answer did not finish", visibility);
+            }
+            self.display.error(error);
+        } else {
+            self.display.stage_end(result.elapsed, result.tokens, visibility);
+        }
+        if !result.interrupted {
+            session.close().await;
+        }
+        result
+    }
+}
+
+enum Step {
+    Echo(String),
+    Ai { name: String, args: Vec<String> },
+}
+
+fn write_output(redirect: &super::Redirect, text: &str) -> Result<(), RunError> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(redirect.append)
+        .truncate(!redirect.append)
+        .open(&redirect.path)
+        .map_err(|e| RunError::File(format!("cannot write {}: {e}", redirect.path)))?;
+    let mut text = text.to_owned();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    file.write_all(text.as_bytes()).map_err(|e| RunError::File(format!("cannot write {}: {e}", redirect.path)))
+}
+
+/// The known name nearest to a typo, when one is close.
+pub(crate) fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    known.iter().map(|k| (levenshtein(name, k), *k)).filter(|(d, k)| *d <= 2.max(k.len() / 4)).min().map(|(_, k)| k)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}

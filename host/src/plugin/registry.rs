@@ -1,0 +1,122 @@
+//! Which plugins exist: the built-in ones, and user plugins that add names or override them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::manifest::Manifest;
+use super::{BUILTIN_PLUGINS, PluginError};
+
+/// Where a plugin came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Compiled into aish.
+    Builtin,
+    /// A file in the user's plugin folder.
+    User(PathBuf),
+}
+
+/// A plugin ready to be compiled and run.
+#[derive(Clone, Debug)]
+pub struct Plugin {
+    /// What it says about itself.
+    pub manifest: Manifest,
+    /// The component.
+    pub bytes: Arc<[u8]>,
+    /// SHA-256 of the bytes (the cache key).
+    pub digest: [u8; 32],
+    /// Where it came from.
+    pub source: Source,
+    /// A user plugin that replaces a built-in one of the same name.
+    pub overrides_builtin: bool,
+}
+
+impl Plugin {
+    /// Reads a plugin from component bytes.
+    pub fn from_bytes(bytes: Arc<[u8]>, source: Source) -> Result<Plugin, PluginError> {
+        let label = match &source {
+            Source::Builtin => "built-in plugin".to_owned(),
+            Source::User(p) => p.display().to_string(),
+        };
+        let manifest =
+            Manifest::from_component(&bytes).map_err(|e| PluginError::Invalid { plugin: label, why: e.to_string() })?;
+        let digest = Sha256::digest(&bytes).into();
+        Ok(Plugin { manifest, bytes, digest, source, overrides_builtin: false })
+    }
+
+    /// Reads a plugin file.
+    pub fn from_file(path: &Path) -> Result<Plugin, PluginError> {
+        let bytes = std::fs::read(path).map_err(|e| PluginError::Invalid {
+            plugin: path.display().to_string(),
+            why: format!("cannot read it: {e}"),
+        })?;
+        Self::from_bytes(bytes.into(), Source::User(path.to_path_buf()))
+    }
+}
+
+/// All plugins by name.
+#[derive(Clone, Debug, Default)]
+pub struct Registry {
+    plugins: BTreeMap<String, Plugin>,
+}
+
+impl Registry {
+    /// The built-in plugins, then every `*.wasm` in `user_dir`. A broken user plugin is left
+    /// out with a warning in the returned list rather than stopping aish.
+    pub fn discover(user_dir: &Path) -> (Registry, Vec<String>) {
+        let mut registry = Registry::default();
+        let mut warnings = Vec::new();
+        for (_, bytes) in BUILTIN_PLUGINS {
+            match Plugin::from_bytes(Arc::from(*bytes), Source::Builtin) {
+                Ok(plugin) => {
+                    registry.plugins.insert(plugin.manifest.name.clone(), plugin);
+                }
+                Err(e) => warnings.push(e.to_string()),
+            }
+        }
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(user_dir) {
+            Ok(entries) => {
+                entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "wasm")).collect()
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => {
+                warnings.push(format!("cannot read the plugin folder {}: {e}", user_dir.display()));
+                Vec::new()
+            }
+        };
+        files.sort();
+        for path in files {
+            match Plugin::from_file(&path) {
+                Ok(mut plugin) => {
+                    let name = plugin.manifest.name.clone();
+                    plugin.overrides_builtin = registry.plugins.get(&name).is_some_and(|p| p.source == Source::Builtin);
+                    registry.plugins.insert(name, plugin);
+                }
+                Err(e) => warnings.push(format!("{e}; it was not loaded")),
+            }
+        }
+        (registry, warnings)
+    }
+
+    /// A plugin by name.
+    pub fn get(&self, name: &str) -> Option<&Plugin> {
+        self.plugins.get(name)
+    }
+
+    /// Every plugin, by name.
+    pub fn iter(&self) -> impl Iterator<Item = &Plugin> {
+        self.plugins.values()
+    }
+
+    /// Names of plugins of one kind.
+    pub fn names_of(&self, kind: super::PluginKind) -> Vec<String> {
+        self.plugins.values().filter(|p| p.manifest.kind == kind).map(|p| p.manifest.name.clone()).collect()
+    }
+
+    /// Whether a built-in plugin of this name exists.
+    pub fn is_builtin_name(name: &str) -> bool {
+        BUILTIN_PLUGINS.iter().any(|(n, _)| *n == name)
+    }
+}

@@ -1,0 +1,252 @@
+//! The wasmtime engine, the limits every plugin runs under, and instantiation.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store, UpdateDeadline};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::v0_1_0;
+use super::cache::ComponentCache;
+use super::host_http::HttpGrant;
+use super::registry::Plugin;
+use super::{PluginError, SUPPORTED_WIT_VERSIONS};
+
+/// How often the engine's epoch advances: the granularity of the compute limit.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// Default memory limit per plugin instance.
+pub const DEFAULT_MEMORY_LIMIT: usize = 64 << 20;
+/// Default compute limit: how long a plugin may run without returning or waiting on I/O.
+pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(2);
+/// How much of a plugin's stderr is kept (for panic messages).
+const STDERR_CAPACITY: usize = 16 * 1024;
+
+/// What one plugin instance is allowed: capabilities and limits.
+#[derive(Clone)]
+pub struct Grant {
+    /// Outbound HTTP, if granted.
+    pub http: Option<HttpGrant>,
+    /// Most linear memory, in bytes.
+    pub memory_limit: usize,
+    /// Most uninterrupted compute per call.
+    pub time_limit: Duration,
+}
+
+/// The state of one plugin instance's store.
+pub struct HostState {
+    pub(super) plugin: String,
+    wasi: WasiCtx,
+    pub(super) table: ResourceTable,
+    pub(super) http: Option<HttpGrant>,
+    limiter: MemoryLimiter,
+    pub(super) guest_since: Instant,
+    time_limit: Duration,
+    stderr: MemoryOutputPipe,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// A plugin ran past its compute limit.
+#[derive(Debug, thiserror::Error)]
+#[error("ran for more than {} ms without returning (the limit; raise it with [plugins.{plugin}] time_limit_ms)", limit.as_millis())]
+pub struct TimeLimitExceeded {
+    plugin: String,
+    limit: Duration,
+}
+
+/// A plugin tried to grow its memory past its limit.
+#[derive(Debug, thiserror::Error)]
+#[error("tried to use {} MiB of memory, over its limit of {} MiB (raise it with [plugins.{plugin}] memory_limit_mb)", desired >> 20, limit >> 20)]
+pub struct MemoryLimitExceeded {
+    plugin: String,
+    desired: usize,
+    limit: usize,
+}
+
+struct MemoryLimiter {
+    plugin: String,
+    limit: usize,
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            return Err(wasmtime::Error::new(MemoryLimitExceeded {
+                plugin: self.plugin.clone(),
+                desired,
+                limit: self.limit,
+            }));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// Advances the engine's epoch from a background thread until dropped.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    fn start(engine: Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::Builder::new()
+            .name("aish-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawn the epoch thread");
+        EpochTicker { stop }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Loads and runs plugins.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<HostState>,
+    cache: ComponentCache,
+    loaded: Mutex<HashMap<(String, [u8; 32]), v0_1_0::TransportPluginPre<HostState>>>,
+    _ticker: EpochTicker,
+}
+
+impl Runtime {
+    /// A runtime that caches compiled plugins in `cache_dir` (none: compile every start).
+    pub fn new(cache_dir: Option<PathBuf>) -> Result<Runtime, PluginError> {
+        let mut config = Config::new();
+        config.epoch_interruption(true).wasm_component_model(true);
+        let engine = Engine::new(&config).map_err(|e| PluginError::Engine(e.to_string()))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| PluginError::Engine(e.to_string()))?;
+        v0_1_0::TransportPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
+            .map_err(|e| PluginError::Engine(e.to_string()))?;
+        Ok(Runtime {
+            cache: ComponentCache::new(cache_dir, &engine),
+            _ticker: EpochTicker::start(engine.clone()),
+            engine,
+            linker,
+            loaded: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Compiles (or loads from cache) a plugin and checks it fits this aish.
+    pub fn prepare(&self, plugin: &Plugin) -> Result<v0_1_0::TransportPluginPre<HostState>, PluginError> {
+        let key = (plugin.manifest.name.clone(), plugin.digest);
+        if let Some(pre) = self.loaded.lock().expect("plugin map lock").get(&key) {
+            return Ok(pre.clone());
+        }
+        let name = &plugin.manifest.name;
+        if !SUPPORTED_WIT_VERSIONS.contains(&plugin.manifest.wit.as_str()) {
+            return Err(PluginError::UnsupportedVersion { plugin: name.clone(), version: plugin.manifest.wit.clone() });
+        }
+        if plugin.manifest.kind != super::PluginKind::Transport {
+            return Err(PluginError::WrongKind { plugin: name.clone(), kind: plugin.manifest.kind });
+        }
+        let component: Component = self
+            .cache
+            .load_or_compile(&self.engine, &plugin.bytes, &plugin.digest)
+            .map_err(|e| PluginError::Invalid { plugin: name.clone(), why: format!("it does not compile: {e}") })?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .and_then(v0_1_0::TransportPluginPre::new)
+            .map_err(|e| PluginError::Invalid { plugin: name.clone(), why: one_line(&e.to_string()) })?;
+        self.loaded.lock().expect("plugin map lock").insert(key, pre.clone());
+        Ok(pre)
+    }
+
+    /// A fresh store for one plugin instance under `grant`.
+    pub(crate) fn store(&self, plugin: &str, grant: &Grant) -> Store<HostState> {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        // No files, no environment, no arguments, no sockets: WASI is there only because Rust's
+        // standard library needs its clocks, random numbers and stdio.
+        let wasi = WasiCtx::builder()
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let state = HostState {
+            plugin: plugin.to_owned(),
+            wasi,
+            table: ResourceTable::new(),
+            http: grant.http.clone(),
+            limiter: MemoryLimiter { plugin: plugin.to_owned(), limit: grant.memory_limit },
+            guest_since: Instant::now(),
+            time_limit: grant.time_limit,
+            stderr,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_callback(|context| {
+            let state = context.data();
+            if state.guest_since.elapsed() > state.time_limit {
+                return Err(wasmtime::Error::new(TimeLimitExceeded {
+                    plugin: state.plugin.clone(),
+                    limit: state.time_limit,
+                }));
+            }
+            // Let the rest of aish (the display, Ctrl-C) run while the plugin computes.
+            Ok(UpdateDeadline::Yield(1))
+        });
+        store.set_epoch_deadline(1);
+        store
+    }
+}
+
+/// Marks the start of a guest call for the compute limit.
+pub(crate) fn start_call(store: &mut Store<HostState>) {
+    store.data_mut().guest_since = Instant::now();
+    store.set_epoch_deadline(1);
+}
+
+/// Turns a trap (a panic, a limit, a broken plugin) into one line that names the plugin.
+pub(crate) fn describe_trap(store: &Store<HostState>, error: &wasmtime::Error) -> String {
+    let plugin = &store.data().plugin;
+    if let Some(limit) = error.downcast_ref::<TimeLimitExceeded>() {
+        return format!("plugin `{plugin}` was stopped: it {limit}");
+    }
+    if let Some(limit) = error.downcast_ref::<MemoryLimitExceeded>() {
+        return format!("plugin `{plugin}` was stopped: it {limit}");
+    }
+    let stderr = store.data().stderr.contents();
+    let stderr = String::from_utf8_lossy(&stderr);
+    // A Rust panic prints "thread '…' panicked at FILE:LINE:COL:\nMESSAGE" before aborting.
+    if let Some(at) = stderr.find("panicked at ") {
+        let rest = &stderr[at..];
+        let mut lines = rest.lines();
+        let location = lines.next().unwrap_or("").trim_end_matches(':');
+        let message = lines.next().unwrap_or("").trim();
+        return format!("plugin `{plugin}` crashed: {location}: {message}");
+    }
+    let reason = match error.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => trap.to_string(),
+        None => one_line(&format!("{error}")),
+    };
+    format!("plugin `{plugin}` crashed: {reason}")
+}
+
+fn one_line(text: &str) -> String {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
+}

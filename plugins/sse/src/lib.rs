@@ -1,0 +1,190 @@
+//! The SSE transport plugin: sends a message over HTTP and streams the answer back from a
+//! `text/event-stream` response, in any dialect the `aish-dialects` crate speaks.
+
+pub mod parser;
+
+use std::time::Duration;
+
+use aish_dialects::{Dialect, DialectKind, Progress};
+use aish_plugin_sdk::http::{HttpError, Request, Response};
+use aish_plugin_sdk::{ConnectOptions, ErrorKind, Event, Outgoing, RawEvent, Transport, TransportError};
+use parser::{Parser, Signal};
+
+/// How much of an error body is read to find the server's message.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+/// How long a stream may be silent before it counts as dead (keep-alive comments reset it).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// One SSE conversation.
+pub struct Sse {
+    url: String,
+    dialect: Dialect,
+    response: Option<Response>,
+    parser: Parser,
+    /// An error met after events that still had to be handed over.
+    pending_error: Option<TransportError>,
+    finished: bool,
+}
+
+impl Transport for Sse {
+    fn connect(options: ConnectOptions) -> Result<Self, TransportError> {
+        if !(options.url.starts_with("http://") || options.url.starts_with("https://")) {
+            return Err(TransportError::new(
+                ErrorKind::InvalidInput,
+                format!("sse needs an http:// or https:// URL, not `{}`", options.url),
+            ));
+        }
+        Ok(Sse {
+            url: options.url.clone(),
+            dialect: Dialect::new(options)?,
+            response: None,
+            parser: Parser::new(),
+            pending_error: None,
+            finished: false,
+        })
+    }
+
+    fn send(&mut self, message: Outgoing) -> Result<(), TransportError> {
+        let shape = self.dialect.stream_request(&message)?;
+        let mut request = Request::new(shape.method, &self.url)
+            .header("accept", "text/event-stream")
+            .header("cache-control", "no-cache")
+            .body(shape.body)
+            .idle_timeout(IDLE_TIMEOUT);
+        for (name, value) in &shape.headers {
+            request = request.header(name, value);
+        }
+        let mut response = request.send().map_err(from_http)?;
+        check_response(&mut response)?;
+        self.response = Some(response);
+        self.parser = Parser::new();
+        self.pending_error = None;
+        self.finished = false;
+        Ok(())
+    }
+
+    fn receive(&mut self) -> Result<Vec<Event>, TransportError> {
+        let mut out = Vec::new();
+        loop {
+            if let Some(error) = self.pending_error.take() {
+                self.finished = true;
+                return Err(error);
+            }
+            if self.finished {
+                return Ok(out);
+            }
+            let Some(response) = self.response.as_mut() else {
+                return Err(TransportError::new(ErrorKind::Other, "receive called before send"));
+            };
+            match response.read() {
+                Ok(Some(bytes)) => self.feed(&bytes, &mut out),
+                Ok(None) => self.end_of_stream(&mut out),
+                Err(e) => {
+                    let mut error = from_http(e);
+                    if error.kind == ErrorKind::Connect {
+                        error.kind = ErrorKind::Interrupted;
+                    }
+                    error.retry_after_ms = self.parser.retry_ms();
+                    self.pending_error = Some(error);
+                }
+            }
+            if !out.is_empty() {
+                return Ok(out);
+            }
+        }
+    }
+
+    fn close(&mut self) {
+        self.response = None;
+        self.finished = true;
+    }
+}
+
+impl Sse {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<Event>) {
+        let Sse { parser, dialect, pending_error, finished, .. } = self;
+        parser.feed(bytes, &mut |signal| {
+            if *finished || pending_error.is_some() {
+                return;
+            }
+            match signal {
+                Signal::Comment => out.push(Event::Heartbeat),
+                Signal::Event(event) if dialect.kind() == DialectKind::Raw => {
+                    out.push(Event::Raw(RawEvent { event: event.event, data: event.data, id: event.id }));
+                }
+                Signal::Event(event) => match dialect.on_message(&event.event, &event.data, out) {
+                    Ok(Progress::More) => {}
+                    Ok(Progress::Finished) => *finished = true,
+                    Err(error) => *pending_error = Some(error),
+                },
+            }
+        });
+        if self.finished {
+            self.response = None;
+        }
+    }
+
+    fn end_of_stream(&mut self, out: &mut Vec<Event>) {
+        self.parser.finish();
+        self.response = None;
+        if self.dialect.has_end_marker() {
+            let mut error = TransportError::new(
+                ErrorKind::Interrupted,
+                "the server closed the stream before the answer was complete",
+            );
+            error.retry_after_ms = self.parser.retry_ms();
+            self.pending_error = Some(error);
+        } else {
+            out.push(Event::Done(None));
+            self.finished = true;
+        }
+    }
+}
+
+/// Turns a response that cannot be streamed into the error that says why.
+fn check_response(response: &mut Response) -> Result<(), TransportError> {
+    let status = response.status();
+    if !(200..300).contains(&status) {
+        let retry_after_ms =
+            response.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()).map(|s| s.saturating_mul(1000));
+        let body = response.read_to_end(ERROR_BODY_LIMIT).unwrap_or_default();
+        let detail = Dialect::error_message(&body).unwrap_or_else(|| {
+            let text = String::from_utf8_lossy(&body);
+            text.trim().chars().take(200).collect()
+        });
+        let kind = match status {
+            404 | 405 | 406 | 415 => ErrorKind::StreamUnavailable,
+            _ => ErrorKind::Server,
+        };
+        let message = if detail.is_empty() {
+            format!("the server answered HTTP {status}")
+        } else {
+            format!("the server answered HTTP {status}: {detail}")
+        };
+        let mut error = TransportError::new(kind, message).with_status(status);
+        error.retry_after_ms = retry_after_ms;
+        return Err(error);
+    }
+    let content_type = response.header("content-type").unwrap_or("");
+    if !content_type.trim_start().to_ascii_lowercase().starts_with("text/event-stream") {
+        let shown = if content_type.is_empty() { "no content type" } else { content_type };
+        return Err(TransportError::new(
+            ErrorKind::StreamUnavailable,
+            format!("the server answered with {shown}, not text/event-stream"),
+        )
+        .with_status(status));
+    }
+    Ok(())
+}
+
+fn from_http(error: HttpError) -> TransportError {
+    let kind = match &error {
+        HttpError::Denied(_) => ErrorKind::Denied,
+        HttpError::InvalidRequest(_) => ErrorKind::InvalidInput,
+        HttpError::Connect(_) => ErrorKind::Connect,
+        HttpError::Timeout(_) | HttpError::Io(_) => ErrorKind::Interrupted,
+    };
+    TransportError::new(kind, aish_plugin_sdk::http::describe(&error))
+}
+
+aish_plugin_sdk::register_transport!(Sse);

@@ -1,0 +1,326 @@
+//! An incremental `text/event-stream` parser that follows the WHATWG HTML standard's
+//! "Server-sent events" section to the letter: one leading BOM stripped; CR, LF and CRLF line
+//! ends, also split across reads; comments; `event`, `data`, `id` (ignored when it contains
+//! NUL) and `retry`; a field without a colon; one leading space stripped from a value; UTF-8
+//! split across reads, invalid bytes replaced by U+FFFD; a pending event dropped at the end.
+
+use std::borrow::Cow;
+
+/// A dispatched event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SseEvent {
+    /// The event type, `message` when the stream named none.
+    pub event: String,
+    /// The data lines joined with `\n`.
+    pub data: String,
+    /// The last event ID string in force when the event was dispatched.
+    pub id: String,
+}
+
+/// Something the parser saw that is not an event but matters to a client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// An event was dispatched.
+    Event(SseEvent),
+    /// A comment line (servers send them to keep a connection alive).
+    Comment,
+}
+
+/// The parser's state between reads.
+#[derive(Debug, Default)]
+pub struct Parser {
+    /// Bytes of a line whose end has not arrived yet.
+    partial: Vec<u8>,
+    /// Whether the start of the stream (where a BOM may stand) is behind us.
+    past_bom: bool,
+    /// A CR ended the last line; an LF right after it belongs to the same line end.
+    after_cr: bool,
+    data: String,
+    event_type: String,
+    last_event_id_buffer: String,
+    last_event_id: String,
+    retry_ms: Option<u64>,
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+impl Parser {
+    /// A parser at the start of a stream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The reconnection time the stream last set with `retry`, in milliseconds.
+    pub fn retry_ms(&self) -> Option<u64> {
+        self.retry_ms
+    }
+
+    /// The last event ID string (what a reconnecting client sends as `Last-Event-ID`).
+    pub fn last_event_id(&self) -> &str {
+        &self.last_event_id
+    }
+
+    /// Parses the next bytes of the stream, calling `emit` for each event and comment.
+    pub fn feed(&mut self, mut bytes: &[u8], emit: &mut impl FnMut(Signal)) {
+        if !self.past_bom {
+            // The BOM may itself be split across reads: wait for three bytes or a mismatch.
+            let have = self.partial.len();
+            let take = bytes.len().min(BOM.len() - have);
+            self.partial.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.partial.len() < BOM.len() && BOM.starts_with(&self.partial) {
+                return;
+            }
+            self.past_bom = true;
+            let start = std::mem::take(&mut self.partial);
+            let start = start.strip_prefix(BOM).unwrap_or(&start);
+            self.scan(start, emit);
+        }
+        self.scan(bytes, emit);
+    }
+
+    /// The stream has ended: a line without its end is discarded with the pending event, as
+    /// the standard says.
+    pub fn finish(&mut self) {
+        self.partial.clear();
+        self.data.clear();
+        self.event_type.clear();
+    }
+
+    fn scan(&mut self, mut bytes: &[u8], emit: &mut impl FnMut(Signal)) {
+        if self.after_cr && !bytes.is_empty() {
+            self.after_cr = false;
+            if bytes[0] == b'\n' {
+                bytes = &bytes[1..];
+            }
+        }
+        while let Some(end) = bytes.iter().position(|&b| b == b'\n' || b == b'\r') {
+            if self.partial.is_empty() {
+                self.line(&bytes[..end], emit);
+            } else {
+                let mut line = std::mem::take(&mut self.partial);
+                line.extend_from_slice(&bytes[..end]);
+                self.line(&line, emit);
+                line.clear();
+                self.partial = line;
+            }
+            let cr = bytes[end] == b'\r';
+            bytes = &bytes[end + 1..];
+            if cr {
+                match bytes.first() {
+                    Some(b'\n') => bytes = &bytes[1..],
+                    Some(_) => {}
+                    None => self.after_cr = true,
+                }
+            }
+        }
+        self.partial.extend_from_slice(bytes);
+    }
+
+    fn line(&mut self, line: &[u8], emit: &mut impl FnMut(Signal)) {
+        if line.is_empty() {
+            self.dispatch(emit);
+            return;
+        }
+        if line[0] == b':' {
+            emit(Signal::Comment);
+            return;
+        }
+        let (field, value) = match line.iter().position(|&b| b == b':') {
+            Some(colon) => {
+                let value = &line[colon + 1..];
+                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+            }
+            None => (line, &b""[..]),
+        };
+        match field {
+            b"event" => {
+                self.event_type.clear();
+                self.event_type.push_str(&String::from_utf8_lossy(value));
+            }
+            b"data" => {
+                self.data.push_str(&String::from_utf8_lossy(value));
+                self.data.push('\n');
+            }
+            b"id" => {
+                if !value.contains(&0) {
+                    self.last_event_id_buffer.clear();
+                    self.last_event_id_buffer.push_str(&String::from_utf8_lossy(value));
+                }
+            }
+            b"retry" => {
+                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
+                    // Digits beyond u64 are a server's mistake; saturate rather than ignore.
+                    let text: Cow<'_, str> = String::from_utf8_lossy(value);
+                    self.retry_ms = Some(text.parse().unwrap_or(u64::MAX));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn dispatch(&mut self, emit: &mut impl FnMut(Signal)) {
+        if self.last_event_id != self.last_event_id_buffer {
+            self.last_event_id.clone_from(&self.last_event_id_buffer);
+        }
+        if self.data.is_empty() {
+            self.event_type.clear();
+            return;
+        }
+        self.data.pop();
+        let event =
+            if self.event_type.is_empty() { "message".to_owned() } else { std::mem::take(&mut self.event_type) };
+        emit(Signal::Event(SseEvent { event, data: std::mem::take(&mut self.data), id: self.last_event_id.clone() }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_chunks(chunks: &[&[u8]]) -> Vec<Signal> {
+        let mut parser = Parser::new();
+        let mut out = Vec::new();
+        for chunk in chunks {
+            parser.feed(chunk, &mut |s| out.push(s));
+        }
+        parser.finish();
+        out
+    }
+
+    fn events(chunks: &[&[u8]]) -> Vec<(String, String, String)> {
+        parse_chunks(chunks)
+            .into_iter()
+            .filter_map(|s| match s {
+                Signal::Event(e) => Some((e.event, e.data, e.id)),
+                Signal::Comment => None,
+            })
+            .collect()
+    }
+
+    fn ev(event: &str, data: &str, id: &str) -> (String, String, String) {
+        (event.into(), data.into(), id.into())
+    }
+
+    /// Every way of splitting the input into two reads gives the same events.
+    fn all_splits(input: &[u8]) -> Vec<(String, String, String)> {
+        let whole = events(&[input]);
+        for cut in 0..=input.len() {
+            assert_eq!(events(&[&input[..cut], &input[cut..]]), whole, "split at {cut}");
+        }
+        let bytes: Vec<&[u8]> = input.chunks(1).collect();
+        assert_eq!(events(&bytes), whole, "one byte a read");
+        whole
+    }
+
+    #[test]
+    fn data_lines_join_with_newline() {
+        assert_eq!(all_splits(b"data: a\ndata: b\n\n"), vec![ev("message", "a\nb", "")]);
+    }
+
+    #[test]
+    fn all_three_line_ends() {
+        let got = all_splits(b"data: one\r\n\r\ndata: two\r\rdata: three\n\n");
+        assert_eq!(got, vec![ev("message", "one", ""), ev("message", "two", ""), ev("message", "three", "")]);
+    }
+
+    #[test]
+    fn trailing_cr_dispatches_without_waiting() {
+        let mut parser = Parser::new();
+        let mut out = Vec::new();
+        parser.feed(b"data: x\r\r", &mut |s| out.push(s));
+        assert_eq!(out.len(), 1, "an event ended by CR CR is dispatched at once");
+        parser.feed(b"\ndata: y\n\n", &mut |s| out.push(s));
+        assert_eq!(out.len(), 2, "the LF after the CR is part of the same line end");
+    }
+
+    #[test]
+    fn bom_is_stripped_once_even_when_split() {
+        assert_eq!(all_splits(b"\xEF\xBB\xBFdata: x\n\n"), vec![ev("message", "x", "")]);
+        // A second BOM is not stripped: the line becomes an unknown field.
+        assert_eq!(events(&[b"\xEF\xBB\xBF\xEF\xBB\xBFdata: x\n\n"]), vec![]);
+    }
+
+    #[test]
+    fn bom_start_that_is_not_a_bom() {
+        assert_eq!(all_splits(b"\xEFdata: x\n\ndata: y\n\n"), vec![ev("message", "y", "")]);
+    }
+
+    #[test]
+    fn comments_are_reported_and_not_data() {
+        let got = parse_chunks(&[b": keep-alive\ndata: x\n: more\n\n"]);
+        assert_eq!(got.iter().filter(|s| **s == Signal::Comment).count(), 2);
+        assert_eq!(events(&[b": keep-alive\ndata: x\n: more\n\n"]), vec![ev("message", "x", "")]);
+    }
+
+    #[test]
+    fn one_leading_space_stripped_only() {
+        assert_eq!(all_splits(b"data:  two\ndata:none\n\n"), vec![ev("message", " two\nnone", "")]);
+    }
+
+    #[test]
+    fn field_without_colon_has_empty_value() {
+        assert_eq!(all_splits(b"data\ndata\n\n"), vec![ev("message", "\n", "")]);
+        // `data` alone once gives an event with empty data (buffer is "\n", then trimmed).
+        assert_eq!(events(&[b"data\n\n"]), vec![ev("message", "", "")]);
+    }
+
+    #[test]
+    fn event_type_applies_to_one_event() {
+        let got = all_splits(b"event: add\ndata: 1\n\ndata: 2\n\n");
+        assert_eq!(got, vec![ev("add", "1", ""), ev("message", "2", "")]);
+    }
+
+    #[test]
+    fn event_type_without_data_is_reset() {
+        assert_eq!(all_splits(b"event: lost\n\ndata: x\n\n"), vec![ev("message", "x", "")]);
+    }
+
+    #[test]
+    fn id_persists_and_nul_id_is_ignored() {
+        let got = all_splits(b"id: 7\ndata: a\n\ndata: b\n\nid: 8\0x\ndata: c\n\nid\ndata: d\n\n");
+        assert_eq!(
+            got,
+            vec![ev("message", "a", "7"), ev("message", "b", "7"), ev("message", "c", "7"), ev("message", "d", "")]
+        );
+    }
+
+    #[test]
+    fn id_without_data_still_sets_last_event_id() {
+        let mut parser = Parser::new();
+        parser.feed(b"id: 42\n\n", &mut |_| panic!("no event without data"));
+        assert_eq!(parser.last_event_id(), "42");
+    }
+
+    #[test]
+    fn retry_accepts_only_digits() {
+        let mut parser = Parser::new();
+        parser.feed(b"retry: 1500\n\nretry: 12a\n\nretry:\n\n", &mut |_| {});
+        assert_eq!(parser.retry_ms(), Some(1500));
+        parser.feed(b"retry: 99999999999999999999999\n\n", &mut |_| {});
+        assert_eq!(parser.retry_ms(), Some(u64::MAX));
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        assert_eq!(all_splits(b"foo: bar\ndata: x\nData: y\n\n"), vec![ev("message", "x", "")]);
+    }
+
+    #[test]
+    fn utf8_split_across_reads_and_invalid_bytes() {
+        let got = all_splits("data: héllo → 世界\n\n".as_bytes());
+        assert_eq!(got, vec![ev("message", "héllo → 世界", "")]);
+        assert_eq!(all_splits(b"data: a\xFFb\xE2\x82\n\n"), vec![ev("message", "a\u{FFFD}b\u{FFFD}", "")]);
+    }
+
+    #[test]
+    fn pending_event_dropped_at_end() {
+        assert_eq!(events(&[b"data: done\n\ndata: half\n"]), vec![ev("message", "done", "")]);
+        assert_eq!(events(&[b"data: done\n\ndata: no end"]), vec![ev("message", "done", "")]);
+    }
+
+    #[test]
+    fn colon_in_value_kept() {
+        assert_eq!(all_splits(b"data: a: b\n\n"), vec![ev("message", "a: b", "")]);
+    }
+}
