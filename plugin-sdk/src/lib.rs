@@ -12,32 +12,7 @@
 //! http = true        # asks for outbound HTTP; the user decides which hosts
 //! ```
 //!
-//! A whole minimal transport (the `transport` feature) that streams back each word it was sent:
-//!
-//! ```ignore
-//! use aish_plugin_sdk::{ConnectOptions, Event, Outgoing, Transport, TransportError};
-//!
-//! struct Echo { words: Vec<String>, finished: bool }
-//!
-//! impl Transport for Echo {
-//!     fn connect(_options: ConnectOptions) -> Result<Self, TransportError> {
-//!         Ok(Echo { words: Vec::new(), finished: false })
-//!     }
-//!     fn send(&mut self, message: Outgoing) -> Result<(), TransportError> {
-//!         self.words = message.message.split(' ').rev().map(|w| format!("{w} ")).collect();
-//!         Ok(())
-//!     }
-//!     fn receive(&mut self) -> Result<Vec<Event>, TransportError> {
-//!         match self.words.pop() {
-//!             Some(word) => Ok(vec![Event::Token(word)]),
-//!             None if !self.finished => { self.finished = true; Ok(vec![Event::Done(None)]) }
-//!             None => Ok(Vec::new()),
-//!         }
-//!     }
-//! }
-//!
-//! aish_plugin_sdk::register_transport!(Echo);
-//! ```
+//! [`Transport`] shows a whole minimal transport.
 //!
 //! Build it with `cargo build --release --target wasm32-wasip2` and install it with
 //! `aish plugin add target/wasm32-wasip2/release/echo.wasm`.

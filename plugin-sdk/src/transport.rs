@@ -38,6 +38,46 @@ impl TransportError {
 ///
 /// The host calls `connect` once, then `send` for a message and `receive` until it returns an
 /// empty list. Returning several events from one `receive` saves a host call per token.
+///
+/// A whole minimal transport that streams back each word it was sent:
+///
+/// ```
+/// use aish_plugin_sdk::{ConnectOptions, Event, Outgoing, Transport, TransportError};
+///
+/// struct Echo {
+///     words: Vec<String>,
+///     finished: bool,
+/// }
+///
+/// impl Transport for Echo {
+///     fn connect(_options: ConnectOptions) -> Result<Self, TransportError> {
+///         Ok(Echo { words: Vec::new(), finished: false })
+///     }
+///     fn send(&mut self, message: Outgoing) -> Result<(), TransportError> {
+///         self.words = message.message.split(' ').rev().map(|w| format!("{w} ")).collect();
+///         Ok(())
+///     }
+///     fn receive(&mut self) -> Result<Vec<Event>, TransportError> {
+///         match self.words.pop() {
+///             Some(word) => Ok(vec![Event::Token(word)]),
+///             None if !self.finished => {
+///                 self.finished = true;
+///                 Ok(vec![Event::Done(None)])
+///             }
+///             None => Ok(Vec::new()),
+///         }
+///     }
+/// }
+///
+/// aish_plugin_sdk::register_transport!(Echo);
+/// # let outgoing = Outgoing { message: "hello there".into(), context: "{}".into(), stream: true };
+/// # let mut echo = Echo::connect(ConnectOptions { url: String::new(), dialect: String::new(), model: None, api_key: None, settings: String::new() }).unwrap();
+/// # echo.send(outgoing).unwrap();
+/// # assert_eq!(echo.receive().unwrap(), vec![Event::Token("hello ".into())]);
+/// # assert_eq!(echo.receive().unwrap(), vec![Event::Token("there ".into())]);
+/// # assert_eq!(echo.receive().unwrap(), vec![Event::Done(None)]);
+/// # assert!(echo.receive().unwrap().is_empty());
+/// ```
 pub trait Transport: Sized + 'static {
     /// Checks the options and opens whatever the protocol keeps open.
     fn connect(options: ConnectOptions) -> Result<Self, TransportError>;

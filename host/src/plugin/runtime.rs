@@ -122,12 +122,15 @@ impl Drop for EpochTicker {
     }
 }
 
+/// Prepared plugins by (name, SHA-256 of their bytes).
+type Prepared = HashMap<(String, [u8; 32]), v0_1_0::TransportPluginPre<HostState>>;
+
 /// Loads and runs plugins.
 pub struct Runtime {
     engine: Engine,
     linker: Linker<HostState>,
     cache: ComponentCache,
-    loaded: Mutex<HashMap<(String, [u8; 32]), v0_1_0::TransportPluginPre<HostState>>>,
+    loaded: Mutex<Prepared>,
     _ticker: EpochTicker,
 }
 

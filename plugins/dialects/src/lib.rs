@@ -4,6 +4,9 @@
 
 use aish_plugin_sdk::{ConnectOptions, ErrorKind, Event, Outgoing, TransportError, Usage};
 use serde::Deserialize;
+use std::borrow::Cow;
+
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 /// The dialects a streaming transport can speak.
@@ -210,24 +213,41 @@ impl Dialect {
             out.push(Event::Done(self.usage()));
             return Ok(Progress::Finished);
         }
+        // Borrowed fields and a raw `data`: no allocation per token on the hot path.
         #[derive(Deserialize)]
         struct Message<'a> {
             #[serde(borrow)]
-            event: Option<std::borrow::Cow<'a, str>>,
-            #[serde(default)]
-            data: Option<Value>,
+            event: Option<Cow<'a, str>>,
+            #[serde(borrow)]
+            data: Option<&'a RawValue>,
+        }
+        #[derive(Deserialize, Default)]
+        struct Fields<'a> {
+            #[serde(borrow)]
+            token: Option<Cow<'a, str>>,
+            #[serde(borrow)]
+            content: Option<Cow<'a, str>>,
+            #[serde(borrow)]
+            message: Option<Cow<'a, str>>,
+            #[serde(borrow)]
+            error: Option<Cow<'a, str>>,
         }
         let message: Message<'_> = parse_json(self.kind, data)?;
         let name = message.event.as_deref().unwrap_or(event_type);
+        let fields = |kind| -> Result<Fields<'_>, TransportError> {
+            match message.data {
+                Some(raw) => parse_json(kind, raw.get()),
+                None => Ok(Fields::default()),
+            }
+        };
         match name {
             "token" | "message" => {
-                let token = message
-                    .data
-                    .as_ref()
-                    .and_then(|d| d.get("token").or_else(|| d.get("content")))
-                    .and_then(Value::as_str)
+                let fields = fields(self.kind)?;
+                let token = fields
+                    .token
+                    .or(fields.content)
                     .ok_or_else(|| protocol(self.kind, "a token event without data.token", data))?;
-                push_token(&mut self.streamed, out, token);
+                push_token(&mut self.streamed, out, &token);
                 Ok(Progress::More)
             }
             "done" => {
@@ -235,18 +255,15 @@ impl Dialect {
                 Ok(Progress::Finished)
             }
             "error" => {
-                let text = message
-                    .data
-                    .as_ref()
-                    .and_then(|d| d.get("message").or_else(|| d.get("error")))
-                    .and_then(Value::as_str)
-                    .unwrap_or("the server reported an error without a message");
+                let fields = fields(self.kind).unwrap_or_default();
+                let text = fields.message.or(fields.error);
+                let text = text.as_deref().unwrap_or("the server reported an error without a message");
                 out.push(Event::Error(text.to_owned()));
                 Ok(Progress::Finished)
             }
             "metadata" => {
-                if let Some(data) = message.data {
-                    out.push(Event::Metadata(data.to_string()));
+                if let Some(raw) = message.data {
+                    out.push(Event::Metadata(raw.get().to_owned()));
                 }
                 Ok(Progress::More)
             }
@@ -304,7 +321,7 @@ impl Dialect {
         #[derive(Deserialize)]
         struct Delta<'a> {
             #[serde(borrow)]
-            content: Option<std::borrow::Cow<'a, str>>,
+            content: Option<Cow<'a, str>>,
         }
         #[derive(Deserialize)]
         struct OpenAiUsage {
@@ -339,9 +356,9 @@ impl Dialect {
                 #[derive(Deserialize)]
                 struct DeltaBody<'a> {
                     #[serde(rename = "type", borrow)]
-                    kind: std::borrow::Cow<'a, str>,
+                    kind: Cow<'a, str>,
                     #[serde(borrow)]
-                    text: Option<std::borrow::Cow<'a, str>>,
+                    text: Option<Cow<'a, str>>,
                 }
                 let delta: BlockDelta<'_> = parse_json(self.kind, data)?;
                 if delta.delta.kind == "text_delta"

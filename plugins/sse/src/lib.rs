@@ -109,10 +109,12 @@ impl Sse {
             }
             match signal {
                 Signal::Comment => out.push(Event::Heartbeat),
-                Signal::Event(event) if dialect.kind() == DialectKind::Raw => {
-                    out.push(Event::Raw(RawEvent { event: event.event, data: event.data, id: event.id }));
-                }
-                Signal::Event(event) => match dialect.on_message(&event.event, &event.data, out) {
+                Signal::Event(event) if dialect.kind() == DialectKind::Raw => out.push(Event::Raw(RawEvent {
+                    event: event.event.to_owned(),
+                    data: event.data.to_owned(),
+                    id: event.id.to_owned(),
+                })),
+                Signal::Event(event) => match dialect.on_message(event.event, event.data, out) {
                     Ok(Progress::More) => {}
                     Ok(Progress::Finished) => *finished = true,
                     Err(error) => *pending_error = Some(error),

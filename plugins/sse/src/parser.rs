@@ -6,22 +6,22 @@
 
 use std::borrow::Cow;
 
-/// A dispatched event.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SseEvent {
+/// A dispatched event, borrowed from the parser's buffers (copied only by a caller that keeps it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SseEvent<'a> {
     /// The event type, `message` when the stream named none.
-    pub event: String,
+    pub event: &'a str,
     /// The data lines joined with `\n`.
-    pub data: String,
+    pub data: &'a str,
     /// The last event ID string in force when the event was dispatched.
-    pub id: String,
+    pub id: &'a str,
 }
 
-/// Something the parser saw that is not an event but matters to a client.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Signal {
+/// Something the parser saw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal<'a> {
     /// An event was dispatched.
-    Event(SseEvent),
+    Event(SseEvent<'a>),
     /// A comment line (servers send them to keep a connection alive).
     Comment,
 }
@@ -61,7 +61,7 @@ impl Parser {
     }
 
     /// Parses the next bytes of the stream, calling `emit` for each event and comment.
-    pub fn feed(&mut self, mut bytes: &[u8], emit: &mut impl FnMut(Signal)) {
+    pub fn feed(&mut self, mut bytes: &[u8], emit: &mut impl FnMut(Signal<'_>)) {
         if !self.past_bom {
             // The BOM may itself be split across reads: wait for three bytes or a mismatch.
             let have = self.partial.len();
@@ -87,7 +87,7 @@ impl Parser {
         self.event_type.clear();
     }
 
-    fn scan(&mut self, mut bytes: &[u8], emit: &mut impl FnMut(Signal)) {
+    fn scan(&mut self, mut bytes: &[u8], emit: &mut impl FnMut(Signal<'_>)) {
         if self.after_cr && !bytes.is_empty() {
             self.after_cr = false;
             if bytes[0] == b'\n' {
@@ -117,7 +117,7 @@ impl Parser {
         self.partial.extend_from_slice(bytes);
     }
 
-    fn line(&mut self, line: &[u8], emit: &mut impl FnMut(Signal)) {
+    fn line(&mut self, line: &[u8], emit: &mut impl FnMut(Signal<'_>)) {
         if line.is_empty() {
             self.dispatch(emit);
             return;
@@ -142,24 +142,20 @@ impl Parser {
                 self.data.push_str(&String::from_utf8_lossy(value));
                 self.data.push('\n');
             }
-            b"id" => {
-                if !value.contains(&0) {
-                    self.last_event_id_buffer.clear();
-                    self.last_event_id_buffer.push_str(&String::from_utf8_lossy(value));
-                }
+            b"id" if !value.contains(&0) => {
+                self.last_event_id_buffer.clear();
+                self.last_event_id_buffer.push_str(&String::from_utf8_lossy(value));
             }
-            b"retry" => {
-                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
-                    // Digits beyond u64 are a server's mistake; saturate rather than ignore.
-                    let text: Cow<'_, str> = String::from_utf8_lossy(value);
-                    self.retry_ms = Some(text.parse().unwrap_or(u64::MAX));
-                }
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                // Digits beyond u64 are a server's mistake; saturate rather than ignore.
+                let text: Cow<'_, str> = String::from_utf8_lossy(value);
+                self.retry_ms = Some(text.parse().unwrap_or(u64::MAX));
             }
             _ => {}
         }
     }
 
-    fn dispatch(&mut self, emit: &mut impl FnMut(Signal)) {
+    fn dispatch(&mut self, emit: &mut impl FnMut(Signal<'_>)) {
         if self.last_event_id != self.last_event_id_buffer {
             self.last_event_id.clone_from(&self.last_event_id_buffer);
         }
@@ -168,9 +164,11 @@ impl Parser {
             return;
         }
         self.data.pop();
-        let event =
-            if self.event_type.is_empty() { "message".to_owned() } else { std::mem::take(&mut self.event_type) };
-        emit(Signal::Event(SseEvent { event, data: std::mem::take(&mut self.data), id: self.last_event_id.clone() }));
+        let event = if self.event_type.is_empty() { "message" } else { &self.event_type };
+        emit(Signal::Event(SseEvent { event, data: &self.data, id: &self.last_event_id }));
+        // Cleared, not freed: the buffers' capacity serves the next event.
+        self.data.clear();
+        self.event_type.clear();
     }
 }
 
@@ -178,24 +176,26 @@ impl Parser {
 mod tests {
     use super::*;
 
-    fn parse_chunks(chunks: &[&[u8]]) -> Vec<Signal> {
+    /// Every signal as an owned value: `None` for a comment, else (type, data, id).
+    fn parse_chunks(chunks: &[&[u8]]) -> Vec<Option<(String, String, String)>> {
         let mut parser = Parser::new();
         let mut out = Vec::new();
         for chunk in chunks {
-            parser.feed(chunk, &mut |s| out.push(s));
+            parser.feed(chunk, &mut |s| out.push(owned(s)));
         }
         parser.finish();
         out
     }
 
+    fn owned(signal: Signal<'_>) -> Option<(String, String, String)> {
+        match signal {
+            Signal::Event(e) => Some((e.event.to_owned(), e.data.to_owned(), e.id.to_owned())),
+            Signal::Comment => None,
+        }
+    }
+
     fn events(chunks: &[&[u8]]) -> Vec<(String, String, String)> {
-        parse_chunks(chunks)
-            .into_iter()
-            .filter_map(|s| match s {
-                Signal::Event(e) => Some((e.event, e.data, e.id)),
-                Signal::Comment => None,
-            })
-            .collect()
+        parse_chunks(chunks).into_iter().flatten().collect()
     }
 
     fn ev(event: &str, data: &str, id: &str) -> (String, String, String) {
@@ -228,9 +228,9 @@ mod tests {
     fn trailing_cr_dispatches_without_waiting() {
         let mut parser = Parser::new();
         let mut out = Vec::new();
-        parser.feed(b"data: x\r\r", &mut |s| out.push(s));
+        parser.feed(b"data: x\r\r", &mut |s| out.push(owned(s)));
         assert_eq!(out.len(), 1, "an event ended by CR CR is dispatched at once");
-        parser.feed(b"\ndata: y\n\n", &mut |s| out.push(s));
+        parser.feed(b"\ndata: y\n\n", &mut |s| out.push(owned(s)));
         assert_eq!(out.len(), 2, "the LF after the CR is part of the same line end");
     }
 
@@ -249,7 +249,7 @@ mod tests {
     #[test]
     fn comments_are_reported_and_not_data() {
         let got = parse_chunks(&[b": keep-alive\ndata: x\n: more\n\n"]);
-        assert_eq!(got.iter().filter(|s| **s == Signal::Comment).count(), 2);
+        assert_eq!(got.iter().filter(|s| s.is_none()).count(), 2);
         assert_eq!(events(&[b": keep-alive\ndata: x\n: more\n\n"]), vec![ev("message", "x", "")]);
     }
 

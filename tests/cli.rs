@@ -1,0 +1,211 @@
+//! The real `aish` binary end to end: the embedded default, one-shot and script forms, a real
+//! backend from config, the display rules on a pipe, probe output and every error exit.
+
+use crate::support::server::{Reply, TestServer};
+use crate::support::{aish, home, write_config};
+
+fn assert_no_ansi(text: &str) {
+    assert!(!text.contains('\x1b'), "no ANSI codes when not a terminal: {text:?}");
+}
+
+#[test]
+fn embedded_default_streams_through_a_pipeline() {
+    let home = home();
+    let run = aish(home.path(), &["-c", r#"echo "rooftop gardens" | apollo | athena"#], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    // Only the final answer on stdout; athena saw apollo's answer and the pipeline context.
+    assert!(
+        run.stdout.starts_with("Building on apollo: Athena weighs “Apollo on “rooftop gardens”."),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stdout.lines().count(), 1);
+    let status: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(status.len(), 4, "{status:?}");
+    assert_eq!(status[0], "apollo: [Streaming...]");
+    assert!(status[1].starts_with("[Complete - ") && status[1].ends_with(" tokens]"), "{status:?}");
+    assert_eq!(status[2], "athena: [Streaming...]");
+    assert_no_ansi(&run.stdout);
+    assert_no_ansi(&run.stderr);
+}
+
+#[test]
+fn one_shot_from_arguments_and_from_standard_input() {
+    let home = home();
+    let run = aish(home.path(), &["hermes", "Ship", "it", "today.", "Then", "rest."], None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "In one line: Ship it today.\n"), "{run:?}");
+    let run = aish(home.path(), &["hermes"], Some("Notes from the meeting. More later."));
+    assert_eq!((run.code, run.stdout.as_str()), (0, "In one line: Notes from the meeting.\n"), "{run:?}");
+    let run = aish(home.path(), &["hermes"], None);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("no message for hermes"), "{}", run.stderr);
+}
+
+#[test]
+fn a_real_backend_from_config_with_its_key_from_the_environment() {
+    let server = TestServer::always(Reply::sse([
+        "data: {\"choices\":[{\"delta\":{\"content\":\"From \"}}]}\n\n",
+        "data: {\"choices\":[{\"delta\":{\"content\":\"the server\"}}]}\n\n",
+        "data: [DONE]\n\n",
+    ]));
+    let home = home();
+    write_config(
+        home.path(),
+        &format!(
+            "[ai.gpt]\nurl = \"{}\"\ndialect = \"openai\"\nmodel = \"gpt-4o-mini\"\napi_key_env = \"AISH_TEST_KEY\"\n",
+            server.url("/v1/chat/completions")
+        ),
+    );
+    let run = aish(home.path(), &["-c", "echo hello | gpt"], None);
+    assert_eq!(run.code, 1, "the key variable is not set: {run:?}");
+    assert!(run.stderr.contains("AISH_TEST_KEY is not set"), "{}", run.stderr);
+
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_aish"));
+    let output = command
+        .args(["gpt", "hello"])
+        .env("AISH_HOME", home.path())
+        .env("AISH_TEST_KEY", "sk-from-env")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "From the server\n");
+    let request = &server.requests()[0];
+    assert_eq!(request.header("authorization"), Some("Bearer sk-from-env"));
+    assert_eq!(request.json()["model"], "gpt-4o-mini");
+}
+
+#[test]
+fn server_gone_mid_answer_keeps_the_answer_and_exits_1() {
+    let server = TestServer::always(Reply::sse([
+        "data: {\"event\":\"token\",\"data\":{\"token\":\"half an \"}}\n\n",
+        "data: {\"event\":\"token\",\"data\":{\"token\":\"answer\"}}\n\n",
+    ]));
+    let home = home();
+    write_config(home.path(), &format!("[ai.flaky]\nurl = \"{}\"\n", server.url("/")));
+    let run = aish(home.path(), &["-c", "echo hi | flaky"], None);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.stdout, "half an answer\n");
+    let errors: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors, vec!["error: flaky: the server closed the stream before the answer was complete"]);
+}
+
+#[test]
+fn syntax_and_usage_errors_exit_2() {
+    let home = home();
+    let run = aish(home.path(), &["-c", "echo hi | | apollo"], None);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "error: syntax error at column 11: expected a command between `|` and `|`\necho hi | | apollo\n          ^\n"
+    );
+    let run = aish(home.path(), &["-c", "echo hi | athna"], None);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("unknown command `athna` (did you mean `athena`?)"), "{}", run.stderr);
+    let run = aish(home.path(), &["nobody-here"], None);
+    assert_eq!(run.code, 2);
+    let run = aish(home.path(), &["--frobnicate"], None);
+    assert_eq!(run.code, 2);
+}
+
+#[test]
+fn config_errors_name_the_file_and_the_key() {
+    let home = home();
+    write_config(home.path(), "[ai.apollo]\nurl = \"http://127.0.0.1:1/\"\ntrasnport = \"sse\"\n");
+    let run = aish(home.path(), &["-c", "echo hi | apollo"], None);
+    assert_eq!(run.code, 2);
+    let config = home.path().join("config.toml");
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: config error in {} at `ai.apollo`: unknown field `trasnport`",
+            config.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1);
+    let run = aish(home.path(), &["--config", "/no/such/config.toml", "-c", "echo hi"], None);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("/no/such/config.toml") && run.stderr.contains("cannot read it"), "{}", run.stderr);
+}
+
+#[test]
+fn scripts_skip_comments_and_shebang_and_check_syntax_first() {
+    let home = home();
+    let script = home.path().join("ideas.aish");
+    std::fs::write(&script, "#!/usr/bin/env aish\n# a comment\n\necho first\necho \"second | line\"\n").unwrap();
+    let run = aish(home.path(), &[script.to_str().unwrap()], None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "first\nsecond | line\n"), "{run:?}");
+    std::fs::write(&script, "echo would run\necho 'broken\n").unwrap();
+    let run = aish(home.path(), &[script.to_str().unwrap()], None);
+    assert_eq!(run.code, 2);
+    assert!(run.stdout.is_empty(), "nothing ran: {run:?}");
+    assert!(run.stderr.starts_with("error: line 2: syntax error at column 6"), "{}", run.stderr);
+}
+
+#[test]
+fn redirects_read_and_write_files() {
+    let home = home();
+    let input = home.path().join("in.txt");
+    let output = home.path().join("out.txt");
+    std::fs::write(&input, "Read this first. Then that.").unwrap();
+    let line = format!("hermes < {} > {}", input.display(), output.display());
+    let run = aish(home.path(), &["-c", &line], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.is_empty());
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), "In one line: Read this first.\n");
+    let line = format!("echo again >> {}", output.display());
+    aish(home.path(), &["-c", &line], None);
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), "In one line: Read this first.\nagain\n");
+    let run = aish(home.path(), &["-c", "hermes < /no/such/input"], None);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("cannot read /no/such/input"), "{}", run.stderr);
+}
+
+#[test]
+fn probe_prints_every_event_as_json_lines() {
+    let server =
+        TestServer::always(Reply::sse([": hi\n", "id: 1\nevent: greet\ndata: hello\n\n", "data: {\"x\":1}\n\n"]));
+    let home = home();
+    let run = aish(home.path(), &["transport", "probe", &server.url("/events")], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines: Vec<serde_json::Value> =
+        run.stdout.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    assert_eq!(
+        lines,
+        vec![
+            serde_json::json!({"type": "heartbeat"}),
+            serde_json::json!({"type": "event", "event": "greet", "data": "hello", "id": "1"}),
+            serde_json::json!({"type": "event", "event": "message", "data": "{\"x\":1}", "id": "1"}),
+            serde_json::json!({"type": "done"}),
+        ]
+    );
+    assert_eq!(server.requests()[0].method, "GET");
+
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let run = aish(home.path(), &["transport", "probe", "--dialect", "openai", &format!("http://{dead}/"), "hi"], None);
+    assert_eq!(run.code, 1);
+    let line: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!((line["type"].as_str(), line["kind"].as_str()), (Some("error"), Some("connect")));
+}
+
+#[test]
+fn version_and_help() {
+    let home = home();
+    let run = aish(home.path(), &["--version"], None);
+    assert_eq!((run.code, run.stdout.trim()), (0, concat!("aish ", env!("CARGO_PKG_VERSION"))));
+    let run = aish(home.path(), &["--help"], None);
+    assert!(run.code == 0 && run.stdout.contains("plugin") && run.stdout.contains("--no-stream"), "{run:?}");
+}
+
+#[test]
+fn compiled_plugins_are_cached_on_disk() {
+    let home = tempfile::tempdir().unwrap();
+    let run = aish(home.path(), &["-c", "echo hi | hermes"], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    let cached: Vec<_> = std::fs::read_dir(home.path().join("cache/components")).unwrap().flatten().collect();
+    assert_eq!(cached.len(), 1, "one compiled plugin: {cached:?}");
+    // A damaged cache file is replaced, not trusted.
+    std::fs::write(cached[0].path(), b"garbage").unwrap();
+    let run = aish(home.path(), &["-c", "echo hi | hermes"], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(std::fs::metadata(cached[0].path()).unwrap().len() > 1000);
+}

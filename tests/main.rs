@@ -1,0 +1,10 @@
+//! aish's integration tests: real servers on 127.0.0.1:0 started by each test, the compiled
+//! WebAssembly plugins from `plugins/` and `tests/plugins/`, and the real `aish` binary.
+
+mod support;
+
+mod cli;
+mod hostile;
+mod plugins;
+mod shell;
+mod sse;

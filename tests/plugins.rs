@@ -1,0 +1,109 @@
+//! `aish plugin list | info | add | remove`, and WIT versioning.
+
+use crate::support::{aish, home, test_plugin};
+
+#[test]
+fn add_list_info_remove() {
+    let home = home();
+    let snoop = test_plugin("snoop");
+    let run = aish(home.path(), &["plugin", "add", snoop.to_str().unwrap()], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.starts_with("installed transport plugin `snoop` 0.1.0"), "{}", run.stdout);
+
+    let list = aish(home.path(), &["plugin", "list"], None).stdout;
+    let rows: Vec<Vec<&str>> = list.lines().skip(1).map(|l| l.split_whitespace().take(5).collect()).collect();
+    assert!(rows.contains(&vec!["sse", "transport", "0.1.0", "0.1.0", "built-in"]), "{list}");
+    assert!(rows.contains(&vec!["snoop", "transport", "0.1.0", "0.1.0", "user"]), "{list}");
+
+    let info = aish(home.path(), &["plugin", "info", "snoop"], None).stdout;
+    assert!(info.contains("plugin API:    0.1.0 (supported)"), "{info}");
+    assert!(info.contains("capabilities:  http"), "{info}");
+    assert!(info.contains("allowed hosts: no hosts yet"), "{info}");
+
+    let run = aish(home.path(), &["plugin", "remove", "snoop"], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!aish(home.path(), &["plugin", "list"], None).stdout.contains("snoop"));
+    let run = aish(home.path(), &["plugin", "remove", "snoop"], None);
+    assert_eq!(
+        (run.code, run.stderr.trim()),
+        (1, "error: no plugin named `snoop`; `aish plugin list` shows what is installed")
+    );
+}
+
+#[test]
+fn a_user_plugin_overrides_a_builtin_and_removing_it_restores_the_builtin() {
+    let home = home();
+    let dir = tempfile::tempdir().unwrap();
+    // A copy of the snoop plugin renamed to `sse` in its manifest (same length, so offsets hold).
+    let bytes = std::fs::read(test_plugin("snoop")).unwrap();
+    let renamed = replace(&bytes, b"name = \"snoop\"", b"name = \"sse\"  ");
+    let path = dir.path().join("sse.wasm");
+    std::fs::write(&path, renamed).unwrap();
+    let run = aish(home.path(), &["plugin", "add", path.to_str().unwrap()], None);
+    assert!(run.stdout.contains("overrides the built-in plugin"), "{run:?}");
+    let list = aish(home.path(), &["plugin", "list"], None).stdout;
+    assert!(list.lines().any(|l| l.starts_with("sse ") && l.contains("user (overrides built-in)")), "{list}");
+    let run = aish(home.path(), &["plugin", "remove", "sse"], None);
+    assert!(run.stdout.contains("the built-in plugin of that name is back"), "{run:?}");
+    let run = aish(home.path(), &["plugin", "remove", "sse"], None);
+    assert_eq!(run.stderr.trim(), "error: `sse` is built into aish and cannot be removed");
+}
+
+#[test]
+fn bad_plugin_files_are_refused_with_the_reason() {
+    let home = home();
+    let dir = tempfile::tempdir().unwrap();
+    let not_wasm = dir.path().join("notes.wasm");
+    std::fs::write(&not_wasm, "hello").unwrap();
+    let run = aish(home.path(), &["plugin", "add", not_wasm.to_str().unwrap()], None);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("not a WebAssembly component") && run.stderr.contains("wasm32-wasip2"),
+        "{}",
+        run.stderr
+    );
+
+    let future = dir.path().join("future.wasm");
+    let bytes = std::fs::read(test_plugin("snoop")).unwrap();
+    std::fs::write(&future, replace(&bytes, b"wit = \"0.1.0\"", b"wit = \"9.9.0\"")).unwrap();
+    let run = aish(home.path(), &["plugin", "add", future.to_str().unwrap()], None);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr.trim(),
+        "error: plugin `snoop` was built for aish plugin API 9.9.0, and this aish loads 0.1.0; rebuild it with a matching aish-plugin-sdk or upgrade aish"
+    );
+    let run = aish(home.path(), &["plugin", "add", "/no/such/file.wasm"], None);
+    assert!(run.stderr.contains("cannot read it"), "{}", run.stderr);
+}
+
+#[test]
+fn a_broken_plugin_in_the_folder_is_skipped_with_a_warning() {
+    let home = home();
+    std::fs::create_dir_all(home.path().join("plugins")).unwrap();
+    std::fs::write(home.path().join("plugins/broken.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let run = aish(home.path(), &["-c", "echo hi | hermes"], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .lines()
+            .any(|l| l.starts_with("warning: plugin ") && l.contains("broken.wasm") && l.contains("core module")),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Replaces every occurrence (the manifest text stands in the custom section and in data).
+fn replace(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut out = haystack.to_vec();
+    let mut found = 0;
+    let mut at = 0;
+    while let Some(pos) = out[at..].windows(from.len()).position(|w| w == from) {
+        let start = at + pos;
+        out[start..start + to.len()].copy_from_slice(to);
+        at = start + to.len();
+        found += 1;
+    }
+    assert!(found > 0, "pattern present");
+    out
+}
