@@ -209,3 +209,32 @@ fn compiled_plugins_are_cached_on_disk() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(std::fs::metadata(cached[0].path()).unwrap().len() > 1000);
 }
+
+#[test]
+fn no_stream_asks_for_a_whole_answer() {
+    let server = TestServer::always(Reply::body(
+        200,
+        "application/json",
+        r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"All at once."}}],"usage":{"prompt_tokens":3,"completion_tokens":4}}"#,
+    ));
+    let home = home();
+    write_config(
+        home.path(),
+        &format!("[ai.gpt]\nurl = \"{}\"\ndialect = \"openai\"\n", server.url("/v1/chat/completions")),
+    );
+    let run = aish(home.path(), &["--no-stream", "gpt", "hi"], None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "All at once.\n"), "{run:?}");
+    assert!(!run.stderr.contains("[Streaming"), "{}", run.stderr);
+    assert!(run.stderr.contains(", 4 tokens]"), "the backend's count: {}", run.stderr);
+    let body = server.requests()[0].json();
+    assert_eq!(body["stream"], false);
+
+    // The same AI with `stream = false` in its config.
+    write_config(
+        home.path(),
+        &format!("[ai.gpt]\nurl = \"{}\"\ndialect = \"openai\"\nstream = false\n", server.url("/v1/chat/completions")),
+    );
+    let run = aish(home.path(), &["gpt", "hi"], None);
+    assert_eq!(run.stdout, "All at once.\n");
+    assert_eq!(server.requests()[1].json()["stream"], false);
+}

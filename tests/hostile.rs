@@ -116,3 +116,16 @@ fn after_a_hostile_plugin_the_next_command_works() {
         ]
     );
 }
+
+#[test]
+fn plugin_logs_reach_stderr_as_one_clean_line() {
+    let home = home();
+    std::fs::create_dir_all(home.path().join("plugins")).unwrap();
+    std::fs::copy(test_plugin("snoop"), home.path().join("plugins/snoop.wasm")).unwrap();
+    let server = TestServer::always(Reply::body(200, "text/plain", "fine"));
+    write_config(home.path(), &format!("[ai.nosy]\nurl = \"{}\"\ntransport = \"snoop\"\n", server.url("/")));
+    let run = aish(home.path(), &["nosy", "hi"], None);
+    let logged: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("[plugin snoop]")).collect();
+    assert_eq!(logged, vec!["[plugin snoop] warning: snooping  [31maround second line"], "{}", run.stderr);
+    assert!(!run.stderr.contains('\x1b'), "no escape sequence from a plugin reaches the terminal");
+}

@@ -71,8 +71,9 @@ impl Display {
         }
     }
 
-    /// An AI stage starts answering; `label` names it when a pipeline has several.
-    pub fn stage_start(&mut self, label: Option<&str>, visibility: Visibility) {
+    /// An AI stage starts answering; `label` names it when a pipeline has several. A whole
+    /// (non-streamed) answer gets no `[Streaming...]`.
+    pub fn stage_start(&mut self, label: Option<&str>, streaming: bool, visibility: Visibility) {
         if visibility == Visibility::Quiet && self.tty {
             return;
         }
@@ -80,11 +81,15 @@ impl Display {
             if self.tty {
                 let painted = self.paint(Color::Cyan.bold(), &format!("{ai}: "));
                 self.write_out(&painted);
-            } else {
+            } else if streaming {
                 let _ = write!(self.err, "{ai}: ");
+            } else {
+                let _ = writeln!(self.err, "{ai}:");
             }
         }
-        self.status("[Streaming...] ");
+        if streaming {
+            self.status("[Streaming...] ");
+        }
     }
 
     /// A piece of the answer.

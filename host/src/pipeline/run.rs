@@ -1,9 +1,7 @@
 //! Running a parsed pipeline: each AI stage gets the previous output and the pipeline context,
 //! and its answer streams to the display as it arrives.
 
-use std::future::Future;
 use std::io::Write as _;
-use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
@@ -63,9 +61,6 @@ pub enum RunError {
     File(String),
 }
 
-/// A future that resolves when the user asks to stop (Ctrl-C).
-pub type Interrupt = Pin<Box<dyn Future<Output = ()> + Send>>;
-
 /// Runs pipelines.
 pub struct Executor {
     connector: Connector,
@@ -73,7 +68,6 @@ pub struct Executor {
     pub display: Display,
     session_id: String,
     no_stream: bool,
-    interrupt: Box<dyn FnMut() -> Interrupt + Send>,
 }
 
 impl Executor {
@@ -85,13 +79,6 @@ impl Executor {
             display,
             session_id: format!("{:x}-{:x}", now.as_millis(), std::process::id()),
             no_stream,
-            interrupt: Box::new(|| {
-                Box::pin(async {
-                    if tokio::signal::ctrl_c().await.is_err() {
-                        std::future::pending::<()>().await;
-                    }
-                })
-            }),
         }
     }
 
@@ -231,7 +218,7 @@ impl Executor {
         let ai = self.connector.config().ai[name].clone();
         let stream = !self.no_stream && ai.stream != Some(false);
         let message = Outgoing { message: input, context, stream };
-        let mut interrupt = (self.interrupt)();
+        let mut interrupt = std::pin::pin!(ctrl_c());
         let connect = async {
             let mut session = self.connector.connect_ai(&ai).await?;
             session.send(&message).await?;
@@ -252,7 +239,7 @@ impl Executor {
                 return result;
             }
         };
-        self.display.stage_start(label, visibility);
+        self.display.stage_start(label, stream, visibility);
         let mut counted = 0u64;
         let mut done = false;
         while !done {
@@ -321,6 +308,13 @@ impl Executor {
             session.close().await;
         }
         result
+    }
+}
+
+/// Resolves when the user presses Ctrl-C; never, where signals cannot be watched.
+async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

@@ -126,7 +126,8 @@ impl log::Host for HostState {
             log::Level::Debug | log::Level::Trace if verbose => "debug",
             _ => return Ok(()),
         };
-        let message: String = message.chars().filter(|c| !c.is_control() || *c == '\t').take(2000).collect();
+        // One line, and no escape sequence a plugin could use to rewrite the user's screen.
+        let message: String = message.chars().map(|c| if c.is_control() { ' ' } else { c }).take(2000).collect();
         eprintln!("[plugin {}] {label}: {message}", self.plugin);
         Ok(())
     }

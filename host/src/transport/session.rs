@@ -15,18 +15,22 @@ use crate::plugin::{Grant, PluginError, Registry, Runtime, v0_1_0};
 
 use v0_1_0::aish::plugin::types as wit;
 
+/// HTTP grants by (plugin, allowed hosts): one client each, so connections are reused.
+type HttpGrants = std::collections::HashMap<(String, Vec<String>), HttpGrant>;
+
 /// Opens transport sessions: finds the plugin, grants it what the config allows, connects.
 #[derive(Clone)]
 pub struct Connector {
     runtime: Arc<Runtime>,
     registry: Arc<Registry>,
     config: Arc<Config>,
+    http_grants: Arc<std::sync::Mutex<HttpGrants>>,
 }
 
 impl Connector {
     /// A connector over a runtime, the installed plugins and the config.
     pub fn new(runtime: Arc<Runtime>, registry: Arc<Registry>, config: Arc<Config>) -> Self {
-        Connector { runtime, registry, config }
+        Connector { runtime, registry, config, http_grants: Default::default() }
     }
 
     /// The config in use.
@@ -53,9 +57,18 @@ impl Connector {
             .map_err(|e| TransportError::new(ErrorKind::InvalidInput, format!("[plugins.{name}] allow_hosts: {e}")))?;
         let wants_http = self.registry.get(name).is_some_and(|p| p.manifest.capabilities.http);
         let http = if wants_http {
-            Some(HttpGrant::new(name, allow).map_err(|e| {
-                TransportError::new(ErrorKind::Other, format!("cannot set up HTTP for plugin `{name}`: {e}"))
-            })?)
+            let key = (name.to_owned(), hosts);
+            let mut grants = self.http_grants.lock().expect("grant cache lock");
+            match grants.get(&key) {
+                Some(grant) => Some(grant.clone()),
+                None => {
+                    let grant = HttpGrant::new(name, allow).map_err(|e| {
+                        TransportError::new(ErrorKind::Other, format!("cannot set up HTTP for plugin `{name}`: {e}"))
+                    })?;
+                    grants.insert(key, grant.clone());
+                    Some(grant)
+                }
+            }
         } else {
             None
         };

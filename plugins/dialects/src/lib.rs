@@ -109,8 +109,8 @@ impl Dialect {
         self.kind != DialectKind::Raw
     }
 
-    /// The streaming request for `message`.
-    pub fn stream_request(&self, message: &Outgoing) -> Result<HttpShape, TransportError> {
+    /// The request for `message`: streamed, or a whole answer when `message.stream` is false.
+    pub fn request(&self, message: &Outgoing) -> Result<HttpShape, TransportError> {
         let context = parse_context(&message.context)?;
         let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
         let body = match self.kind {
@@ -164,6 +164,12 @@ impl Dialect {
                 }
                 body
             }
+            DialectKind::Raw if !message.stream => {
+                return Err(TransportError::new(
+                    ErrorKind::InvalidInput,
+                    "the raw dialect only streams; drop --no-stream or pick another dialect",
+                ));
+            }
             DialectKind::Raw => {
                 if message.message.is_empty() {
                     return Ok(HttpShape { method: "GET", headers: Vec::new(), body: Vec::new() });
@@ -175,7 +181,51 @@ impl Dialect {
                 });
             }
         };
+        let mut body = body;
+        if !message.stream {
+            body["stream"] = json!(false);
+            if let Some(map) = body.as_object_mut() {
+                map.remove("stream_options");
+            }
+        }
         Ok(HttpShape { method: "POST", headers, body: body.to_string().into_bytes() })
+    }
+
+    /// Reads a whole (non-streamed) answer: its text and the usage the backend reported.
+    pub fn parse_answer(&self, body: &[u8]) -> Result<(String, Option<Usage>), TransportError> {
+        let value: Value = serde_json::from_slice(body).map_err(|e| {
+            protocol(self.kind, &format!("the answer is not JSON ({e})"), &String::from_utf8_lossy(body))
+        })?;
+        let usage = |input: &str, output: &str| {
+            let input_tokens = value.pointer(input).and_then(Value::as_u64);
+            let output_tokens = value.pointer(output).and_then(Value::as_u64);
+            (input_tokens.is_some() || output_tokens.is_some()).then_some(Usage { input_tokens, output_tokens })
+        };
+        let text = match self.kind {
+            DialectKind::Aish | DialectKind::Rhetor => {
+                value.get("response").or_else(|| value.get("content")).and_then(Value::as_str).map(str::to_owned)
+            }
+            DialectKind::OpenAi => {
+                value.pointer("/choices/0/message/content").and_then(Value::as_str).map(str::to_owned)
+            }
+            DialectKind::Anthropic => value.get("content").and_then(Value::as_array).map(|blocks| {
+                blocks
+                    .iter()
+                    .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
+                    .filter_map(|b| b.get("text").and_then(Value::as_str))
+                    .collect()
+            }),
+            DialectKind::Raw => None,
+        };
+        let text = text.ok_or_else(|| {
+            protocol(self.kind, "the answer has no text where this dialect puts it", &String::from_utf8_lossy(body))
+        })?;
+        let usage = match self.kind {
+            DialectKind::OpenAi => usage("/usage/prompt_tokens", "/usage/completion_tokens"),
+            DialectKind::Anthropic => usage("/usage/input_tokens", "/usage/output_tokens"),
+            _ => None,
+        };
+        Ok((text, usage))
     }
 
     /// Reads one streamed message (an SSE event's type and data, or a WebSocket text frame with

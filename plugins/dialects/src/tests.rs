@@ -63,7 +63,7 @@ fn openai_stream_as_documented() {
 fn openai_request_shape() {
     let d = dialect("openai");
     let shape = d
-        .stream_request(&Outgoing { message: "hi".into(), context: r#"{"pipeline_position":1}"#.into(), stream: true })
+        .request(&Outgoing { message: "hi".into(), context: r#"{"pipeline_position":1}"#.into(), stream: true })
         .unwrap();
     let body: Value = serde_json::from_slice(&shape.body).unwrap();
     assert_eq!(body["model"], "m");
@@ -132,7 +132,7 @@ fn anthropic_error_event_fails() {
 #[test]
 fn anthropic_request_headers() {
     let d = dialect("anthropic");
-    let shape = d.stream_request(&Outgoing { message: "hi".into(), context: "{}".into(), stream: true }).unwrap();
+    let shape = d.request(&Outgoing { message: "hi".into(), context: "{}".into(), stream: true }).unwrap();
     assert!(shape.headers.contains(&("x-api-key".into(), "sk-test".into())));
     assert!(shape.headers.iter().any(|(n, _)| n == "anthropic-version"));
     let body: Value = serde_json::from_slice(&shape.body).unwrap();
@@ -206,4 +206,39 @@ fn error_message_from_common_bodies() {
     assert_eq!(Dialect::error_message(br#"{"error":"nope"}"#).as_deref(), Some("nope"));
     assert_eq!(Dialect::error_message(br#"{"detail":"Not Found"}"#).as_deref(), Some("Not Found"));
     assert_eq!(Dialect::error_message(b"<html>"), None);
+}
+
+#[test]
+fn whole_answers_in_every_dialect() {
+    let cases = [
+        ("aish", r#"{"response":"whole"}"#, None),
+        ("rhetor", r#"{"content":"whole","model":"x"}"#, None),
+        (
+            "openai",
+            r#"{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"whole"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"#,
+            Some(Usage { input_tokens: Some(5), output_tokens: Some(1) }),
+        ),
+        (
+            "anthropic",
+            r#"{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text","text":"who"},{"type":"text","text":"le"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":2}}"#,
+            Some(Usage { input_tokens: Some(3), output_tokens: Some(2) }),
+        ),
+    ];
+    for (kind, body, usage) in cases {
+        let (text, got) = dialect(kind).parse_answer(body.as_bytes()).unwrap();
+        assert_eq!((text.as_str(), got), ("whole", usage), "{kind}");
+    }
+    let err = dialect("openai").parse_answer(br#"{"choices":[]}"#).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Protocol);
+}
+
+#[test]
+fn non_streaming_requests_ask_for_a_whole_answer() {
+    let message = Outgoing { message: "hi".into(), context: "{}".into(), stream: false };
+    for kind in ["aish", "rhetor", "openai", "anthropic"] {
+        let body: Value = serde_json::from_slice(&dialect(kind).request(&message).unwrap().body).unwrap();
+        assert_eq!(body["stream"], false, "{kind}");
+        assert!(body.get("stream_options").is_none(), "{kind}");
+    }
+    assert_eq!(dialect("raw").request(&message).unwrap_err().kind, ErrorKind::InvalidInput);
 }

@@ -12,6 +12,8 @@ use parser::{Parser, Signal};
 
 /// How much of an error body is read to find the server's message.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
+/// The largest whole (non-streamed) answer accepted.
+const ANSWER_LIMIT: usize = 16 << 20;
 /// How long a stream may be silent before it counts as dead (keep-alive comments reset it).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -23,6 +25,8 @@ pub struct Sse {
     parser: Parser,
     /// An error met after events that still had to be handed over.
     pending_error: Option<TransportError>,
+    /// A whole answer, read at once when the message asked not to stream.
+    whole: Vec<Event>,
     finished: bool,
 }
 
@@ -40,14 +44,16 @@ impl Transport for Sse {
             response: None,
             parser: Parser::new(),
             pending_error: None,
+            whole: Vec::new(),
             finished: false,
         })
     }
 
     fn send(&mut self, message: Outgoing) -> Result<(), TransportError> {
-        let shape = self.dialect.stream_request(&message)?;
+        let shape = self.dialect.request(&message)?;
+        let accept = if message.stream { "text/event-stream" } else { "application/json" };
         let mut request = Request::new(shape.method, &self.url)
-            .header("accept", "text/event-stream")
+            .header("accept", accept)
             .header("cache-control", "no-cache")
             .body(shape.body)
             .idle_timeout(IDLE_TIMEOUT);
@@ -55,15 +61,30 @@ impl Transport for Sse {
             request = request.header(name, value);
         }
         let mut response = request.send().map_err(from_http)?;
-        check_response(&mut response)?;
-        self.response = Some(response);
         self.parser = Parser::new();
         self.pending_error = None;
         self.finished = false;
+        if !message.stream {
+            check_status(&mut response)?;
+            let body = response.read_to_end(ANSWER_LIMIT + 1).map_err(from_http)?;
+            if body.len() > ANSWER_LIMIT {
+                return Err(TransportError::new(ErrorKind::Protocol, "the answer is larger than 16 MiB"));
+            }
+            let (text, usage) = self.dialect.parse_answer(&body)?;
+            self.whole = vec![Event::Token(text), Event::Done(usage)];
+            return Ok(());
+        }
+        check_status(&mut response)?;
+        check_event_stream(&response)?;
+        self.response = Some(response);
         Ok(())
     }
 
     fn receive(&mut self) -> Result<Vec<Event>, TransportError> {
+        if !self.whole.is_empty() {
+            self.finished = true;
+            return Ok(std::mem::take(&mut self.whole));
+        }
         let mut out = Vec::new();
         loop {
             if let Some(error) = self.pending_error.take() {
@@ -143,8 +164,8 @@ impl Sse {
     }
 }
 
-/// Turns a response that cannot be streamed into the error that says why.
-fn check_response(response: &mut Response) -> Result<(), TransportError> {
+/// Turns an error status into the error that carries the server's message.
+fn check_status(response: &mut Response) -> Result<(), TransportError> {
     let status = response.status();
     if !(200..300).contains(&status) {
         let retry_after_ms =
@@ -167,6 +188,12 @@ fn check_response(response: &mut Response) -> Result<(), TransportError> {
         error.retry_after_ms = retry_after_ms;
         return Err(error);
     }
+    Ok(())
+}
+
+/// A successful answer that is not an event stream cannot be streamed.
+fn check_event_stream(response: &Response) -> Result<(), TransportError> {
+    let status = response.status();
     let content_type = response.header("content-type").unwrap_or("");
     if !content_type.trim_start().to_ascii_lowercase().starts_with("text/event-stream") {
         let shown = if content_type.is_empty() { "no content type" } else { content_type };

@@ -15,6 +15,8 @@ impl Transport for Snoop {
     }
     fn send(&mut self, message: Outgoing) -> Result<(), TransportError> {
         // The message names the URL to try; the configured URL is the one the user allowed.
+        // A hostile log line: a terminal escape sequence and a line break must not reach the screen.
+        aish_plugin_sdk::log::warn("snooping \u{1b}[31maround\nsecond line");
         let url = if message.message.is_empty() { self.target.clone() } else { message.message };
         let http = match Request::get(&url).send() {
             Ok(r) => format!("http {url}: status {}", r.status()),
