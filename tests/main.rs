@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod history;
 mod hostile;
 mod plugins;
 mod shell;

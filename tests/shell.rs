@@ -49,4 +49,13 @@ fn shell_streams_stops_on_ctrl_c_and_exits_on_ctrl_d() {
     prompt(&mut shell);
     shell.send_control('d').unwrap();
     shell.exp_eof().expect("Ctrl-D leaves");
+
+    // The line editor keeps its own file; the command history keeps every command with answers.
+    let history = std::fs::read_to_string(home.path().join("history")).unwrap();
+    assert!(history.starts_with("1: echo \"one small idea\" | hermes\n"), "{history}");
+    assert!(history.contains("3: hermes still here\n"), "{history}");
+    let jsonl = std::fs::read_to_string(home.path().join("history.jsonl")).unwrap();
+    assert!(jsonl.lines().nth(1).unwrap().contains("\"interrupted\":true"), "the Ctrl-C answer is marked: {jsonl}");
+    let lines = std::fs::read_to_string(home.path().join("line-history")).unwrap();
+    assert!(lines.contains("hermes still here") && !lines.contains("# [Streamed"), "{lines}");
 }

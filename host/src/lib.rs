@@ -6,6 +6,7 @@
 //! - [`transport`]: talking to one AI through a transport plugin;
 //! - [`pipeline`]: the pipeline language and its execution;
 //! - [`display`]: how a streaming answer is shown;
+//! - [`history`]: the numbered text and JSON Lines history of every command;
 //! - [`demo`]: the demo AIs aish serves itself when nothing is configured;
 //! - [`shell`]: the interactive shell;
 //! - [`cli`]: the command line.
@@ -14,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod display;
+pub mod history;
 pub mod pipeline;
 pub mod plugin;
 pub mod shell;

@@ -7,10 +7,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use aish::cli::builtins::Flow;
 use aish::cli::{App, Cli, EXIT_FAILED, EXIT_OK, EXIT_USAGE, StartError, Sub, TransportAction};
 use aish::display::Display;
-use aish::pipeline::{Command, Executor, Pipeline, RunError, Span};
+use aish::pipeline::{Executor, RunError};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -46,12 +45,16 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     }
     match &cli.subcommand {
         Some(Sub::Plugin { action }) => return Ok(aish::cli::run_plugin_command(&app, action)),
+        Some(Sub::History { json, since, until }) => {
+            return Ok(aish::cli::run_history_command(&app, *json, since.as_deref(), until.as_deref()));
+        }
         Some(Sub::Transport { action: TransportAction::Probe { transport, dialect, model, url, message } }) => {
             return Ok(aish::cli::run_probe(&app, transport, dialect, model.clone(), url, message.clone()).await);
         }
         None => {}
     }
-    let mut executor = Executor::new(app.connector.clone(), Display::stdio(), cli.no_stream);
+    let mut executor =
+        Executor::new(app.connector.clone(), Display::stdio(), cli.no_stream).with_history(app.history());
     if let Some(line) = &cli.command {
         return Ok(run_line(&mut executor, line, piped_stdin()?).await);
     }
@@ -86,36 +89,28 @@ fn piped_stdin() -> anyhow::Result<Option<String>> {
 }
 
 async fn one_shot(executor: &mut Executor, ai: &str, words: &[String]) -> anyhow::Result<u8> {
-    let message = if words.is_empty() {
-        match piped_stdin()? {
-            Some(text) => text,
-            None => {
-                eprintln!("error: no message for {ai}: write `aish {ai} your message` or pipe text into it");
-                return Ok(EXIT_USAGE);
-            }
+    // Kept in the history as the line that asks the same again, so `!N` replays it.
+    if !words.is_empty() {
+        let line = format!("{ai} {}", words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" "));
+        return Ok(run_line(executor, &line, None).await);
+    }
+    match piped_stdin()? {
+        Some(text) => Ok(run_line(executor, ai, Some(text)).await),
+        None => {
+            eprintln!("error: no message for {ai}: write `aish {ai} your message` or pipe text into it");
+            Ok(EXIT_USAGE)
         }
-    } else {
-        words.join(" ")
-    };
-    let pipeline = Pipeline {
-        commands: vec![Command {
-            name: ai.to_owned(),
-            name_quoted: true,
-            args: Vec::new(),
-            span: Span { start: 0, end: 0 },
-        }],
-        input: None,
-        output: None,
-    };
-    let result = executor.run(&pipeline, Some(message)).await;
-    Ok(status(executor, result))
+    }
+}
+
+/// A word quoted for the pipeline language when it needs it.
+fn quote(word: &str) -> String {
+    let plain = !word.is_empty() && word.chars().all(|c| c.is_alphanumeric() || "-_.,:/@%+=?".contains(c));
+    if plain { word.to_owned() } else { format!("'{}'", word.replace('\'', "'\\''")) }
 }
 
 async fn run_line(executor: &mut Executor, line: &str, stdin: Option<String>) -> u8 {
-    if executor.builtin(line.trim()).is_some() {
-        return EXIT_OK;
-    }
-    let result = executor.run_line(line, stdin).await;
+    let result = executor.execute(line, stdin).await;
     status(executor, result)
 }
 
@@ -156,12 +151,10 @@ async fn run_script(executor: &mut Executor, script: &str) -> u8 {
     }
     let mut code = EXIT_OK;
     for (_, line) in lines {
-        match executor.builtin(line) {
-            Some(Flow::Exit) => break,
-            Some(Flow::Continue) => continue,
-            None => {}
+        let result = executor.execute(line, None).await;
+        if result.as_ref().is_ok_and(|o| o.exit) {
+            break;
         }
-        let result = executor.run_line(line, None).await;
         code = code.max(status(executor, result));
     }
     code

@@ -70,4 +70,16 @@ impl App {
     pub fn config(&self) -> &Config {
         self.connector.config()
     }
+
+    /// The history, with the values of every configured API key variable kept out of it.
+    pub fn history(&self) -> crate::history::History {
+        let secrets = self
+            .config()
+            .ai
+            .values()
+            .filter_map(|ai| ai.api_key_env.as_deref())
+            .filter_map(|var| std::env::var(var).ok())
+            .collect();
+        crate::history::History::new(&self.paths.data_dir, secrets)
+    }
 }

@@ -1,6 +1,7 @@
 //! Built-in commands, shared by `-c`, scripts and the interactive shell.
 
 use crate::display::Display;
+use crate::history::{Entry, History, text_block};
 use crate::plugin::PluginKind;
 use crate::transport::Connector;
 
@@ -9,6 +10,9 @@ pub const BUILTINS: &[(&str, &str)] = &[
     ("help", "shows this list"),
     ("list-ais", "lists the configured AIs with their transport and dialect"),
     ("plugins", "lists installed plugins"),
+    ("history [N]", "shows the last N commands (default 20) with their answers"),
+    ("history search TEXT", "shows the commands whose line or answers contain TEXT"),
+    ("!N", "runs command N of the history again"),
     ("exit", "leaves the shell (also Ctrl-D)"),
 ];
 
@@ -22,7 +26,11 @@ pub enum Flow {
 }
 
 /// Runs `line` if it is a built-in; `None` when it is not one.
-pub fn run(line: &str, connector: &Connector, display: &mut Display) -> Option<Flow> {
+pub fn run(line: &str, connector: &Connector, history: Option<&History>, display: &mut Display) -> Option<Flow> {
+    if line == "history" || line.starts_with("history ") {
+        show_history(line["history".len()..].trim(), history, display);
+        return Some(Flow::Continue);
+    }
     let mut words = line.split_whitespace();
     let name = words.next()?;
     let rest: Vec<&str> = words.collect();
@@ -30,7 +38,7 @@ pub fn run(line: &str, connector: &Connector, display: &mut Display) -> Option<F
         ("help", []) => {
             let mut text = String::from("Built-ins:\n");
             for (name, about) in BUILTINS {
-                text.push_str(&format!("  {name:<10} {about}\n"));
+                text.push_str(&format!("  {name:<20} {about}\n"));
             }
             text.push_str("Pipelines:\n  echo \"text\" | AI | AI     send text through AIs in turn\n");
             text.push_str("  AI text...                 send text to one AI\n");
@@ -60,4 +68,59 @@ pub fn run(line: &str, connector: &Connector, display: &mut Display) -> Option<F
         _ => return None,
     }
     Some(Flow::Continue)
+}
+
+/// `history`, `history N`, `history search TEXT`.
+fn show_history(args: &str, history: Option<&History>, display: &mut Display) {
+    let Some(history) = history else {
+        display.error("no history is kept in this session");
+        return;
+    };
+    let loaded = match history.load() {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            display.error(&format!("cannot read the history: {e}"));
+            return;
+        }
+    };
+    if let Some(warning) = &loaded.warning {
+        display.warning(&format!("warning: {warning}"));
+    }
+    let entries: Vec<&Entry> = if let Some(text) = args.strip_prefix("search") {
+        let needle = text.trim().to_lowercase();
+        if needle.is_empty() {
+            display.error("history search needs TEXT to look for");
+            return;
+        }
+        loaded
+            .entries
+            .iter()
+            .filter(|e| {
+                e.command.to_lowercase().contains(&needle)
+                    || e.responses.iter().any(|(_, answer)| answer.to_lowercase().contains(&needle))
+            })
+            .collect()
+    } else {
+        let count = if args.is_empty() {
+            20
+        } else {
+            match args.parse::<usize>() {
+                Ok(n) => n,
+                Err(_) => {
+                    display.error(&format!("history takes a number of entries, not `{args}`"));
+                    return;
+                }
+            }
+        };
+        let skip = loaded.entries.len().saturating_sub(count);
+        loaded.entries.iter().skip(skip).collect()
+    };
+    let mut text = String::new();
+    for entry in entries {
+        let responses: Vec<(&str, &str)> = entry.responses.iter().map(|(a, r)| (a.as_str(), r.as_str())).collect();
+        text.push_str(&text_block(entry.number, &entry.command, &responses, &entry.metadata));
+    }
+    if !text.is_empty() {
+        display.print(&text);
+    }
 }

@@ -2,6 +2,7 @@
 
 mod app;
 pub mod builtins;
+mod history_cmd;
 mod plugin_cmd;
 mod probe;
 
@@ -10,6 +11,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 pub use app::{App, StartError};
+pub use history_cmd::run as run_history_command;
 pub use plugin_cmd::run as run_plugin_command;
 pub use probe::run as run_probe;
 
@@ -56,6 +58,18 @@ pub enum Sub {
         #[command(subcommand)]
         #[allow(missing_docs)]
         action: PluginAction,
+    },
+    /// Shows or exports the command history.
+    History {
+        /// Prints entries as JSON Lines, as `history.jsonl` holds them.
+        #[arg(long)]
+        json: bool,
+        /// Only entries at or after DATE (2026-11-23, 2026-11-23T14:30:00Z or Unix seconds).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Only entries before the end of DATE.
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
     },
     /// Works with transports directly.
     Transport {

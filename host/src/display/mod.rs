@@ -137,6 +137,16 @@ impl Display {
         let _ = writeln!(self.err, "{painted}");
     }
 
+    /// A replayed command, shown before it runs (on stderr when stdout carries answers only).
+    pub fn echo_command(&mut self, line: &str) {
+        if self.tty {
+            let painted = self.paint(Style::new().bold(), line);
+            self.write_out(&format!("{painted}\n"));
+        } else {
+            let _ = writeln!(self.err, "{line}");
+        }
+    }
+
     /// Plain text on stdout (built-in output).
     pub fn print(&mut self, text: &str) {
         self.write_out(text);

@@ -8,13 +8,18 @@ use serde_json::{Map, Value, json};
 
 use super::{Command, ParseError, Pipeline, parse};
 use crate::display::{Display, Visibility};
-use crate::transport::{Connector, Event, Outgoing, TransportError, Usage};
+use crate::history::{History, Metadata, Record, StageFigures};
+use crate::transport::{Connector, ErrorKind, Event, Outgoing, TransportError, Usage};
 
 /// What became of one AI stage.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StageResult {
     /// The AI's name.
     pub ai: String,
+    /// The transport plugin that carried the answer.
+    pub transport: String,
+    /// Whether the answer was asked for as a stream.
+    pub streamed: bool,
     /// The answer as far as it arrived.
     pub response: String,
     /// Tokens reported by the backend (or counted).
@@ -38,6 +43,8 @@ pub struct Outcome {
     pub stages: Vec<StageResult>,
     /// The final output (what `> FILE` would receive).
     pub output: String,
+    /// A built-in asked to leave the shell.
+    pub exit: bool,
 }
 
 impl Outcome {
@@ -68,6 +75,7 @@ pub struct Executor {
     pub display: Display,
     session_id: String,
     no_stream: bool,
+    history: Option<History>,
 }
 
 impl Executor {
@@ -79,6 +87,7 @@ impl Executor {
             display,
             session_id: format!("{:x}-{:x}", now.as_millis(), std::process::id()),
             no_stream,
+            history: None,
         }
     }
 
@@ -92,9 +101,84 @@ impl Executor {
         &self.connector
     }
 
-    /// Runs `line` if it is a built-in; `None` when it is not one.
-    pub fn builtin(&mut self, line: &str) -> Option<crate::cli::builtins::Flow> {
-        crate::cli::builtins::run(line, &self.connector, &mut self.display)
+    /// Keeps every command in `history` from now on.
+    pub fn with_history(mut self, history: History) -> Self {
+        self.history = Some(history);
+        self
+    }
+
+    /// The history, if kept.
+    pub fn history(&self) -> Option<&History> {
+        self.history.as_ref()
+    }
+
+    /// Runs one command as a user typed it: a built-in, `!N` (replays entry N), or a pipeline,
+    /// which is then kept in the history with its answers and figures. `stdin` is input for a
+    /// first stage that has no other.
+    pub async fn execute(&mut self, line: &str, stdin: Option<String>) -> Result<Outcome, RunError> {
+        let line = line.trim();
+        if let Some(n) = line.strip_prefix('!').and_then(|n| n.parse::<u64>().ok()) {
+            let entry = match &self.history {
+                Some(history) => {
+                    let (entry, warning) = history.get(n).map_err(|e| RunError::File(e.to_string()))?;
+                    if let Some(warning) = warning {
+                        self.display.warning(&format!("warning: {warning}"));
+                    }
+                    entry
+                }
+                None => None,
+            };
+            let entry = entry.ok_or_else(|| RunError::Usage(format!("!{n}: event not found")))?;
+            self.display.echo_command(&entry.command);
+            return Box::pin(self.execute(&entry.command, stdin)).await;
+        }
+        let builtin = crate::cli::builtins::run(line, &self.connector, self.history.as_ref(), &mut self.display);
+        if let Some(flow) = builtin {
+            return Ok(Outcome { exit: flow == crate::cli::builtins::Flow::Exit, ..Outcome::default() });
+        }
+        let started = Instant::now();
+        let result = self.run_line(line, stdin).await;
+        if !line.is_empty() && !line.starts_with('#') {
+            self.record(line, &result, started.elapsed());
+        }
+        result
+    }
+
+    fn record(&mut self, line: &str, result: &Result<Outcome, RunError>, elapsed: Duration) {
+        let Some(history) = &self.history else { return };
+        let mut metadata = Metadata { duration: elapsed.as_secs_f64(), ..Metadata::default() };
+        let mut responses = Vec::new();
+        match result {
+            Ok(outcome) => {
+                for stage in &outcome.stages {
+                    responses.push((stage.ai.as_str(), stage.response.as_str()));
+                    metadata.streamed |= stage.streamed;
+                    metadata.tokens += stage.tokens;
+                    metadata.interrupted |= stage.interrupted;
+                    if metadata.error.is_none() {
+                        metadata.error.clone_from(&stage.error);
+                    }
+                    metadata.stages.push(StageFigures {
+                        ai: stage.ai.clone(),
+                        transport: stage.transport.clone(),
+                        streamed: stage.streamed,
+                        duration: stage.elapsed.as_secs_f64(),
+                        tokens: stage.tokens,
+                        first_token: stage.first_token.map(|d| d.as_secs_f64()),
+                        interrupted: stage.interrupted,
+                        error: stage.error.clone(),
+                    });
+                }
+                let first = outcome.stages.first();
+                metadata.first_token = first.and_then(|s| s.first_token).map(|d| d.as_secs_f64());
+                metadata.transport = first.map(|s| s.transport.clone());
+            }
+            Err(e) => metadata.error = Some(e.to_string()),
+        }
+        let record = Record { command: line, responses, metadata };
+        if let Err(e) = history.append(&record) {
+            self.display.warning(&format!("warning: this command was not saved: {e}"));
+        }
     }
 
     /// Parses and runs one line. `stdin` is input for a first stage that has no other.
@@ -205,8 +289,12 @@ impl Executor {
         label: Option<&str>,
     ) -> StageResult {
         let started = Instant::now();
+        let ai = self.connector.config().ai[name].clone();
+        let stream = !self.no_stream && ai.stream != Some(false);
         let mut result = StageResult {
             ai: name.to_owned(),
+            transport: ai.transport.clone(),
+            streamed: stream,
             response: String::new(),
             tokens: 0,
             usage: None,
@@ -215,8 +303,6 @@ impl Executor {
             error: None,
             interrupted: false,
         };
-        let ai = self.connector.config().ai[name].clone();
-        let stream = !self.no_stream && ai.stream != Some(false);
         let message = Outgoing { message: input, context, stream };
         let mut interrupt = std::pin::pin!(ctrl_c());
         let connect = async {
@@ -287,6 +373,8 @@ impl Executor {
                     }
                 }
                 Err(e) => {
+                    // A dropped connection keeps the answer so far; it is interrupted, not lost.
+                    result.interrupted = e.kind == ErrorKind::Interrupted;
                     result.error = Some(format!("{name}: {}", e.message));
                     break;
                 }

@@ -1,8 +1,7 @@
 //! The interactive shell, on reedline.
 
-use reedline::{DefaultPrompt, DefaultPromptSegment, Reedline, Signal};
+use reedline::{DefaultPrompt, DefaultPromptSegment, FileBackedHistory, Reedline, Signal};
 
-use crate::cli::builtins::Flow;
 use crate::cli::{App, EXIT_OK};
 use crate::pipeline::Executor;
 
@@ -19,7 +18,15 @@ pub async fn run(app: &App, executor: &mut Executor) -> u8 {
         names.join(", "),
         names.first().copied().unwrap_or("AI"),
     ));
-    let mut editor = Reedline::create();
+    // Line editing (up arrow, Ctrl-R) keeps its own file, so it never touches `history`.
+    let line_history = app.paths.data_dir.join("line-history");
+    let mut editor = match FileBackedHistory::with_file(10_000, line_history.clone()) {
+        Ok(history) => Reedline::create().with_history(Box::new(history)),
+        Err(e) => {
+            executor.display.warning(&format!("warning: line history {} is not kept: {e}", line_history.display()));
+            Reedline::create()
+        }
+    };
     let prompt = DefaultPrompt::new(DefaultPromptSegment::Basic("aish".into()), DefaultPromptSegment::Empty);
     loop {
         let signal = tokio::task::block_in_place(|| editor.read_line(&prompt));
@@ -37,17 +44,11 @@ pub async fn run(app: &App, executor: &mut Executor) -> u8 {
         if line.is_empty() {
             continue;
         }
-        match executor.builtin(line) {
-            Some(Flow::Exit) => break,
-            Some(Flow::Continue) => continue,
-            None => {}
-        }
-        if let Err(e) = executor.run_line(line, None).await {
-            let text = match &e {
-                crate::pipeline::RunError::Syntax(syntax) => syntax.render(),
-                other => other.to_string(),
-            };
-            executor.display.error(&text);
+        match executor.execute(line, None).await {
+            Ok(outcome) if outcome.exit => break,
+            Ok(_) => {}
+            Err(crate::pipeline::RunError::Syntax(syntax)) => executor.display.error(&syntax.render()),
+            Err(e) => executor.display.error(&e.to_string()),
         }
     }
     EXIT_OK

@@ -1,0 +1,211 @@
+//! One history entry, and its two forms: a JSON Lines record and the numbered text block.
+
+use serde::{Deserialize, Serialize};
+
+/// Figures for one AI stage.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageFigures {
+    /// The AI.
+    pub ai: String,
+    /// The transport plugin that carried it.
+    pub transport: String,
+    /// Whether the answer was streamed.
+    pub streamed: bool,
+    /// Seconds from sending to the end of the answer.
+    pub duration: f64,
+    /// Tokens reported (or counted).
+    pub tokens: u64,
+    /// Seconds to the first token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_token: Option<f64>,
+    /// The answer stopped early and is kept as far as it got.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub interrupted: bool,
+    /// Why the stage failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What is known about how a command ran.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// Whether any answer was streamed.
+    pub streamed: bool,
+    /// Seconds the whole command took.
+    pub duration: f64,
+    /// Tokens over all stages.
+    pub tokens: u64,
+    /// Seconds to the first token of the first answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_token: Option<f64>,
+    /// The transport of the first AI stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
+    /// Whether a fallback transport had to be used.
+    #[serde(default)]
+    pub degraded: bool,
+    /// Why it was degraded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degraded_reason: Option<String>,
+    /// Whether an answer stopped early.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub interrupted: bool,
+    /// Why the command failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Figures per AI stage, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageFigures>,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// An entry as written: borrows the answers, so a large answer is never copied to be saved.
+#[derive(Serialize)]
+pub struct EntryRef<'a> {
+    /// Its number.
+    pub number: u64,
+    /// Unix time in seconds.
+    pub timestamp: f64,
+    /// The command line.
+    pub command: &'a str,
+    /// Each AI's answer, in pipeline order.
+    #[serde(serialize_with = "ordered_map")]
+    pub responses: &'a [(&'a str, &'a str)],
+    /// How it ran.
+    pub metadata: &'a Metadata,
+}
+
+fn ordered_map<S: serde::Serializer>(pairs: &&[(&str, &str)], serializer: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(Some(pairs.len()))?;
+    for (ai, text) in pairs.iter() {
+        map.serialize_entry(ai, text)?;
+    }
+    map.end()
+}
+
+/// An entry as read back.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Entry {
+    /// Its number.
+    pub number: u64,
+    /// Unix time in seconds.
+    pub timestamp: f64,
+    /// The command line.
+    pub command: String,
+    /// Each AI's answer, in pipeline order.
+    #[serde(deserialize_with = "ordered_pairs")]
+    pub responses: Vec<(String, String)>,
+    /// How it ran.
+    #[serde(default)]
+    pub metadata: Metadata,
+}
+
+fn ordered_pairs<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<(String, String)>, D::Error> {
+    struct Pairs;
+    impl<'de> serde::de::Visitor<'de> for Pairs {
+        type Value = Vec<(String, String)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object of AI names to answers")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut pairs = Vec::new();
+            while let Some(pair) = map.next_entry::<String, String>()? {
+                pairs.push(pair);
+            }
+            Ok(pairs)
+        }
+    }
+    deserializer.deserialize_map(Pairs)
+}
+
+/// How long a response may be in the text history before it is cut.
+const TEXT_LIMIT: usize = 100;
+
+/// The numbered text block for an entry (SPEC section 5).
+pub fn text_block(number: u64, command: &str, responses: &[(&str, &str)], metadata: &Metadata) -> String {
+    let mut block = format!("{number}: {}\n", one_line(command));
+    if metadata.streamed {
+        let mut line = format!("[Streamed in {:.1}s", metadata.duration);
+        if metadata.interrupted {
+            line.push_str(", interrupted");
+        }
+        if metadata.degraded {
+            line.push_str(", degraded");
+        }
+        block.push_str(&format!("      # {line}]\n"));
+    }
+    for (ai, text) in responses {
+        block.push_str(&format!("      # {ai}: {}\n", cut(&one_line(text))));
+    }
+    if let Some(error) = &metadata.error {
+        block.push_str(&format!("      # error: {}\n", cut(&one_line(error))));
+    }
+    block
+}
+
+/// Text on one line: line breaks and other control characters become spaces.
+fn one_line(text: &str) -> String {
+    text.trim().chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+/// The first 100 characters and `...` when there are more.
+fn cut(text: &str) -> String {
+    match text.char_indices().nth(TEXT_LIMIT) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_block_as_the_spec_shows() {
+        let long = "x".repeat(150);
+        let metadata = Metadata { streamed: true, duration: 1.23, ..Metadata::default() };
+        let block = text_block(
+            12,
+            "echo \"hi\" | apollo | athena",
+            &[("apollo", &long), ("athena", "short\nanswer")],
+            &metadata,
+        );
+        assert_eq!(
+            block,
+            format!(
+                "12: echo \"hi\" | apollo | athena\n      # [Streamed in 1.2s]\n      # apollo: {}...\n      # athena: short answer\n",
+                "x".repeat(100)
+            )
+        );
+    }
+
+    #[test]
+    fn cut_counts_characters_not_bytes() {
+        let text = "é".repeat(101);
+        assert_eq!(cut(&text), format!("{}...", "é".repeat(100)));
+        assert_eq!(cut(&"é".repeat(100)), "é".repeat(100));
+    }
+
+    #[test]
+    fn json_keeps_the_pipeline_order() {
+        let metadata = Metadata::default();
+        let entry = EntryRef {
+            number: 1,
+            timestamp: 2.5,
+            command: "c",
+            responses: &[("zeta", "1"), ("alpha", "2")],
+            metadata: &metadata,
+        };
+        let line = serde_json::to_string(&entry).unwrap();
+        assert!(
+            line.starts_with(r#"{"number":1,"timestamp":2.5,"command":"c","responses":{"zeta":"1","alpha":"2"}"#),
+            "{line}"
+        );
+        let back: Entry = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.responses, vec![("zeta".into(), "1".into()), ("alpha".into(), "2".into())]);
+    }
+}

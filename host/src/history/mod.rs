@@ -1,0 +1,273 @@
+//! The command history (SPEC section 5): a numbered text file `history` and a JSON Lines file
+//! `history.jsonl`, appended under a lock so shells running at once never lose or interleave an
+//! entry, readable by their owner only, with API keys redacted.
+
+mod dates;
+mod entry;
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use dates::parse_date;
+pub use entry::{Entry, EntryRef, Metadata, StageFigures, text_block};
+
+/// Why the history could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("history {}: {source}", path.display())]
+pub struct HistoryError {
+    path: PathBuf,
+    source: std::io::Error,
+}
+
+/// What a read of the history found.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Every readable entry, in file order.
+    pub entries: Vec<Entry>,
+    /// One warning when damaged lines were skipped.
+    pub warning: Option<String>,
+}
+
+/// The history files in one directory.
+#[derive(Clone, Debug)]
+pub struct History {
+    dir: PathBuf,
+    /// Values that must never be written (API keys).
+    secrets: Vec<String>,
+}
+
+/// A command to record.
+pub struct Record<'a> {
+    /// The command line.
+    pub command: &'a str,
+    /// Each AI's answer, in order.
+    pub responses: Vec<(&'a str, &'a str)>,
+    /// How it ran.
+    pub metadata: Metadata,
+}
+
+impl History {
+    /// The history in `dir`; `secrets` are replaced by `[redacted]` wherever they would be written.
+    pub fn new(dir: &Path, secrets: Vec<String>) -> Self {
+        // Short values would redact ordinary words; real keys are long.
+        let secrets = secrets.into_iter().filter(|s| s.len() >= 8).collect();
+        History { dir: dir.to_path_buf(), secrets }
+    }
+
+    /// The text file.
+    pub fn text_path(&self) -> PathBuf {
+        self.dir.join("history")
+    }
+
+    /// The JSON Lines file.
+    pub fn jsonl_path(&self) -> PathBuf {
+        self.dir.join("history.jsonl")
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        self.dir.join("history.lock")
+    }
+
+    fn error(&self, path: PathBuf) -> impl FnOnce(std::io::Error) -> HistoryError {
+        move |source| HistoryError { path, source }
+    }
+
+    /// Appends an entry to both files and returns its number.
+    pub fn append(&self, record: &Record<'_>) -> Result<u64, HistoryError> {
+        std::fs::create_dir_all(&self.dir).map_err(self.error(self.dir.clone()))?;
+        let lock = owner_only(&self.lock_path(), false).map_err(self.error(self.lock_path()))?;
+        // Held until the end of this function: appends from other shells wait their turn.
+        lock.lock().map_err(self.error(self.lock_path()))?;
+        let mut jsonl = owner_only(&self.jsonl_path(), true).map_err(self.error(self.jsonl_path()))?;
+        let number = last_number(&mut jsonl).map_err(self.error(self.jsonl_path()))? + 1;
+        let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+
+        let command = self.redact(record.command);
+        let redacted: Vec<(&str, std::borrow::Cow<'_, str>)> =
+            record.responses.iter().map(|(ai, text)| (*ai, self.redact(text))).collect();
+        let responses: Vec<(&str, &str)> = redacted.iter().map(|(ai, text)| (*ai, text.as_ref())).collect();
+        let mut metadata = record.metadata.clone();
+        metadata.error = metadata.error.as_deref().map(|e| self.redact(e).into_owned());
+        for stage in &mut metadata.stages {
+            stage.error = stage.error.as_deref().map(|e| self.redact(e).into_owned());
+        }
+
+        let entry = EntryRef { number, timestamp, command: &command, responses: &responses, metadata: &metadata };
+        let mut writer = BufWriter::with_capacity(64 * 1024, &mut jsonl);
+        serde_json::to_writer(&mut writer, &entry)
+            .map_err(|e| HistoryError { path: self.jsonl_path(), source: e.into() })?;
+        writer.write_all(b"\n").and_then(|_| writer.flush()).map_err(self.error(self.jsonl_path()))?;
+        drop(writer);
+
+        let mut text = owner_only(&self.text_path(), true).map_err(self.error(self.text_path()))?;
+        text.write_all(text_block(number, &command, &responses, &metadata).as_bytes())
+            .map_err(self.error(self.text_path()))?;
+        Ok(number)
+    }
+
+    /// Every entry that can be read; damaged lines are skipped with one warning.
+    pub fn load(&self) -> Result<Loaded, HistoryError> {
+        let path = self.jsonl_path();
+        let mut text = String::new();
+        match File::open(&path) {
+            Ok(mut file) => {
+                let mut bytes = Vec::new();
+                file.read_to_end(&mut bytes).map_err(self.error(path.clone()))?;
+                text = String::from_utf8_lossy(&bytes).into_owned();
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(HistoryError { path, source: e }),
+        }
+        let mut loaded = Loaded::default();
+        let mut damaged = Vec::new();
+        for (index, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<Entry>(line) {
+                Ok(entry) => loaded.entries.push(entry),
+                Err(_) => damaged.push(index + 1),
+            }
+        }
+        if let Some(first) = damaged.first() {
+            let count = damaged.len();
+            loaded.warning = Some(format!(
+                "{}: skipped {count} damaged line{} (the first is line {first}); the rest is readable",
+                path.display(),
+                if count == 1 { "" } else { "s" }
+            ));
+        }
+        Ok(loaded)
+    }
+
+    /// Entry number `n`, if it exists.
+    pub fn get(&self, n: u64) -> Result<(Option<Entry>, Option<String>), HistoryError> {
+        let loaded = self.load()?;
+        Ok((loaded.entries.into_iter().rev().find(|e| e.number == n), loaded.warning))
+    }
+
+    fn redact<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        let mut text = std::borrow::Cow::Borrowed(text);
+        for secret in &self.secrets {
+            if text.contains(secret.as_str()) {
+                text = std::borrow::Cow::Owned(text.replace(secret.as_str(), "[redacted]"));
+            }
+        }
+        text
+    }
+}
+
+/// Opens (creating, readable by the owner only) a file for appending, or for locking.
+fn owner_only(path: &Path, append: bool) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.create(true).read(true).mode(0o600);
+    if append {
+        options.append(true);
+    } else {
+        options.write(true);
+    }
+    options.open(path)
+}
+
+/// The number of the last readable entry (0 for none), read from the end of the file.
+fn last_number(file: &mut File) -> std::io::Result<u64> {
+    let size = file.seek(SeekFrom::End(0))?;
+    let mut end = size;
+    let mut carry: Vec<u8> = Vec::new();
+    const STEP: u64 = 64 * 1024;
+    while end > 0 {
+        let start = end.saturating_sub(STEP);
+        let mut chunk = vec![0; (end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut chunk)?;
+        chunk.extend_from_slice(&carry);
+        // Whole lines only; the part before the first line break waits for the next chunk.
+        let (head, lines) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(at) if start > 0 => chunk.split_at(at + 1),
+            _ => (&[][..], &chunk[..]),
+        };
+        for line in lines.split(|&b| b == b'\n').rev() {
+            if let Some(number) = number_of(line) {
+                return Ok(number);
+            }
+        }
+        carry = head.to_vec();
+        end = start;
+    }
+    Ok(0)
+}
+
+/// The number of a history line, without parsing the whole (possibly large) line when it
+/// starts the way aish writes it.
+fn number_of(line: &[u8]) -> Option<u64> {
+    if let Some(rest) = line.strip_prefix(b"{\"number\":") {
+        let digits: Vec<u8> = rest.iter().take_while(|b| b.is_ascii_digit()).copied().collect();
+        // Only trust the prefix when the line is complete.
+        if !digits.is_empty() && line.ends_with(b"}") {
+            return std::str::from_utf8(&digits).ok()?.parse().ok();
+        }
+    }
+    #[derive(serde::Deserialize)]
+    struct Numbered {
+        number: u64,
+    }
+    serde_json::from_slice::<Numbered>(line).ok().map(|n| n.number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(command: &str) -> Record<'_> {
+        Record { command, responses: vec![("apollo", "an answer")], metadata: Metadata::default() }
+    }
+
+    #[test]
+    fn numbers_follow_on_and_damage_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::new(dir.path(), Vec::new());
+        assert_eq!(history.append(&record("one")).unwrap(), 1);
+        assert_eq!(history.append(&record("two")).unwrap(), 2);
+        let mut file = OpenOptions::new().append(true).open(history.jsonl_path()).unwrap();
+        file.write_all(b"{\"number\":3,\"timestam\n").unwrap();
+        assert_eq!(history.append(&record("three")).unwrap(), 3, "a torn last line does not count");
+        let loaded = history.load().unwrap();
+        assert_eq!(loaded.entries.iter().map(|e| e.number).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert!(loaded.warning.unwrap().contains("skipped 1 damaged line (the first is line 3)"));
+    }
+
+    #[test]
+    fn last_number_reads_across_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::new(dir.path(), Vec::new());
+        let big = "y".repeat(200_000);
+        let record = Record { command: "big", responses: vec![("apollo", &big)], metadata: Metadata::default() };
+        history.append(&record).unwrap();
+        history.append(&record).unwrap();
+        let mut file = File::open(history.jsonl_path()).unwrap();
+        assert_eq!(last_number(&mut file).unwrap(), 2);
+    }
+
+    #[test]
+    fn files_are_private_and_secrets_redacted() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::new(dir.path(), vec!["sk-live-123456789".into(), "short".into()]);
+        let record = Record {
+            command: "echo sk-live-123456789 | apollo",
+            responses: vec![("apollo", "your key sk-live-123456789 is short")],
+            metadata: Metadata { error: Some("bad key sk-live-123456789".into()), ..Metadata::default() },
+        };
+        history.append(&record).unwrap();
+        for path in [history.jsonl_path(), history.text_path()] {
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", path.display());
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(!text.contains("sk-live-123456789") && text.contains("[redacted]"), "{text}");
+            assert!(text.contains("is short"), "short secrets are not redacted");
+        }
+    }
+}
