@@ -83,6 +83,7 @@ impl History {
         lock.lock().map_err(self.error(self.lock_path()))?;
         let mut jsonl = owner_only(&self.jsonl_path(), true).map_err(self.error(self.jsonl_path()))?;
         let number = last_number(&mut jsonl).map_err(self.error(self.jsonl_path()))? + 1;
+        end_torn_line(&mut jsonl).map_err(self.error(self.jsonl_path()))?;
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
 
         let command = self.redact(record.command);
@@ -103,6 +104,7 @@ impl History {
         drop(writer);
 
         let mut text = owner_only(&self.text_path(), true).map_err(self.error(self.text_path()))?;
+        end_torn_line(&mut text).map_err(self.error(self.text_path()))?;
         text.write_all(text_block(number, &command, &responses, &metadata).as_bytes())
             .map_err(self.error(self.text_path()))?;
         Ok(number)
@@ -172,6 +174,22 @@ fn owner_only(path: &Path, append: bool) -> std::io::Result<File> {
     options.open(path)
 }
 
+/// After a crash mid-write the file may end inside a line; the next entry must start on a line
+/// of its own, or it would be lost with the torn one.
+fn end_torn_line(file: &mut File) -> std::io::Result<()> {
+    let size = file.seek(SeekFrom::End(0))?;
+    if size == 0 {
+        return Ok(());
+    }
+    let mut last = [0u8];
+    file.seek(SeekFrom::Start(size - 1))?;
+    file.read_exact(&mut last)?;
+    if last[0] != b'\n' {
+        file.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
 /// The number of the last readable entry (0 for none), read from the end of the file.
 fn last_number(file: &mut File) -> std::io::Result<u64> {
     let size = file.seek(SeekFrom::End(0))?;
@@ -232,11 +250,13 @@ mod tests {
         assert_eq!(history.append(&record("one")).unwrap(), 1);
         assert_eq!(history.append(&record("two")).unwrap(), 2);
         let mut file = OpenOptions::new().append(true).open(history.jsonl_path()).unwrap();
-        file.write_all(b"{\"number\":3,\"timestam\n").unwrap();
+        // A crash in the middle of writing entry 3: no line end.
+        file.write_all(b"{\"number\":3,\"timestam").unwrap();
         assert_eq!(history.append(&record("three")).unwrap(), 3, "a torn last line does not count");
         let loaded = history.load().unwrap();
         assert_eq!(loaded.entries.iter().map(|e| e.number).collect::<Vec<_>>(), vec![1, 2, 3]);
         assert!(loaded.warning.unwrap().contains("skipped 1 damaged line (the first is line 3)"));
+        assert_eq!(loaded.entries[2].command, "three", "the new entry is whole, on its own line");
     }
 
     #[test]
