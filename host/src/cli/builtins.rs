@@ -1,9 +1,11 @@
 //! Built-in commands, shared by `-c`, scripts and the interactive shell.
 
+use serde_json::Value;
+
 use crate::display::Display;
 use crate::history::{Entry, History, text_block};
+use crate::pipeline::Executor;
 use crate::plugin::PluginKind;
-use crate::transport::Connector;
 
 /// The built-ins with one line each.
 pub const BUILTINS: &[(&str, &str)] = &[
@@ -13,6 +15,9 @@ pub const BUILTINS: &[(&str, &str)] = &[
     ("history [N]", "shows the last N commands (default 20) with their answers"),
     ("history search TEXT", "shows the commands whose line or answers contain TEXT"),
     ("!N", "runs command N of the history again"),
+    ("session", "shows this session's id (every AI stage receives it as session_id)"),
+    ("context [set KEY VALUE | unset KEY | clear]", "shows or sets context sent to every AI stage"),
+    ("memory [add TEXT | clear]", "shows or sets memory hints sent to every AI stage"),
     ("exit", "leaves the shell (also Ctrl-D)"),
 ];
 
@@ -26,11 +31,28 @@ pub enum Flow {
 }
 
 /// Runs `line` if it is a built-in; `None` when it is not one.
-pub fn run(line: &str, connector: &Connector, history: Option<&History>, display: &mut Display) -> Option<Flow> {
-    if line == "history" || line.starts_with("history ") {
-        show_history(line["history".len()..].trim(), history, display);
+pub fn run(line: &str, executor: &mut Executor) -> Option<Flow> {
+    let word = |name: &str| line == name || line.starts_with(&format!("{name} "));
+    if word("history") {
+        let history = executor.history().cloned();
+        show_history(line["history".len()..].trim(), history.as_ref(), &mut executor.display);
         return Some(Flow::Continue);
     }
+    if word("context") {
+        context(line["context".len()..].trim(), executor);
+        return Some(Flow::Continue);
+    }
+    if word("memory") {
+        memory(line["memory".len()..].trim(), executor);
+        return Some(Flow::Continue);
+    }
+    if line == "session" {
+        let id = executor.session_id().to_owned();
+        executor.display.print(&id);
+        return Some(Flow::Continue);
+    }
+    let connector = executor.connector().clone();
+    let display = &mut executor.display;
     let mut words = line.split_whitespace();
     let name = words.next()?;
     let rest: Vec<&str> = words.collect();
@@ -38,7 +60,7 @@ pub fn run(line: &str, connector: &Connector, history: Option<&History>, display
         ("help", []) => {
             let mut text = String::from("Built-ins:\n");
             for (name, about) in BUILTINS {
-                text.push_str(&format!("  {name:<20} {about}\n"));
+                text.push_str(&format!("  {name:<44} {about}\n"));
             }
             text.push_str("Pipelines:\n  echo \"text\" | AI | AI     send text through AIs in turn\n");
             text.push_str("  AI text...                 send text to one AI\n");
@@ -122,5 +144,44 @@ fn show_history(args: &str, history: Option<&History>, display: &mut Display) {
     }
     if !text.is_empty() {
         display.print(&text);
+    }
+}
+
+/// `context`, `context set KEY VALUE`, `context unset KEY`, `context clear`.
+fn context(args: &str, executor: &mut Executor) {
+    let mut words = args.splitn(3, ' ');
+    match (words.next().unwrap_or(""), words.next(), words.next()) {
+        ("", None, None) => {
+            let shown = serde_json::to_string_pretty(&executor.context).unwrap_or_default();
+            executor.display.print(&shown);
+        }
+        ("set", Some(key), Some(value)) => {
+            // JSON when it parses (numbers, lists, objects), otherwise the text itself.
+            let value = serde_json::from_str(value.trim()).unwrap_or_else(|_| Value::String(value.trim().to_owned()));
+            executor.context.insert(key.to_owned(), value);
+        }
+        ("unset", Some(key), None) => {
+            if executor.context.remove(key).is_none() {
+                executor.display.error(&format!("context has no key `{key}`"));
+            }
+        }
+        ("clear", None, None) => executor.context.clear(),
+        _ => executor.display.error("usage: context [set KEY VALUE | unset KEY | clear]"),
+    }
+}
+
+/// `memory`, `memory add TEXT`, `memory clear`.
+fn memory(args: &str, executor: &mut Executor) {
+    match args.split_once(' ').unwrap_or((args, "")) {
+        ("", "") => {
+            let hints: String =
+                executor.memory_hints.iter().enumerate().map(|(i, h)| format!("{}: {h}\n", i + 1)).collect();
+            if !hints.is_empty() {
+                executor.display.print(&hints);
+            }
+        }
+        ("add", text) if !text.trim().is_empty() => executor.memory_hints.push(text.trim().to_owned()),
+        ("clear", "") => executor.memory_hints.clear(),
+        _ => executor.display.error("usage: memory [add TEXT | clear]"),
     }
 }

@@ -1,26 +1,46 @@
 //! The pipeline language (SPEC section 3): parsing lines into an AST, and running them.
 
+mod answer;
 mod lexer;
 mod parser;
 mod run;
 
 pub use lexer::{Span, Token, tokenize};
-pub use parser::parse;
+pub use parser::{parse, parse_with_context};
 pub use run::{Executor, Outcome, RunError, StageResult};
 
-/// A parsed line: commands joined by `|`, with optional redirects.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The context a caller hands to a pipeline: a JSON object merged into every AI stage's context.
+pub type Context = serde_json::Map<String, serde_json::Value>;
+
+/// A parsed line: stages joined by `|`, with optional redirects.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Pipeline {
-    /// The commands, in order.
-    pub commands: Vec<Command>,
+    /// The stages, in order.
+    pub stages: Vec<Stage>,
     /// `< FILE`
     pub input: Option<Redirect>,
     /// `> FILE` or `>> FILE`
     pub output: Option<Redirect>,
+    /// The caller's context (see [`parse_with_context`]).
+    pub context: Context,
 }
 
-/// One command: a name (an AI, `echo`, a stage plugin, a built-in) and its arguments.
-#[derive(Clone, Debug, PartialEq, Eq)]
+impl Pipeline {
+    /// Every command, stage by stage.
+    pub fn commands(&self) -> impl Iterator<Item = &Command> {
+        self.stages.iter().flat_map(|s| s.branches.iter())
+    }
+}
+
+/// One stage: a command, or several joined by `&` that get the same input side by side.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stage {
+    /// The commands of the stage (more than one: a fan-out).
+    pub branches: Vec<Command>,
+}
+
+/// One command: a name (an AI, `echo`, `team-chat`, a stage plugin, a built-in) and its arguments.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Command {
     /// The first word.
     pub name: String,
@@ -30,10 +50,12 @@ pub struct Command {
     pub args: Vec<String>,
     /// Where the name stands in the line.
     pub span: Span,
+    /// The caller's context for this stage.
+    pub context: Context,
 }
 
 /// A redirect to or from a file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Redirect {
     /// The file.
     pub path: String,

@@ -1,33 +1,49 @@
 //! Builds the pipeline AST from tokens.
 
 use super::lexer::{Span, Token, tokenize};
-use super::{Command, ParseError, Pipeline, Redirect};
+use super::{Command, Context, ParseError, Pipeline, Redirect, Stage};
 
 /// Parses one line into a pipeline. An empty line (or only a comment) gives `None`.
 pub fn parse(line: &str) -> Result<Option<Pipeline>, ParseError> {
+    parse_with_context(line, &Context::new())
+}
+
+/// Parses one line and attaches the caller's `context` to the pipeline and to each stage.
+pub fn parse_with_context(line: &str, context: &Context) -> Result<Option<Pipeline>, ParseError> {
     let tokens = tokenize(line)?;
     if tokens.is_empty() {
         return Ok(None);
     }
-    let mut pipeline = Pipeline { commands: Vec::new(), input: None, output: None };
+    let mut pipeline = Pipeline { stages: Vec::new(), input: None, output: None, context: context.clone() };
+    // The branches of the stage being read, and the command being read.
+    let mut branches: Vec<Command> = Vec::new();
     let mut current: Option<Command> = None;
     let mut iter = tokens.into_iter().peekable();
     while let Some((token, span)) = iter.next() {
         match token {
             Token::Word { text, quoted } => match current.as_mut() {
                 Some(command) => command.args.push(text),
-                None => current = Some(Command { name: text, name_quoted: quoted, args: Vec::new(), span }),
+                None => {
+                    current = Some(Command {
+                        name: text,
+                        name_quoted: quoted,
+                        args: Vec::new(),
+                        span,
+                        context: context.clone(),
+                    })
+                }
             },
             Token::Pipe => {
                 let command = current.take().ok_or_else(|| {
-                    let what = if pipeline.commands.is_empty() {
-                        "a command before `|`"
-                    } else {
-                        "a command between `|` and `|`"
+                    let what = match (pipeline.stages.is_empty(), branches.is_empty()) {
+                        (_, false) => "a command between `&` and `|`",
+                        (true, true) => "a command before `|`",
+                        (false, true) => "a command between `|` and `|`",
                     };
                     ParseError::at(line, span.start, &format!("expected {what}"))
                 })?;
-                pipeline.commands.push(command);
+                branches.push(command);
+                pipeline.stages.push(Stage { branches: std::mem::take(&mut branches) });
                 if iter.peek().is_none() {
                     let mut error = ParseError::at(line, span.start, "expected a command after `|`");
                     error.incomplete = true;
@@ -35,11 +51,12 @@ pub fn parse(line: &str) -> Result<Option<Pipeline>, ParseError> {
                 }
             }
             Token::Amp => {
-                return Err(ParseError::at(
-                    line,
-                    span.start,
-                    "`&` (running AIs side by side) is not supported yet; quote it to send it as text",
-                ));
+                let command =
+                    current.take().ok_or_else(|| ParseError::at(line, span.start, "expected an AI before `&`"))?;
+                branches.push(command);
+                if !matches!(iter.peek(), Some((Token::Word { .. }, _))) {
+                    return Err(ParseError::at(line, span.start, "expected an AI after `&`"));
+                }
             }
             Token::Less | Token::Great | Token::GreatGreat => {
                 let (path, path_span) = match iter.next() {
@@ -62,8 +79,11 @@ pub fn parse(line: &str) -> Result<Option<Pipeline>, ParseError> {
         }
     }
     match current {
-        Some(command) => pipeline.commands.push(command),
-        None if pipeline.commands.is_empty() => {
+        Some(command) => {
+            branches.push(command);
+            pipeline.stages.push(Stage { branches });
+        }
+        None if pipeline.stages.is_empty() => {
             let at = pipeline.input.as_ref().or(pipeline.output.as_ref()).map_or(0, |r| r.span.start);
             return Err(ParseError::at(line, at, "expected a command, not only a redirect"));
         }
@@ -81,7 +101,29 @@ mod tests {
     use super::*;
 
     fn names(line: &str) -> Vec<(String, Vec<String>)> {
-        parse(line).unwrap().unwrap().commands.into_iter().map(|c| (c.name, c.args)).collect()
+        parse(line).unwrap().unwrap().commands().map(|c| (c.name.clone(), c.args.clone())).collect()
+    }
+
+    #[test]
+    fn fan_out_stages() {
+        let p = parse("echo x | apollo & athena | hermes").unwrap().unwrap();
+        let shape: Vec<Vec<&str>> =
+            p.stages.iter().map(|s| s.branches.iter().map(|c| c.name.as_str()).collect()).collect();
+        assert_eq!(shape, vec![vec!["echo"], vec!["apollo", "athena"], vec!["hermes"]]);
+        assert_eq!(names("echo 'a & b'"), vec![cmd("echo", &["a & b"])]);
+        assert_eq!(error("apollo &").message, "expected an AI after `&`");
+        assert_eq!(error("apollo & | x").message, "expected an AI after `&`");
+        assert_eq!(error("& apollo").message, "expected an AI before `&`");
+        assert_eq!(error("echo x | apollo & | x").column, 17);
+    }
+
+    #[test]
+    fn context_is_attached_to_the_pipeline_and_every_stage() {
+        let mut context = Context::new();
+        context.insert("project".into(), "tekton".into());
+        let p = parse_with_context("echo x | apollo & athena", &context).unwrap().unwrap();
+        assert_eq!(p.context, context);
+        assert!(p.commands().all(|c| c.context == context));
     }
 
     fn cmd(name: &str, args: &[&str]) -> (String, Vec<String>) {

@@ -4,12 +4,13 @@
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::{Command, ParseError, Pipeline, parse};
+use super::answer::{Answer, Piece};
+use super::{Command, Context, ParseError, Pipeline, parse_with_context};
 use crate::display::{Display, Visibility};
 use crate::history::{History, Metadata, Record, StageFigures};
-use crate::transport::{Connector, ErrorKind, Event, Outgoing, TransportError, Usage};
+use crate::transport::{Connector, Outgoing, Usage};
 
 /// What became of one AI stage.
 #[derive(Clone, Debug, PartialEq)]
@@ -76,6 +77,10 @@ pub struct Executor {
     session_id: String,
     no_stream: bool,
     history: Option<History>,
+    /// Context the user set with `context set`, merged into every AI stage's context.
+    pub context: Context,
+    /// Hints the user added with `memory add`, sent to every AI stage as `memory_hints`.
+    pub memory_hints: Vec<String>,
 }
 
 impl Executor {
@@ -88,6 +93,8 @@ impl Executor {
             session_id: format!("{:x}-{:x}", now.as_millis(), std::process::id()),
             no_stream,
             history: None,
+            context: Context::new(),
+            memory_hints: Vec::new(),
         }
     }
 
@@ -132,7 +139,7 @@ impl Executor {
             self.display.echo_command(&entry.command);
             return Box::pin(self.execute(&entry.command, stdin)).await;
         }
-        let builtin = crate::cli::builtins::run(line, &self.connector, self.history.as_ref(), &mut self.display);
+        let builtin = crate::cli::builtins::run(line, self);
         if let Some(flow) = builtin {
             return Ok(Outcome { exit: flow == crate::cli::builtins::Flow::Exit, ..Outcome::default() });
         }
@@ -181,9 +188,19 @@ impl Executor {
         }
     }
 
-    /// Parses and runs one line. `stdin` is input for a first stage that has no other.
+    /// Runs `line` with `context` merged into what every AI stage receives, and returns every
+    /// stage's response. Built-ins and `!N` are not expanded; the command is not recorded.
+    pub async fn execute_command_with_context(&mut self, line: &str, context: Context) -> Result<Outcome, RunError> {
+        match parse_with_context(line, &context)? {
+            Some(pipeline) => self.run(&pipeline, None).await,
+            None => Ok(Outcome::default()),
+        }
+    }
+
+    /// Parses and runs one line with the session's context. `stdin` is input for a first stage
+    /// that has no other.
     pub async fn run_line(&mut self, line: &str, stdin: Option<String>) -> Result<Outcome, RunError> {
-        match parse(line)? {
+        match parse_with_context(line, &self.context)? {
             Some(pipeline) => self.run(&pipeline, stdin).await,
             None => Ok(Outcome::default()),
         }
@@ -200,47 +217,82 @@ impl Executor {
             None => None,
         };
         let mut outcome = Outcome::default();
-        let ai_count = plan.iter().filter(|s| matches!(s, Step::Ai { .. })).count();
+        let ai_count: usize = plan.iter().map(|s| if let Step::Ais(b) = s { b.len() } else { 0 }).sum();
         let mut previous: Option<(String, String)> = None;
         let mut position = 0;
+        let mut interrupt = std::pin::pin!(ctrl_c());
         for (index, step) in plan.iter().enumerate() {
             let last = index + 1 == plan.len();
-            match step {
-                Step::Echo(words) => text = Some(words.clone()),
-                Step::Ai { name, args } => {
-                    position += 1;
-                    let mut input =
-                        text.take().or_else(|| if index == 0 { stdin.clone() } else { None }).unwrap_or_default();
-                    if !args.is_empty() {
-                        let words = args.join(" ");
-                        input = if input.is_empty() { words } else { format!("{words}\n\n{input}") };
-                    }
-                    if input.trim().is_empty() {
-                        return Err(RunError::Usage(format!(
-                            "{name} has no input: write `echo \"text\" | {name}`, `{name} text` or `{name} < file`"
-                        )));
-                    }
-                    let mut context = Map::new();
-                    context.insert("pipeline_position".into(), json!(position));
-                    context.insert("previous_ai".into(), json!(previous.as_ref().map(|p| &p.0)));
-                    context.insert("previous_response".into(), json!(previous.as_ref().map(|p| &p.1)));
-                    context.insert("session_id".into(), json!(self.session_id));
-                    // Intermediate answers stay off a non-terminal stdout; a redirected final
-                    // answer goes to its file instead.
-                    let visibility = match (last, pipeline.output.is_some(), self.display.is_tty()) {
-                        (true, false, _) | (false, _, true) => Visibility::Shown,
-                        (true, true, _) | (false, _, false) => Visibility::Quiet,
-                    };
-                    let label = (ai_count > 1).then_some(name.as_str());
-                    let result = self.run_ai(name, input, Value::Object(context), visibility, label).await;
-                    let failed = result.error.is_some() || result.interrupted;
-                    previous = Some((name.clone(), result.response.clone()));
-                    text = Some(result.response.clone());
-                    outcome.stages.push(result);
-                    if failed {
-                        break;
-                    }
+            let branches = match step {
+                Step::Echo(words) => {
+                    text = Some(words.clone());
+                    continue;
                 }
+                Step::Ais(branches) => branches,
+            };
+            position += 1;
+            let input = text.take().or_else(|| if index == 0 { stdin.clone() } else { None }).unwrap_or_default();
+            // Intermediate answers stay off a non-terminal stdout; a redirected final
+            // answer goes to its file instead.
+            let visibility = match (last, pipeline.output.is_some(), self.display.is_tty()) {
+                (true, false, _) | (false, _, true) => Visibility::Shown,
+                (true, true, _) | (false, _, false) => Visibility::Quiet,
+            };
+            let mut answers = Vec::new();
+            for branch in branches {
+                let message = with_args(&branch.args, &input);
+                if message.trim().is_empty() {
+                    return Err(RunError::Usage(format!(
+                        "{0} has no input: write `echo \"text\" | {0}`, `{0} text` or `{0} < file`",
+                        branch.name
+                    )));
+                }
+                let mut context = branch.context.clone();
+                context.insert("pipeline_position".into(), json!(position));
+                context.insert("previous_ai".into(), json!(previous.as_ref().map(|p| &p.0)));
+                context.insert("previous_response".into(), json!(previous.as_ref().map(|p| &p.1)));
+                context.insert("memory_hints".into(), json!(self.memory_hints));
+                context.insert("session_id".into(), json!(self.session_id));
+                let ai = &self.connector.config().ai[&branch.name];
+                let stream = !self.no_stream && ai.stream != Some(false);
+                let message = Outgoing { message, context: Value::Object(context), stream };
+                answers.push(Answer::start(&self.connector, &branch.name, ai, message));
+            }
+            let label = ai_count > 1;
+            let fan_out = answers.len() > 1;
+            let mut results = Vec::new();
+            let mut stopped = false;
+            for i in 0..answers.len() {
+                let result = if stopped {
+                    drain(&mut answers[i])
+                } else {
+                    let label = label.then_some(answers[i].ai.clone());
+                    self.show(&mut answers[i], label.as_deref(), fan_out, visibility, &mut interrupt).await
+                };
+                if result.interrupted && result.error.is_none() {
+                    // Ctrl-C stops every answer of the stage, keeping what each got.
+                    stopped = true;
+                    answers.iter().for_each(Answer::stop);
+                }
+                results.push(result);
+            }
+            let failed = results.iter().any(|r| r.error.is_some() || r.interrupted);
+            text = Some(if fan_out {
+                results
+                    .iter()
+                    .map(|r| format!("[{}]\n{}", r.ai, r.response.trim_end()))
+                    .collect::<Vec<_>>()
+                    .join("\n\n")
+            } else {
+                results[0].response.clone()
+            });
+            previous = Some((
+                results.iter().map(|r| r.ai.as_str()).collect::<Vec<_>>().join(" & "),
+                text.clone().unwrap_or_default(),
+            ));
+            outcome.stages.extend(results);
+            if failed {
+                break;
             }
         }
         outcome.output = text.unwrap_or_default();
@@ -255,46 +307,133 @@ impl Executor {
 
     fn plan(&self, pipeline: &Pipeline) -> Result<Vec<Step>, RunError> {
         let config = self.connector.config();
-        pipeline
-            .commands
-            .iter()
-            .enumerate()
-            .map(|(i, command)| {
+        let mut plan = Vec::new();
+        for (i, stage) in pipeline.stages.iter().enumerate() {
+            let fan_out = stage.branches.len() > 1;
+            let mut branches = Vec::new();
+            for command in &stage.branches {
                 let Command { name, args, name_quoted, .. } = command;
-                if name == "echo" && !name_quoted {
-                    if i > 0 {
-                        return Err(RunError::Usage("`echo` can only start a pipeline".into()));
+                let keyword = |word: &str| name == word && !name_quoted;
+                if keyword("echo") {
+                    if i > 0 || fan_out {
+                        return Err(RunError::Usage("`echo` can only start a pipeline, on its own".into()));
                     }
-                    return Ok(Step::Echo(args.join(" ")));
+                    plan.push(Step::Echo(args.join(" ")));
+                    continue;
+                }
+                if keyword("team-chat") {
+                    if fan_out {
+                        return Err(RunError::Usage("`team-chat` already asks every AI; it takes no `&`".into()));
+                    }
+                    // Every configured AI gets the same message; answers come back labelled.
+                    for ai in config.ai.keys() {
+                        branches.push(Command { name: ai.clone(), args: args.clone(), ..command.clone() });
+                    }
+                    continue;
                 }
                 if config.ai.contains_key(name) {
-                    return Ok(Step::Ai { name: name.clone(), args: args.clone() });
+                    if branches.iter().any(|b: &Command| &b.name == name) {
+                        return Err(RunError::Usage(format!(
+                            "`{name}` stands twice in one `&` stage; name each AI once"
+                        )));
+                    }
+                    branches.push(command.clone());
+                    continue;
                 }
                 let known: Vec<&str> = config.ai.keys().map(String::as_str).collect();
                 let hint = closest(name, &known).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
-                Err(RunError::Usage(format!(
+                return Err(RunError::Usage(format!(
                     "unknown command `{name}`{hint}: not a configured AI or built-in; AIs: {}",
                     if known.is_empty() { "none".to_owned() } else { known.join(", ") }
-                )))
-            })
-            .collect()
+                )));
+            }
+            if !branches.is_empty() {
+                plan.push(Step::Ais(branches));
+            }
+        }
+        Ok(plan)
     }
 
-    async fn run_ai(
+    /// Shows one answer as its pieces arrive and returns what became of it.
+    async fn show(
         &mut self,
-        name: &str,
-        input: String,
-        context: Value,
-        visibility: Visibility,
+        answer: &mut Answer,
         label: Option<&str>,
+        fan_out: bool,
+        visibility: Visibility,
+        interrupt: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
     ) -> StageResult {
-        let started = Instant::now();
-        let ai = self.connector.config().ai[name].clone();
-        let stream = !self.no_stream && ai.stream != Some(false);
-        let mut result = StageResult {
-            ai: name.to_owned(),
-            transport: ai.transport.clone(),
-            streamed: stream,
+        let mut result = StageResult::new(answer);
+        let name = answer.ai.clone();
+        let mut counted = 0u64;
+        let mut started = false;
+        loop {
+            let piece = tokio::select! {
+                piece = answer.pieces.recv() => piece,
+                _ = interrupt.as_mut() => {
+                    result.interrupted = true;
+                    answer.stop();
+                    // What had already arrived is kept.
+                    while let Ok(piece) = answer.pieces.try_recv() {
+                        if let Piece::Token(text, _) = piece {
+                            result.response.push_str(&text);
+                        }
+                    }
+                    break;
+                }
+            };
+            match piece {
+                Some(Piece::Started) => {
+                    started = true;
+                    self.display.stage_start(label, answer.streamed, visibility);
+                    if fan_out && !self.display.is_tty() && visibility == Visibility::Shown {
+                        self.display.token(&format!("[{name}]\n"), visibility);
+                    }
+                }
+                Some(Piece::Token(text, at)) => {
+                    result.first_token.get_or_insert(at);
+                    counted += 1;
+                    self.display.token(&text, visibility);
+                    result.response.push_str(&text);
+                }
+                Some(Piece::Done(usage, at)) => {
+                    result.usage = usage;
+                    result.elapsed = at;
+                    break;
+                }
+                Some(Piece::Failed { message, interrupted, at }) => {
+                    result.interrupted = interrupted;
+                    result.error = Some(format!("{name}: {message}"));
+                    result.elapsed = at;
+                    break;
+                }
+                None => {
+                    result.error = Some(format!("{name}: the answer stopped unexpectedly"));
+                    break;
+                }
+            }
+        }
+        result.tokens = result.usage.and_then(|u| u.output_tokens).unwrap_or(counted);
+        if result.interrupted && result.error.is_none() {
+            self.display.stage_interrupted("stopped by Ctrl-C", visibility);
+        } else if let Some(error) = &result.error {
+            if started && !result.response.is_empty() {
+                self.display.stage_interrupted("the answer did not finish", visibility);
+            }
+            self.display.error(error);
+        } else {
+            self.display.stage_end(result.elapsed, result.tokens, visibility);
+        }
+        result
+    }
+}
+
+impl StageResult {
+    fn new(answer: &Answer) -> Self {
+        StageResult {
+            ai: answer.ai.clone(),
+            transport: answer.transport.clone(),
+            streamed: answer.streamed,
             response: String::new(),
             tokens: 0,
             usage: None,
@@ -302,101 +441,29 @@ impl Executor {
             first_token: None,
             error: None,
             interrupted: false,
-        };
-        let message = Outgoing { message: input, context, stream };
-        let mut interrupt = std::pin::pin!(ctrl_c());
-        let connect = async {
-            let mut session = self.connector.connect_ai(&ai).await?;
-            session.send(&message).await?;
-            Ok::<_, TransportError>(session)
-        };
-        let mut session = tokio::select! {
-            session = connect => match session {
-                Ok(session) => session,
-                Err(e) => {
-                    result.error = Some(format!("{name}: {}", e.message));
-                    self.display.error(result.error.as_deref().unwrap_or_default());
-                    return result;
-                }
-            },
-            _ = &mut interrupt => {
-                result.interrupted = true;
-                self.display.stage_interrupted("stopped before an answer arrived", visibility);
-                return result;
-            }
-        };
-        self.display.stage_start(label, stream, visibility);
-        let mut counted = 0u64;
-        let mut done = false;
-        while !done {
-            let events = tokio::select! {
-                events = session.receive() => events,
-                _ = &mut interrupt => {
-                    result.interrupted = true;
-                    break;
-                }
-            };
-            match events {
-                Ok(events) if events.is_empty() => {
-                    if !done {
-                        result.interrupted = true;
-                        result.error = Some(format!("{name}: the stream ended before the answer was complete"));
-                    }
-                    break;
-                }
-                Ok(events) => {
-                    for event in events {
-                        match event {
-                            Event::Token(text) => {
-                                result.first_token.get_or_insert_with(|| started.elapsed());
-                                counted += 1;
-                                self.display.token(&text, visibility);
-                                result.response.push_str(&text);
-                            }
-                            Event::Raw { data, .. } => {
-                                result.first_token.get_or_insert_with(|| started.elapsed());
-                                counted += 1;
-                                let line = format!("{data}\n");
-                                self.display.token(&line, visibility);
-                                result.response.push_str(&line);
-                            }
-                            Event::Done(usage) => {
-                                result.usage = usage;
-                                done = true;
-                            }
-                            Event::Error(message) => {
-                                result.error = Some(format!("{name}: the server reported an error: {message}"));
-                                done = true;
-                            }
-                            Event::Metadata(_) | Event::Heartbeat => {}
-                        }
-                    }
-                }
-                Err(e) => {
-                    // A dropped connection keeps the answer so far; it is interrupted, not lost.
-                    result.interrupted = e.kind == ErrorKind::Interrupted;
-                    result.error = Some(format!("{name}: {}", e.message));
-                    break;
-                }
-            }
         }
-        result.elapsed = started.elapsed();
-        result.tokens = result.usage.and_then(|u| u.output_tokens).unwrap_or(counted);
-        if result.interrupted && result.error.is_none() {
-            self.display.stage_interrupted("stopped by Ctrl-C", visibility);
-        } else if let Some(error) = &result.error {
-            if !result.response.is_empty() {
-                self.display.stage_interrupted("the answer did not finish", visibility);
-            }
-            self.display.error(error);
-        } else {
-            self.display.stage_end(result.elapsed, result.tokens, visibility);
-        }
-        if !result.interrupted {
-            session.close().await;
-        }
-        result
     }
+}
+
+/// What an answer stopped before it was shown had produced: kept, marked interrupted.
+fn drain(answer: &mut Answer) -> StageResult {
+    let mut result = StageResult::new(answer);
+    result.interrupted = true;
+    while let Ok(piece) = answer.pieces.try_recv() {
+        if let Piece::Token(text, _) = piece {
+            result.response.push_str(&text);
+        }
+    }
+    result
+}
+
+/// A stage's input with its own words before it (`athena 'critique this'`).
+fn with_args(args: &[String], input: &str) -> String {
+    if args.is_empty() {
+        return input.to_owned();
+    }
+    let words = args.join(" ");
+    if input.is_empty() { words } else { format!("{words}\n\n{input}") }
 }
 
 /// Resolves when the user presses Ctrl-C; never, where signals cannot be watched.
@@ -407,8 +474,10 @@ async fn ctrl_c() {
 }
 
 enum Step {
+    /// `echo`: the source text.
     Echo(String),
-    Ai { name: String, args: Vec<String> },
+    /// AIs answering the same input (one, or several side by side).
+    Ais(Vec<Command>),
 }
 
 fn write_output(redirect: &super::Redirect, text: &str) -> Result<(), RunError> {
