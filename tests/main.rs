@@ -10,3 +10,4 @@ mod pipeline;
 mod plugins;
 mod shell;
 mod sse;
+mod stages;

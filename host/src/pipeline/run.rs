@@ -228,6 +228,28 @@ impl Executor {
                     text = Some(words.clone());
                     continue;
                 }
+                Step::Plugin(command) => {
+                    position += 1;
+                    let input =
+                        text.take().or_else(|| if index == 0 { stdin.clone() } else { None }).unwrap_or_default();
+                    let mut context = command.context.clone();
+                    context.insert("pipeline_position".into(), json!(position));
+                    context.insert("previous_ai".into(), json!(previous.as_ref().map(|p| &p.0)));
+                    context.insert("session_id".into(), json!(self.session_id));
+                    let result = self.run_plugin(command, &Value::Object(context), &input).await;
+                    let failed = result.error.is_some();
+                    if let Some(error) = &result.error {
+                        self.display.error(error);
+                    } else if last && pipeline.output.is_none() {
+                        self.display.print(&result.response);
+                    }
+                    text = Some(result.response.clone());
+                    outcome.stages.push(result);
+                    if failed {
+                        break;
+                    }
+                    continue;
+                }
                 Step::Ais(branches) => branches,
             };
             position += 1;
@@ -331,6 +353,18 @@ impl Executor {
                     }
                     continue;
                 }
+                let registry = self.connector.registry();
+                if !config.ai.contains_key(name)
+                    && registry.get(name).is_some_and(|p| p.manifest.kind == crate::plugin::PluginKind::Stage)
+                {
+                    if fan_out {
+                        return Err(RunError::Usage(format!(
+                            "stage plugin `{name}` cannot run side by side with `&`; give it a stage of its own"
+                        )));
+                    }
+                    plan.push(Step::Plugin(command.clone()));
+                    continue;
+                }
                 if config.ai.contains_key(name) {
                     if branches.iter().any(|b: &Command| &b.name == name) {
                         return Err(RunError::Usage(format!(
@@ -343,7 +377,7 @@ impl Executor {
                 let known: Vec<&str> = config.ai.keys().map(String::as_str).collect();
                 let hint = closest(name, &known).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
                 return Err(RunError::Usage(format!(
-                    "unknown command `{name}`{hint}: not a configured AI or built-in; AIs: {}",
+                    "unknown command `{name}`{hint}: not a configured AI, stage plugin or built-in; AIs: {}",
                     if known.is_empty() { "none".to_owned() } else { known.join(", ") }
                 )));
             }
@@ -352,6 +386,55 @@ impl Executor {
             }
         }
         Ok(plan)
+    }
+
+    /// Runs a stage plugin over the whole previous output.
+    async fn run_plugin(&mut self, command: &Command, context: &Value, input: &str) -> StageResult {
+        let started = Instant::now();
+        let mut result = StageResult {
+            ai: command.name.clone(),
+            transport: "stage".into(),
+            streamed: false,
+            response: String::new(),
+            tokens: 0,
+            usage: None,
+            elapsed: Duration::ZERO,
+            first_token: None,
+            error: None,
+            interrupted: false,
+        };
+        let outcome = match self.connector.grant(&command.name, &[]) {
+            Ok(grant) => {
+                let (runtime, registry) = (self.connector.runtime(), self.connector.registry());
+                let run = crate::plugin::stage::run_stage(
+                    runtime,
+                    registry,
+                    &grant,
+                    &command.name,
+                    &command.args,
+                    context,
+                    input,
+                );
+                tokio::select! {
+                    outcome = run => outcome,
+                    _ = ctrl_c() => Err(format!("{}: stopped by Ctrl-C", command.name)),
+                }
+            }
+            Err(e) => Err(e.message),
+        };
+        match outcome {
+            Ok(text) => result.response = text,
+            Err(error) => {
+                let named = if error.starts_with(&format!("{}: ", command.name)) || error.starts_with("plugin `") {
+                    error
+                } else {
+                    format!("{}: {error}", command.name)
+                };
+                result.error = Some(named);
+            }
+        }
+        result.elapsed = started.elapsed();
+        result
     }
 
     /// Shows one answer as its pieces arrive and returns what became of it.
@@ -476,6 +559,8 @@ async fn ctrl_c() {
 enum Step {
     /// `echo`: the source text.
     Echo(String),
+    /// A stage plugin transforming the text.
+    Plugin(Command),
     /// AIs answering the same input (one, or several side by side).
     Ais(Vec<Command>),
 }

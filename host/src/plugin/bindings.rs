@@ -16,4 +16,17 @@ pub mod v0_1_0 {
             "aish:plugin/http.response": crate::plugin::host_http::HttpResponse,
         },
     });
+
+    /// The stage world; its `log` import is the same interface as the transport world's.
+    pub mod stage {
+        wasmtime::component::bindgen!({
+            path: "../wit/v0.1.0",
+            world: "stage-plugin",
+            imports: { default: async | trappable },
+            exports: { default: async },
+            with: {
+                "aish:plugin/log": super::aish::plugin::log,
+            },
+        });
+    }
 }

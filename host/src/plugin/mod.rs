@@ -8,6 +8,7 @@ pub mod host_http;
 pub mod manifest;
 pub mod registry;
 pub mod runtime;
+pub mod stage;
 
 pub use bindings::SUPPORTED_WIT_VERSIONS;
 pub use manifest::{Manifest, PluginKind};
@@ -47,12 +48,14 @@ pub enum PluginError {
         version: String,
     },
     /// A plugin used where another kind is needed.
-    #[error("plugin `{plugin}` is a {kind} plugin, not a transport")]
+    #[error("plugin `{plugin}` is a {kind} plugin, not a {wanted} plugin")]
     WrongKind {
         /// The plugin's name.
         plugin: String,
         /// What it is.
         kind: PluginKind,
+        /// What was needed.
+        wanted: PluginKind,
     },
     /// The engine could not start.
     #[error("the plugin engine failed to start: {0}")]

@@ -123,14 +123,16 @@ impl Drop for EpochTicker {
 }
 
 /// Prepared plugins by (name, SHA-256 of their bytes).
-type Prepared = HashMap<(String, [u8; 32]), v0_1_0::TransportPluginPre<HostState>>;
+type Prepared<P> = HashMap<(String, [u8; 32]), P>;
 
 /// Loads and runs plugins.
 pub struct Runtime {
     engine: Engine,
     linker: Linker<HostState>,
+    stage_linker: Linker<HostState>,
     cache: ComponentCache,
-    loaded: Mutex<Prepared>,
+    loaded: Mutex<Prepared<v0_1_0::TransportPluginPre<HostState>>>,
+    stages: Mutex<Prepared<v0_1_0::stage::StagePluginPre<HostState>>>,
     _ticker: EpochTicker,
 }
 
@@ -144,38 +146,64 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| PluginError::Engine(e.to_string()))?;
         v0_1_0::TransportPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
             .map_err(|e| PluginError::Engine(e.to_string()))?;
+        // Stage plugins get logging and nothing else (not even HTTP).
+        let mut stage_linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut stage_linker).map_err(|e| PluginError::Engine(e.to_string()))?;
+        v0_1_0::stage::StagePlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut stage_linker, |state| state)
+            .map_err(|e| PluginError::Engine(e.to_string()))?;
         Ok(Runtime {
             cache: ComponentCache::new(cache_dir, &engine),
             _ticker: EpochTicker::start(engine.clone()),
             engine,
             linker,
+            stage_linker,
             loaded: Mutex::new(HashMap::new()),
+            stages: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Compiles (or loads from cache) a plugin and checks it fits this aish.
+    /// Compiles (or loads from cache) a transport plugin and checks it fits this aish.
     pub fn prepare(&self, plugin: &Plugin) -> Result<v0_1_0::TransportPluginPre<HostState>, PluginError> {
+        self.prepare_kind(plugin, super::PluginKind::Transport, &self.linker, &self.loaded, |pre| {
+            v0_1_0::TransportPluginPre::new(pre)
+        })
+    }
+
+    /// Compiles (or loads from cache) a stage plugin and checks it fits this aish.
+    pub fn prepare_stage(&self, plugin: &Plugin) -> Result<v0_1_0::stage::StagePluginPre<HostState>, PluginError> {
+        self.prepare_kind(plugin, super::PluginKind::Stage, &self.stage_linker, &self.stages, |pre| {
+            v0_1_0::stage::StagePluginPre::new(pre)
+        })
+    }
+
+    fn prepare_kind<P: Clone>(
+        &self,
+        plugin: &Plugin,
+        kind: super::PluginKind,
+        linker: &Linker<HostState>,
+        prepared: &Mutex<Prepared<P>>,
+        typed: impl FnOnce(wasmtime::component::InstancePre<HostState>) -> wasmtime::Result<P>,
+    ) -> Result<P, PluginError> {
         let key = (plugin.manifest.name.clone(), plugin.digest);
-        if let Some(pre) = self.loaded.lock().expect("plugin map lock").get(&key) {
+        if let Some(pre) = prepared.lock().expect("plugin map lock").get(&key) {
             return Ok(pre.clone());
         }
         let name = &plugin.manifest.name;
         if !SUPPORTED_WIT_VERSIONS.contains(&plugin.manifest.wit.as_str()) {
             return Err(PluginError::UnsupportedVersion { plugin: name.clone(), version: plugin.manifest.wit.clone() });
         }
-        if plugin.manifest.kind != super::PluginKind::Transport {
-            return Err(PluginError::WrongKind { plugin: name.clone(), kind: plugin.manifest.kind });
+        if plugin.manifest.kind != kind {
+            return Err(PluginError::WrongKind { plugin: name.clone(), kind: plugin.manifest.kind, wanted: kind });
         }
         let component: Component = self
             .cache
             .load_or_compile(&self.engine, &plugin.bytes, &plugin.digest)
             .map_err(|e| PluginError::Invalid { plugin: name.clone(), why: format!("it does not compile: {e}") })?;
-        let pre = self
-            .linker
+        let pre = linker
             .instantiate_pre(&component)
-            .and_then(v0_1_0::TransportPluginPre::new)
+            .and_then(typed)
             .map_err(|e| PluginError::Invalid { plugin: name.clone(), why: one_line(&e.to_string()) })?;
-        self.loaded.lock().expect("plugin map lock").insert(key, pre.clone());
+        prepared.lock().expect("plugin map lock").insert(key, pre.clone());
         Ok(pre)
     }
 
