@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod history;
 mod hostile;
+mod native;
 mod pipeline;
 mod plugins;
 mod shell;

@@ -25,14 +25,19 @@ pub const WIT_VERSION: &str = "0.1.0";
 
 #[cfg(feature = "transport")]
 pub mod http;
+#[cfg(any(feature = "transport", feature = "stage"))]
 pub mod log;
+#[cfg(feature = "native")]
+pub mod native;
 #[cfg(feature = "stage")]
 mod stage;
+#[cfg(any(feature = "stage", feature = "native"))]
+mod stage_trait;
 #[cfg(feature = "transport")]
 mod transport;
 
-#[cfg(feature = "stage")]
-pub use stage::Stage;
+#[cfg(any(feature = "stage", feature = "native"))]
+pub use stage_trait::Stage;
 #[cfg(feature = "transport")]
 pub use transport::{ConnectOptions, ErrorKind, Event, Outgoing, RawEvent, Transport, TransportError, Usage};
 

@@ -89,10 +89,13 @@ pub enum PluginAction {
         /// The plugin's name.
         name: String,
     },
-    /// Installs a plugin component (a .wasm file built with aish-plugin-sdk).
+    /// Installs a plugin: a .wasm component, or a native library (.so, .dylib, .dll).
     Add {
-        /// The .wasm file.
+        /// The file.
         path: PathBuf,
+        /// The name of a native plugin (default: its file name without `lib`).
+        #[arg(long)]
+        name: Option<String>,
     },
     /// Removes a user plugin (a built-in one it overrode comes back).
     Remove {

@@ -3,6 +3,8 @@
 use std::path::Path;
 
 use super::{App, EXIT_FAILED, EXIT_OK, PluginAction};
+use crate::plugin::native::NativeError;
+use crate::plugin::registry::NATIVE_EXTENSIONS;
 use crate::plugin::{Plugin, PluginKind, Registry, SUPPORTED_WIT_VERSIONS, Source};
 
 /// Runs a plugin subcommand, printing to stdout and errors to stderr; returns the exit status.
@@ -10,7 +12,7 @@ pub fn run(app: &App, action: &PluginAction) -> u8 {
     let result = match action {
         PluginAction::List => Ok(list(app)),
         PluginAction::Info { name } => info(app, name),
-        PluginAction::Add { path } => add(app, path),
+        PluginAction::Add { path, name } => add(app, path, name.as_deref()),
         PluginAction::Remove { name } => remove(app, name),
     };
     match result {
@@ -33,6 +35,17 @@ fn source_label(plugin: &Plugin) -> String {
     }
 }
 
+/// What a native plugin says about itself, when it may be opened.
+fn native_label(app: &App, name: &str) -> (String, String, String) {
+    match app.connector.native_stage(name) {
+        Ok(library) => (library.version.clone(), "user (native, trusted)".into(), library.description.clone()),
+        Err(NativeError::Untrusted(_)) => {
+            ("?".into(), "user (native, untrusted)".into(), format!("not loaded: set [plugins.{name}] trusted = true"))
+        }
+        Err(e) => ("?".into(), "user (native, broken)".into(), e.to_string()),
+    }
+}
+
 fn list(app: &App) -> String {
     let registry = app.connector.registry();
     let mut text =
@@ -49,10 +62,22 @@ fn list(app: &App) -> String {
             m.description
         ));
     }
+    for (name, _) in registry.natives() {
+        let (version, source, description) = native_label(app, name);
+        text.push_str(&format!("{name:<12} {:<10} {version:<8} {:<6} {source:<26} {description}\n", "stage", "native"));
+    }
     text
 }
 
 fn info(app: &App, name: &str) -> Result<String, String> {
+    if let Some(path) = app.connector.registry().native(name) {
+        let (version, source, description) = native_label(app, name);
+        return Ok(format!(
+            "name:          {name}\nkind:          stage (native C ABI {})\nversion:       {version}\nsource:        {source}\nlocation:      {}\ndescription:   {description}\ncapabilities:  everything your user can do (native code is not sandboxed)\n",
+            aish_plugin_sdk::native::ABI_VERSION,
+            path.display()
+        ));
+    }
     let plugin = app
         .connector
         .registry()
@@ -90,7 +115,14 @@ fn info(app: &App, name: &str) -> Result<String, String> {
     ))
 }
 
-fn add(app: &App, path: &Path) -> Result<String, String> {
+fn add(app: &App, path: &Path, name: Option<&str>) -> Result<String, String> {
+    let extension = path.extension().and_then(|x| x.to_str()).unwrap_or("");
+    if NATIVE_EXTENSIONS.contains(&extension) {
+        return add_native(app, path, name, extension);
+    }
+    if name.is_some() {
+        return Err("--name is for native plugins; a WebAssembly plugin's name comes from its manifest".into());
+    }
     let plugin = Plugin::from_file(path).map_err(|e| e.to_string())?;
     let name = plugin.manifest.name.clone();
     // Compiling it now proves it loads, and warms the cache for its first use.
@@ -113,8 +145,31 @@ fn add(app: &App, path: &Path) -> Result<String, String> {
     ))
 }
 
+/// Installs a native library without opening it (opening runs its code).
+fn add_native(app: &App, path: &Path, name: Option<&str>, extension: &str) -> Result<String, String> {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let name = name.unwrap_or_else(|| stem.strip_prefix("lib").unwrap_or(stem));
+    let usable = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !usable {
+        return Err(format!("`{name}` is not a usable plugin name; give one with --name"));
+    }
+    let dir = app.paths.plugin_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let target = dir.join(format!("{name}.{extension}"));
+    std::fs::copy(path, &target)
+        .map_err(|e| format!("cannot install {} to {}: {e}", path.display(), target.display()))?;
+    Ok(format!(
+        "installed native plugin `{name}` to {}; it runs unsandboxed, so aish loads it only once config.toml says [plugins.{name}] trusted = true\n",
+        target.display()
+    ))
+}
+
 fn remove(app: &App, name: &str) -> Result<String, String> {
     let registry = app.connector.registry();
+    if let Some(path) = registry.native(name) {
+        std::fs::remove_file(path).map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
+        return Ok(format!("removed native plugin `{name}` ({})\n", path.display()));
+    }
     match registry.get(name).map(|p| &p.source) {
         Some(Source::User(path)) => {
             std::fs::remove_file(path).map_err(|e| format!("cannot remove {}: {e}", path.display()))?;

@@ -66,6 +66,9 @@ pub struct PluginConfig {
     pub memory_limit_mb: Option<u64>,
     /// Most time the plugin may compute without returning or waiting on I/O, in ms (default 2000).
     pub time_limit_ms: Option<u64>,
+    /// Whether a native plugin of this name may be loaded (native code runs unsandboxed).
+    #[serde(default)]
+    pub trusted: bool,
 }
 
 /// The whole configuration.

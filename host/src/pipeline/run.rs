@@ -353,10 +353,7 @@ impl Executor {
                     }
                     continue;
                 }
-                let registry = self.connector.registry();
-                if !config.ai.contains_key(name)
-                    && registry.get(name).is_some_and(|p| p.manifest.kind == crate::plugin::PluginKind::Stage)
-                {
+                if !config.ai.contains_key(name) && self.connector.registry().is_stage(name) {
                     if fan_out {
                         return Err(RunError::Usage(format!(
                             "stage plugin `{name}` cannot run side by side with `&`; give it a stage of its own"
@@ -403,29 +400,33 @@ impl Executor {
             error: None,
             interrupted: false,
         };
-        let outcome = match self.connector.grant(&command.name, &[]) {
-            Ok(grant) => {
-                let (runtime, registry) = (self.connector.runtime(), self.connector.registry());
-                let run = crate::plugin::stage::run_stage(
-                    runtime,
-                    registry,
-                    &grant,
-                    &command.name,
-                    &command.args,
-                    context,
-                    input,
-                );
-                tokio::select! {
-                    outcome = run => outcome,
-                    _ = ctrl_c() => Err(format!("{}: stopped by Ctrl-C", command.name)),
+        let outcome = if self.connector.registry().native(&command.name).is_some() {
+            self.run_native(command, context, input).await
+        } else {
+            match self.connector.grant(&command.name, &[]) {
+                Ok(grant) => {
+                    let (runtime, registry) = (self.connector.runtime(), self.connector.registry());
+                    let run = crate::plugin::stage::run_stage(
+                        runtime,
+                        registry,
+                        &grant,
+                        &command.name,
+                        &command.args,
+                        context,
+                        input,
+                    );
+                    tokio::select! {
+                        outcome = run => outcome,
+                        _ = ctrl_c() => Err(format!("{}: stopped by Ctrl-C", command.name)),
+                    }
                 }
+                Err(e) => Err(e.message),
             }
-            Err(e) => Err(e.message),
         };
         match outcome {
             Ok(text) => result.response = text,
             Err(error) => {
-                let named = if error.starts_with(&format!("{}: ", command.name)) || error.starts_with("plugin `") {
+                let named = if error.starts_with(&format!("{}: ", command.name)) {
                     error
                 } else {
                     format!("{}: {error}", command.name)
@@ -435,6 +436,18 @@ impl Executor {
         }
         result.elapsed = started.elapsed();
         result
+    }
+
+    /// Runs a trusted native stage plugin on a blocking thread (native code cannot be stopped
+    /// midway; Ctrl-C returns at once and its result is dropped).
+    async fn run_native(&self, command: &Command, context: &Value, input: &str) -> Result<String, String> {
+        let library = self.connector.native_stage(&command.name).map_err(|e| e.to_string())?;
+        let (args, context, input) = (command.args.clone(), context.to_string(), input.to_owned());
+        let task = tokio::task::spawn_blocking(move || library.run(&args, &context, &input));
+        tokio::select! {
+            joined = task => joined.unwrap_or_else(|e| Err(format!("the plugin crashed: {e}"))),
+            _ = ctrl_c() => Err("stopped by Ctrl-C".into()),
+        }
     }
 
     /// Shows one answer as its pieces arrive and returns what became of it.

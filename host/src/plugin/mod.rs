@@ -6,6 +6,7 @@ mod cache;
 pub mod capabilities;
 pub mod host_http;
 pub mod manifest;
+pub mod native;
 pub mod registry;
 pub mod runtime;
 pub mod stage;

@@ -60,7 +60,13 @@ impl Plugin {
 #[derive(Clone, Debug, Default)]
 pub struct Registry {
     plugins: BTreeMap<String, Plugin>,
+    /// Native stage plugins (shared libraries) by name; never opened here, since opening one
+    /// runs its code.
+    natives: BTreeMap<String, PathBuf>,
 }
+
+/// The file endings of native plugins.
+pub const NATIVE_EXTENSIONS: &[&str] = &["so", "dylib", "dll"];
 
 impl Registry {
     /// The built-in plugins, then every `*.wasm` in `user_dir`. A broken user plugin is left
@@ -87,6 +93,14 @@ impl Registry {
             }
         };
         files.sort();
+        if let Ok(entries) = std::fs::read_dir(user_dir) {
+            for path in entries.flatten().map(|e| e.path()) {
+                let native = path.extension().and_then(|x| x.to_str()).is_some_and(|x| NATIVE_EXTENSIONS.contains(&x));
+                if let (true, Some(name)) = (native, path.file_stem().and_then(|s| s.to_str())) {
+                    registry.natives.insert(name.to_owned(), path.clone());
+                }
+            }
+        }
         for path in files {
             match Plugin::from_file(&path) {
                 Ok(mut plugin) => {
@@ -110,9 +124,30 @@ impl Registry {
         self.plugins.values()
     }
 
-    /// Names of plugins of one kind.
+    /// Names of plugins of one kind (native plugins are stages).
     pub fn names_of(&self, kind: super::PluginKind) -> Vec<String> {
-        self.plugins.values().filter(|p| p.manifest.kind == kind).map(|p| p.manifest.name.clone()).collect()
+        let mut names: Vec<String> =
+            self.plugins.values().filter(|p| p.manifest.kind == kind).map(|p| p.manifest.name.clone()).collect();
+        if kind == super::PluginKind::Stage {
+            names.extend(self.natives.keys().cloned());
+            names.sort();
+        }
+        names
+    }
+
+    /// The file of native plugin `name`.
+    pub fn native(&self, name: &str) -> Option<&Path> {
+        self.natives.get(name).map(PathBuf::as_path)
+    }
+
+    /// Every native plugin: (name, file).
+    pub fn natives(&self) -> impl Iterator<Item = (&str, &Path)> {
+        self.natives.iter().map(|(n, p)| (n.as_str(), p.as_path()))
+    }
+
+    /// Whether `name` runs as a stage (a WebAssembly stage plugin or a native one).
+    pub fn is_stage(&self, name: &str) -> bool {
+        self.natives.contains_key(name) || self.get(name).is_some_and(|p| p.manifest.kind == super::PluginKind::Stage)
     }
 
     /// Whether a built-in plugin of this name exists.

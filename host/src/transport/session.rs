@@ -1,5 +1,6 @@
 //! A live conversation with a transport plugin instance, and opening one for a configured AI.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use super::{ConnectOptions, ErrorKind, Event, Outgoing, TransportError, Usage};
 use crate::config::{AiConfig, Config};
 use crate::plugin::capabilities::AllowList;
 use crate::plugin::host_http::HttpGrant;
+use crate::plugin::native::{NativeError, NativeLibrary};
 use crate::plugin::runtime::{DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, HostState, describe_trap, start_call};
 use crate::plugin::{Grant, PluginError, Registry, Runtime, v0_1_0};
 
@@ -25,12 +27,13 @@ pub struct Connector {
     registry: Arc<Registry>,
     config: Arc<Config>,
     http_grants: Arc<std::sync::Mutex<HttpGrants>>,
+    natives: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<NativeLibrary>>>>,
 }
 
 impl Connector {
     /// A connector over a runtime, the installed plugins and the config.
     pub fn new(runtime: Arc<Runtime>, registry: Arc<Registry>, config: Arc<Config>) -> Self {
-        Connector { runtime, registry, config, http_grants: Default::default() }
+        Connector { runtime, registry, config, http_grants: Default::default(), natives: Default::default() }
     }
 
     /// The config in use.
@@ -46,6 +49,24 @@ impl Connector {
     /// The plugin runtime.
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
+    }
+
+    /// Native stage plugin `name`, opened once and only when the config trusts it.
+    pub fn native_stage(&self, name: &str) -> Result<Arc<NativeLibrary>, NativeError> {
+        if !self.config.plugin(name).trusted {
+            return Err(NativeError::Untrusted(name.to_owned()));
+        }
+        let mut natives = self.natives.lock().expect("native plugin lock");
+        if let Some(library) = natives.get(name) {
+            return Ok(library.clone());
+        }
+        let path = self.registry.native(name).ok_or_else(|| NativeError::Invalid {
+            path: self.registry.native(name).map(Path::to_path_buf).unwrap_or_default(),
+            why: format!("no native plugin named `{name}` is installed"),
+        })?;
+        let library = Arc::new(NativeLibrary::open(path)?);
+        natives.insert(name.to_owned(), library.clone());
+        Ok(library)
     }
 
     /// What the config grants plugin `name`; `extra_hosts` adds hosts the user named directly.

@@ -1,0 +1,117 @@
+//! Trusted native stage plugins: shared libraries loaded with libloading through the versioned
+//! C ABI in `aish_plugin_sdk::native`. Only loaded when the config marks them trusted, because
+//! opening a library runs its code, unsandboxed, in aish's process.
+
+use std::ffi::CStr;
+use std::path::{Path, PathBuf};
+
+use aish_plugin_sdk::native::{ABI_VERSION, ENTRY_SYMBOL, EntryFn, NativeStage};
+
+/// Why a native plugin cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum NativeError {
+    /// The config does not trust it.
+    #[error(
+        "plugin `{0}` is native code, which runs unsandboxed with your rights; aish loads it only when config.toml says [plugins.{0}] trusted = true"
+    )]
+    Untrusted(String),
+    /// The library could not be opened or is not an aish plugin.
+    #[error("native plugin {}: {why}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// A loaded native stage plugin.
+pub struct NativeLibrary {
+    table: *const NativeStage,
+    /// Its name, version and description as it reports them.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// One line about it.
+    pub description: String,
+    // Declared last: the library must outlive the table pointer read from it.
+    _library: libloading::Library,
+}
+
+// SAFETY: the table is immutable static data in the library, which lives as long as this value;
+// the ABI requires `run` and `free` to be callable from any thread.
+unsafe impl Send for NativeLibrary {}
+// SAFETY: as above; nothing here is mutated after loading.
+unsafe impl Sync for NativeLibrary {}
+
+impl NativeLibrary {
+    /// Opens a trusted plugin library and checks its ABI.
+    pub fn open(path: &Path) -> Result<NativeLibrary, NativeError> {
+        let invalid = |why: String| NativeError::Invalid { path: path.to_path_buf(), why };
+        // SAFETY: the user marked this plugin trusted; its initialisers run as any library's do.
+        let library = unsafe { libloading::Library::new(path) }.map_err(|e| invalid(format!("cannot load it: {e}")))?;
+        // SAFETY: the symbol is declared by the ABI with exactly this signature.
+        let entry = unsafe { library.get::<EntryFn>(ENTRY_SYMBOL) }.map_err(|_| {
+            invalid(
+                "it exports no aish_native_stage_v1 (build it with aish-plugin-sdk's register_native_stage!)".into(),
+            )
+        })?;
+        // SAFETY: calling the entry function is what the ABI is for; it returns a static table.
+        let table = unsafe { entry() };
+        if table.is_null() {
+            return Err(invalid("its entry function returned nothing".into()));
+        }
+        // SAFETY: non-null, and the ABI says it points to a NativeStage that lives with the library.
+        let stage = unsafe { &*table };
+        if stage.abi_version != ABI_VERSION {
+            return Err(invalid(format!(
+                "it speaks native ABI {}, and this aish speaks {ABI_VERSION}; rebuild it",
+                stage.abi_version
+            )));
+        }
+        let text = |ptr: *const std::ffi::c_char| {
+            if ptr.is_null() {
+                return String::new();
+            }
+            // SAFETY: the ABI requires NUL-terminated strings that live with the library.
+            unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
+        };
+        Ok(NativeLibrary {
+            name: text(stage.name),
+            version: text(stage.version),
+            description: text(stage.description),
+            table,
+            _library: library,
+        })
+    }
+
+    /// Runs the stage over `input`; the error is the plugin's one line.
+    pub fn run(&self, args: &[String], context: &str, input: &str) -> Result<String, String> {
+        let args = serde_json::to_string(args).unwrap_or_else(|_| "[]".into());
+        let (mut out, mut out_len) = (std::ptr::null_mut::<u8>(), 0usize);
+        // SAFETY: `table` is valid while `self` lives; the buffers are valid for their lengths,
+        // and the out pointers point to locals.
+        let status = unsafe {
+            ((*self.table).run)(
+                input.as_ptr(),
+                input.len(),
+                args.as_ptr(),
+                args.len(),
+                context.as_ptr(),
+                context.len(),
+                &mut out,
+                &mut out_len,
+            )
+        };
+        let text = if out.is_null() {
+            String::new()
+        } else {
+            // SAFETY: the plugin returned a buffer of `out_len` bytes, released right after.
+            let text = String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(out, out_len) }).into_owned();
+            // SAFETY: each buffer `run` returned is released once, with the plugin's own `free`.
+            unsafe { ((*self.table).free)(out, out_len) };
+            text
+        };
+        if status == 0 { Ok(text) } else { Err(text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()) }
+    }
+}
