@@ -10,7 +10,7 @@ use crate::plugin::PluginKind;
 /// The built-ins with one line each.
 pub const BUILTINS: &[(&str, &str)] = &[
     ("help", "shows this list"),
-    ("list-ais", "lists the configured AIs with their transport and dialect"),
+    ("list-ais", "lists the AIs with transport, dialect, URL, and whether each answers now"),
     ("plugins", "lists installed plugins"),
     ("history [N]", "shows the last N commands (default 20) with their answers"),
     ("history search TEXT", "shows the commands whose line or answers contain TEXT"),
@@ -69,9 +69,18 @@ pub fn run(line: &str, executor: &mut Executor) -> Option<Flow> {
         }
         ("list-ais", []) => {
             let config = connector.config();
+            // Every AI is checked at once, so a dead one costs one timeout, not one each.
+            let reachable: Vec<Result<(), String>> = std::thread::scope(|scope| {
+                let checks: Vec<_> = config.ai.values().map(|ai| scope.spawn(|| health(&ai.url))).collect();
+                checks.into_iter().map(|c| c.join().unwrap_or_else(|_| Err("check failed".into()))).collect()
+            });
             let mut text = String::new();
-            for (name, ai) in &config.ai {
-                text.push_str(&format!("{name:<12} {:<10} {:<10} {}\n", ai.transport, ai.dialect, ai.url));
+            for ((name, ai), state) in config.ai.iter().zip(reachable) {
+                let state = match state {
+                    Ok(()) => "up".to_owned(),
+                    Err(why) => format!("down ({why})"),
+                };
+                text.push_str(&format!("{name:<12} {:<10} {:<10} {:<44} {state}\n", ai.transport, ai.dialect, ai.url));
             }
             display.print(&text);
         }
@@ -184,4 +193,21 @@ fn memory(args: &str, executor: &mut Executor) {
         ("clear", "") => executor.memory_hints.clear(),
         _ => executor.display.error("usage: memory [add TEXT | clear]"),
     }
+}
+
+/// Whether the host of `url` accepts a connection now (within 800 ms).
+fn health(url: &str) -> Result<(), String> {
+    use std::net::{TcpStream, ToSocketAddrs};
+    let url = reqwest::Url::parse(url).map_err(|_| "not a URL".to_owned())?;
+    let host = url.host_str().ok_or("no host")?.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let port = url.port_or_known_default().ok_or("no port")?;
+    let addresses = (host.as_str(), port).to_socket_addrs().map_err(|e| format!("cannot resolve {host}: {e}"))?;
+    let mut last = "no address".to_owned();
+    for address in addresses {
+        match TcpStream::connect_timeout(&address, std::time::Duration::from_millis(800)) {
+            Ok(_) => return Ok(()),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(last)
 }

@@ -71,6 +71,30 @@ pub struct PluginConfig {
     pub trusted: bool,
 }
 
+/// How the interactive shell behaves.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ShellConfig {
+    /// Line editing keys: `emacs` (default) or `vi`.
+    #[serde(default)]
+    pub edit_mode: EditMode,
+    /// The prompt before `> ` (default `aish`, or `aish demo` on the demo AIs).
+    pub prompt: Option<String>,
+    /// Colours on a terminal (default true; `NO_COLOR` turns them off as well).
+    pub color: Option<bool>,
+}
+
+/// Line editing keys.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EditMode {
+    /// Emacs keys (the default).
+    #[default]
+    Emacs,
+    /// Vi keys.
+    Vi,
+}
+
 /// The whole configuration.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Config {
@@ -80,6 +104,8 @@ pub struct Config {
     pub ai: BTreeMap<String, AiConfig>,
     /// Plugin settings by plugin name.
     pub plugins: BTreeMap<String, PluginConfig>,
+    /// The interactive shell.
+    pub shell: ShellConfig,
 }
 
 impl Config {
@@ -133,10 +159,14 @@ impl Config {
                         config.plugins.insert(name, plugin);
                     }
                 }
+                "shell" => {
+                    config.shell = ShellConfig::deserialize(value)
+                        .map_err(|e| error(Some(key.clone()), e.message().to_owned()))?;
+                }
                 other => {
                     return Err(error(
                         Some(other.to_owned()),
-                        "unknown section; aish reads [ai.NAME] and [plugins.NAME]".into(),
+                        "unknown section; aish reads [ai.NAME], [plugins.NAME] and [shell]".into(),
                     ));
                 }
             }
@@ -222,6 +252,17 @@ allow_hosts = ["127.0.0.1:*", "api.openai.com:443"]
         assert_eq!(apollo.dialect, "openai");
         assert_eq!(apollo.fallback, vec!["http"]);
         assert_eq!(config.allowed_hosts("sse"), vec!["127.0.0.1:*", "api.openai.com:443"]);
+    }
+
+    #[test]
+    fn shell_section() {
+        let config = parse("[shell]\nedit_mode = \"vi\"\nprompt = \"ai\"\ncolor = false\n").unwrap();
+        assert_eq!(
+            config.shell,
+            ShellConfig { edit_mode: EditMode::Vi, prompt: Some("ai".into()), color: Some(false) }
+        );
+        let err = parse("[shell]\nedit_mode = \"nano\"\n").unwrap_err().to_string();
+        assert!(err.contains("at `shell`") && err.contains("nano"), "{err}");
     }
 
     #[test]

@@ -48,6 +48,17 @@ impl Display {
         self.tty
     }
 
+    /// Whether colours are used.
+    pub fn color(&self) -> bool {
+        self.color
+    }
+
+    /// Turns colours off (the config's `[shell] color = false`).
+    pub fn without_color(mut self) -> Self {
+        self.color = false;
+        self
+    }
+
     fn paint(&self, style: Style, text: &str) -> String {
         if self.color { style.paint(text).to_string() } else { text.to_owned() }
     }

@@ -119,11 +119,11 @@ pub fn tokenize(line: &str) -> Result<Vec<(Token, Span)>, ParseError> {
                                     end = j + n.len_utf8();
                                 }
                                 None => {
-                                    return Err(ParseError::at(
-                                        line,
-                                        i,
-                                        "a backslash at the end of the line escapes nothing",
-                                    ));
+                                    // More input may follow: a trailing backslash continues the line.
+                                    let mut error =
+                                        ParseError::at(line, i, "a backslash at the end of the line escapes nothing");
+                                    error.incomplete = true;
+                                    return Err(error);
                                 }
                             }
                         }

@@ -1,8 +1,29 @@
-//! The interactive shell, on reedline.
+//! The interactive shell, on reedline: highlighting, Tab completion with a menu, hints from
+//! history, multi-line input, emacs or vi keys.
 
-use reedline::{DefaultPrompt, DefaultPromptSegment, FileBackedHistory, Reedline, Signal};
+mod completer;
+mod highlighter;
+mod prompt;
+mod validator;
+mod vocabulary;
+
+use std::sync::Arc;
+
+use nu_ansi_term::{Color, Style};
+use reedline::{
+    ColumnarMenu, DefaultHinter, EditMode, Emacs, FileBackedHistory, KeyCode, KeyModifiers, Keybindings, MenuBuilder,
+    Reedline, ReedlineEvent, ReedlineMenu, Signal, Vi, default_emacs_keybindings, default_vi_insert_keybindings,
+    default_vi_normal_keybindings, default_vi_visual_keybindings,
+};
+
+pub use completer::AishCompleter;
+pub use highlighter::{AishHighlighter, Palette};
+pub use prompt::AishPrompt;
+pub use validator::AishValidator;
+pub use vocabulary::{Kind, Vocabulary};
 
 use crate::cli::{App, EXIT_OK};
+use crate::config::EditMode as EditModeName;
 use crate::pipeline::Executor;
 
 /// Runs the shell until `exit` or Ctrl-D; returns the exit status.
@@ -27,7 +48,25 @@ pub async fn run(app: &App, executor: &mut Executor) -> u8 {
             Reedline::create()
         }
     };
-    let prompt = DefaultPrompt::new(DefaultPromptSegment::Basic("aish".into()), DefaultPromptSegment::Empty);
+    let color = executor.display.color();
+    let vocabulary = Arc::new(Vocabulary::new(executor.connector()));
+    let palette = if color { Palette::colored() } else { Palette::plain() };
+    let hint_style = if color { Style::new().fg(Color::DarkGray) } else { Style::new() };
+    editor = editor
+        .with_highlighter(Box::new(AishHighlighter::new(vocabulary.clone(), palette)))
+        .with_completer(Box::new(AishCompleter::new(vocabulary)))
+        .with_menu(ReedlineMenu::EngineCompleter(Box::new(ColumnarMenu::default().with_name(MENU))))
+        .with_hinter(Box::new(DefaultHinter::default().with_style(hint_style)))
+        .with_validator(Box::new(AishValidator))
+        .with_edit_mode(edit_mode(app.config().shell.edit_mode))
+        .with_ansi_colors(color);
+    let left = app
+        .config()
+        .shell
+        .prompt
+        .clone()
+        .unwrap_or_else(|| if app.demo.is_some() { "aish demo".to_owned() } else { "aish".to_owned() });
+    let prompt = AishPrompt::new(left);
     loop {
         let signal = tokio::task::block_in_place(|| editor.read_line(&prompt));
         let line = match signal {
@@ -52,4 +91,27 @@ pub async fn run(app: &App, executor: &mut Executor) -> u8 {
         }
     }
     EXIT_OK
+}
+
+const MENU: &str = "completion_menu";
+
+/// Tab opens the completion menu and moves through it.
+fn with_tab(mut keys: Keybindings) -> Keybindings {
+    keys.add_binding(
+        KeyModifiers::NONE,
+        KeyCode::Tab,
+        ReedlineEvent::UntilFound(vec![ReedlineEvent::Menu(MENU.to_owned()), ReedlineEvent::MenuNext]),
+    );
+    keys
+}
+
+fn edit_mode(name: EditModeName) -> Box<dyn EditMode> {
+    match name {
+        EditModeName::Emacs => Box::new(Emacs::new(with_tab(default_emacs_keybindings()))),
+        EditModeName::Vi => Box::new(Vi::new(
+            with_tab(default_vi_insert_keybindings()),
+            default_vi_normal_keybindings(),
+            default_vi_visual_keybindings(),
+        )),
+    }
 }

@@ -1,0 +1,39 @@
+//! Multi-line input: an unclosed quote or a trailing `|` continues on the next line.
+
+use reedline::{ValidationResult, Validator};
+
+use crate::pipeline::parse;
+
+/// The shell's validator.
+pub struct AishValidator;
+
+impl Validator for AishValidator {
+    fn validate(&self, line: &str) -> ValidationResult {
+        match parse(line) {
+            Err(error) if error.incomplete => ValidationResult::Incomplete,
+            _ => ValidationResult::Complete,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incomplete(line: &str) -> bool {
+        matches!(AishValidator.validate(line), ValidationResult::Incomplete)
+    }
+
+    #[test]
+    fn what_continues() {
+        assert!(incomplete("echo 'open"));
+        assert!(incomplete("echo \"open\nstill"));
+        assert!(incomplete("echo hi |"));
+        assert!(incomplete("echo hi |  "));
+        assert!(incomplete("echo hi \\"));
+        assert!(!incomplete("echo 'closed' | apollo"));
+        assert!(!incomplete("echo hi |\napollo"));
+        assert!(!incomplete("| apollo"), "an error, not more to come");
+        assert!(!incomplete(""));
+    }
+}
