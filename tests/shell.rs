@@ -8,14 +8,20 @@ use rexpect::session::{PtySession, spawn_command};
 
 use crate::support::home;
 
-/// Waits for the prompt, answering the cursor-position queries a real terminal answers.
-fn prompt(shell: &mut PtySession) {
+/// Waits for a new prompt, answering the cursor-position queries a real terminal answers.
+/// Every new prompt starts with such a query, which tells it from a repaint of the old one.
+fn prompt(shell: &mut PtySession) -> String {
+    shell.exp_string("\x1b[6n").expect("a new prompt asks where the cursor is");
+    shell.send("\x1b[1;1R").unwrap();
+    shell.flush().unwrap();
+    let mut painted = String::new();
     for _ in 0..10 {
-        let (_, matched) = shell
+        let (before, matched) = shell
             .exp_any(vec![ReadUntil::String("\x1b[6n".into()), ReadUntil::String("\x1b[?25h".into())])
             .expect("a prompt");
+        painted.push_str(&before);
         if matched == "\x1b[?25h" {
-            return;
+            return painted;
         }
         shell.send("\x1b[1;1R").unwrap();
         shell.flush().unwrap();
@@ -58,4 +64,88 @@ fn shell_streams_stops_on_ctrl_c_and_exits_on_ctrl_d() {
     assert!(jsonl.lines().nth(1).unwrap().contains("\"interrupted\":true"), "the Ctrl-C answer is marked: {jsonl}");
     let lines = std::fs::read_to_string(home.path().join("line-history")).unwrap();
     assert!(lines.contains("hermes still here") && !lines.contains("# [Streamed"), "{lines}");
+}
+
+fn start(home: &std::path::Path, color: bool) -> PtySession {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aish"));
+    command.env("AISH_HOME", home).env("AISH_DEMO_DELAY_MS", "0").env("TERM", "xterm");
+    if color {
+        command.env_remove("NO_COLOR");
+    } else {
+        command.env("NO_COLOR", "1");
+    }
+    spawn_command(command, Some(20_000)).expect("start aish in a pty")
+}
+
+#[test]
+fn tab_completes_multi_line_continues_and_ctrl_c_clears_the_line() {
+    let home = home();
+    let mut shell = start(home.path(), false);
+    assert!(prompt(&mut shell).contains("aish demo> "), "the prompt names the demo");
+
+    // Tab completes a unique command name.
+    shell.send("her\t").unwrap();
+    shell.flush().unwrap();
+    shell.exp_string("hermes").expect("completed");
+    shell.send_line("'Tabs work.'").unwrap();
+    shell.exp_string("In one line: Tabs work.").expect("the completed command ran");
+
+    // An unclosed quote goes on to a second line.
+    prompt(&mut shell);
+    shell.send_line("echo \"first part").unwrap();
+    shell.exp_string("... ").expect("a continuation prompt");
+    shell.send_line("second part\" | hermes").unwrap();
+    shell.exp_string("In one line: first part.").expect("both lines ran as one");
+
+    // Ctrl-C at the prompt clears the line.
+    prompt(&mut shell);
+    shell.send("apollo this is thrown away").unwrap();
+    shell.flush().unwrap();
+    shell.send_control('c').unwrap();
+    prompt(&mut shell);
+    shell.send_line("hermes Kept.").unwrap();
+    shell.exp_string("In one line: Kept.").expect("the next line runs alone");
+
+    // list-ais checks the AIs now.
+    prompt(&mut shell);
+    shell.send_line("list-ais").unwrap();
+    shell.exp_regex(r"apollo +sse +aish +http://127\.0\.0\.1:\d+/ai/apollo +up").expect("apollo is up");
+    prompt(&mut shell);
+    shell.send_line("exit").unwrap();
+    shell.exp_eof().expect("exit leaves");
+    assert!(!std::fs::read_to_string(home.path().join("history")).unwrap().contains("thrown away"));
+}
+
+#[test]
+fn a_typo_shows_in_red_before_enter() {
+    let home = home();
+    let mut shell = start(home.path(), true);
+    prompt(&mut shell);
+    shell.send("echo hi | apolo").unwrap();
+    shell.flush().unwrap();
+    shell.exp_string("\x1b[1;31mapolo").expect("an unknown name in bold red");
+    shell.send_control('c').unwrap();
+    prompt(&mut shell);
+    shell.send("echo hi | apollo").unwrap();
+    shell.flush().unwrap();
+    shell.exp_string("\x1b[1;32mapollo").expect("a configured AI in bold green");
+    shell.send_control('c').unwrap();
+    prompt(&mut shell);
+    shell.send_control('d').unwrap();
+    shell.exp_eof().expect("Ctrl-D leaves");
+}
+
+#[test]
+fn a_bad_config_still_starts_the_shell() {
+    let home = home();
+    std::fs::write(home.path().join("config.toml"), "[ai.apollo]\nurl = 5\n").unwrap();
+    let mut shell = start(home.path(), false);
+    let config = home.path().join("config.toml");
+    shell
+        .exp_string(&format!("warning: config error in {} at `ai.apollo`", config.display()))
+        .expect("the error names the file and the key");
+    shell.exp_string("AIs: apollo, athena, hermes").expect("started on the defaults");
+    prompt(&mut shell);
+    shell.send_control('d').unwrap();
+    shell.exp_eof().expect("Ctrl-D leaves");
 }

@@ -58,6 +58,9 @@ pub async fn run(app: &App, executor: &mut Executor) -> u8 {
         .with_menu(ReedlineMenu::EngineCompleter(Box::new(ColumnarMenu::default().with_name(MENU))))
         .with_hinter(Box::new(DefaultHinter::default().with_style(hint_style)))
         .with_validator(Box::new(AishValidator))
+        // One match completes at once; several complete their common prefix, then the menu.
+        .with_quick_completions(true)
+        .with_partial_completions(true)
         .with_edit_mode(edit_mode(app.config().shell.edit_mode))
         .with_ansi_colors(color);
     let left = app
