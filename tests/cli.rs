@@ -238,3 +238,59 @@ fn no_stream_asks_for_a_whole_answer() {
     assert_eq!(run.stdout, "All at once.\n");
     assert_eq!(server.requests()[1].json()["stream"], false);
 }
+
+#[test]
+fn a_tekton_rhetor_lends_its_ais() {
+    let rhetor = TestServer::start(|request| {
+        if request.path == "/api/ai/specialists" {
+            Reply::body(
+                200,
+                "application/json",
+                r#"{"count":2,"specialists":[{"id":"apollo-ai","active":true},{"id":"numa-ai","active":false}]}"#,
+            )
+        } else {
+            Reply::sse([
+                "data: {\"type\":\"chunk\",\"content\":\"Rhetor \"}\n\n",
+                "data: {\"type\":\"chunk\",\"content\":\"speaks\"}\n\n",
+                "data: {\"type\":\"complete\"}\n\n",
+            ])
+        }
+    });
+    let home = home();
+    let base = format!("http://{}", rhetor.addr);
+    let run = aish(home.path(), &["-r", &base, "-c", "list-ais"], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains(&format!("apollo-ai    sse        rhetor     {base}/api/ai/specialists/apollo-ai/message")),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.lines().all(|l| l.ends_with(" up")), "{}", run.stdout);
+    assert!(!run.stdout.contains("hermes"), "with Rhetor's AIs, no demo AIs");
+
+    let run = aish(home.path(), &["-r", &base, "apollo-ai", "hello"], None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "Rhetor speaks\n"), "{run:?}");
+    let sent = rhetor.requests().into_iter().find(|r| r.method == "POST").unwrap();
+    assert_eq!(sent.path, "/api/ai/specialists/apollo-ai/message");
+    assert_eq!(sent.json()["include_metadata"], true);
+
+    // TEKTON_RHETOR_PORT points at localhost.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_aish"))
+        .args(["-c", "list-ais"])
+        .env("AISH_HOME", home.path())
+        .env("TEKTON_RHETOR_PORT", rhetor.addr.port().to_string())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stdout).contains("numa-ai"));
+
+    // A Rhetor that is not there is a warning; the demo AIs stand in.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let run = aish(home.path(), &["-r", &format!("http://{dead}"), "-c", "list-ais"], None);
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stderr.starts_with(&format!("warning: cannot list the AIs of Rhetor at http://{dead}: ")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.contains("hermes"));
+}

@@ -32,7 +32,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<u8> {
     let interactive =
         cli.subcommand.is_none() && cli.command.is_none() && cli.args.is_empty() && std::io::stdin().is_terminal();
-    let app = match App::start(cli.config.as_deref(), interactive).await {
+    let app = match App::start(cli.config.as_deref(), cli.rhetor.as_deref(), interactive).await {
         Ok(app) => app,
         Err(e @ StartError::Config(_)) => {
             eprintln!("error: {e}");

@@ -35,9 +35,10 @@ pub enum StartError {
 }
 
 impl App {
-    /// Starts with the config at `config_path` (or the default file). `lenient` keeps going on
-    /// a config error with the defaults, reporting it as a warning (the interactive shell).
-    pub async fn start(config_path: Option<&Path>, lenient: bool) -> Result<App, StartError> {
+    /// Starts with the config at `config_path` (or the default file) and the AIs of the Tekton
+    /// Rhetor at `rhetor`, if any. `lenient` keeps going on a config error with the defaults,
+    /// reporting it as a warning (the interactive shell).
+    pub async fn start(config_path: Option<&Path>, rhetor: Option<&str>, lenient: bool) -> Result<App, StartError> {
         let paths = Paths::from_env();
         let mut warnings = Vec::new();
         let loaded = match config_path {
@@ -52,6 +53,19 @@ impl App {
             }
             Err(e) => return Err(e.into()),
         };
+        let rhetor = rhetor.map(str::to_owned).or_else(|| {
+            std::env::var("TEKTON_RHETOR_PORT").ok().filter(|p| !p.is_empty()).map(|p| format!("http://localhost:{p}"))
+        });
+        if let Some(url) = rhetor {
+            match super::rhetor::discover(&url).await {
+                Ok(ais) => {
+                    for (name, ai) in ais {
+                        config.ai.entry(name).or_insert(ai);
+                    }
+                }
+                Err(e) => warnings.push(e),
+            }
+        }
         let demo = if config.ai.is_empty() {
             let demo = DemoServer::start().await.map_err(StartError::Demo)?;
             config.ai = demo.config().ai;

@@ -5,6 +5,7 @@ pub mod builtins;
 mod history_cmd;
 mod plugin_cmd;
 mod probe;
+mod rhetor;
 
 use std::path::PathBuf;
 
@@ -40,6 +41,11 @@ pub struct Cli {
     /// Asks every AI for a whole answer instead of a stream.
     #[arg(long, global = true)]
     pub no_stream: bool,
+
+    /// A Tekton Rhetor whose AIs join the configured ones (default: localhost on
+    /// TEKTON_RHETOR_PORT when that is set).
+    #[arg(short = 'r', long = "rhetor", value_name = "URL", global = true)]
+    pub rhetor: Option<String>,
 
     /// A script FILE, or an AI's name followed by the MESSAGE for it.
     #[arg(value_name = "FILE | AI MESSAGE", trailing_var_arg = true)]
