@@ -12,3 +12,4 @@ mod plugins;
 mod shell;
 mod sse;
 mod stages;
+mod transports;

@@ -15,6 +15,7 @@ pub const BUILTINS: &[(&str, &str)] = &[
     ("history [N]", "shows the last N commands (default 20) with their answers"),
     ("history search TEXT", "shows the commands whose line or answers contain TEXT"),
     ("!N", "runs command N of the history again"),
+    ("transport [AI [NAME]]", "shows each AI's transport, or makes AI use transport NAME from now on"),
     ("session", "shows this session's id (every AI stage receives it as session_id)"),
     ("context [set KEY VALUE | unset KEY | clear]", "shows or sets context sent to every AI stage"),
     ("memory [add TEXT | clear]", "shows or sets memory hints sent to every AI stage"),
@@ -44,6 +45,10 @@ pub fn run(line: &str, executor: &mut Executor) -> Option<Flow> {
     }
     if word("memory") {
         memory(line["memory".len()..].trim(), executor);
+        return Some(Flow::Continue);
+    }
+    if word("transport") {
+        transport(line["transport".len()..].trim(), executor);
         return Some(Flow::Continue);
     }
     if line == "session" {
@@ -210,4 +215,41 @@ fn health(url: &str) -> Result<(), String> {
         }
     }
     Err(last)
+}
+
+/// `transport`, `transport AI`, `transport AI NAME`.
+fn transport(args: &str, executor: &mut Executor) {
+    let connector = executor.connector().clone();
+    let config = connector.config();
+    let current = |executor: &Executor, ai: &str| {
+        executor.transports.get(ai).cloned().unwrap_or_else(|| config.ai[ai].transport.clone())
+    };
+    let words: Vec<&str> = args.split_whitespace().collect();
+    match words.as_slice() {
+        [] => {
+            let text: String = config.ai.keys().map(|ai| format!("{ai:<12} {}\n", current(executor, ai))).collect();
+            executor.display.print(&text);
+        }
+        [ai, rest @ ..] if !config.ai.contains_key(*ai) => {
+            let _ = rest;
+            executor.display.error(&format!("no AI named `{ai}`; `list-ais` shows them"));
+        }
+        [ai] => {
+            let shown = format!("{ai} uses {}", current(executor, ai));
+            executor.display.print(&shown);
+        }
+        [ai, name] => {
+            let transports = connector.registry().names_of(PluginKind::Transport);
+            if transports.iter().any(|t| t == name) {
+                executor.transports.insert((*ai).to_owned(), (*name).to_owned());
+                let shown = format!("{ai} now uses {name}");
+                executor.display.print(&shown);
+            } else {
+                executor
+                    .display
+                    .error(&format!("no transport plugin named `{name}`; installed: {}", transports.join(", ")));
+            }
+        }
+        _ => executor.display.error("usage: transport [AI [NAME]]"),
+    }
 }

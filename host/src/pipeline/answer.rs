@@ -13,6 +13,13 @@ use crate::transport::{Connector, ErrorKind, Event, Outgoing, Usage};
 /// A piece of an answer, with when it was produced (from the start of the request).
 #[derive(Debug)]
 pub enum Piece {
+    /// The configured transport could not stream; a fallback carries the answer.
+    Degraded {
+        /// Why the configured transport failed.
+        why: String,
+        /// The transport used instead.
+        transport: String,
+    },
     /// Connected and sent: the answer is on its way.
     Started,
     /// Answer text.
@@ -44,13 +51,25 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// Starts asking `ai` for an answer to `message`.
+    /// Starts asking `ai` for an answer to `message`: through its transport, then the
+    /// transports of its `fallback` list when it cannot stream; a whole answer (`stream` false)
+    /// goes straight to the `http` transport where it is installed.
     pub fn start(connector: &Connector, name: &str, ai: &AiConfig, message: Outgoing) -> Answer {
         let (tx, pieces) = mpsc::unbounded_channel();
         let streamed = message.stream;
+        let mut order = vec![ai.transport.clone()];
+        if !message.stream && connector.registry().get("http").is_some() {
+            order = vec!["http".to_owned()];
+        }
+        for fallback in &ai.fallback {
+            if !order.contains(fallback) {
+                order.push(fallback.clone());
+            }
+        }
+        let transport = order[0].clone();
         let (connector, ai_config) = (connector.clone(), ai.clone());
-        let task = tokio::spawn(async move { produce(connector, ai_config, message, tx).await });
-        Answer { ai: name.to_owned(), transport: ai.transport.clone(), streamed, pieces, task }
+        let task = tokio::spawn(async move { produce(connector, ai_config, order, message, tx).await });
+        Answer { ai: name.to_owned(), transport, streamed, pieces, task }
     }
 
     /// Stops producing (Ctrl-C); pieces already sent can still be read.
@@ -65,20 +84,47 @@ impl Drop for Answer {
     }
 }
 
-async fn produce(connector: Connector, ai: AiConfig, message: Outgoing, tx: mpsc::UnboundedSender<Piece>) {
+async fn produce(
+    connector: Connector,
+    ai: AiConfig,
+    order: Vec<String>,
+    message: Outgoing,
+    tx: mpsc::UnboundedSender<Piece>,
+) {
     let started = Instant::now();
     let fail = |message: String, interrupted: bool| Piece::Failed { message, interrupted, at: started.elapsed() };
-    let mut session = match connector.connect_ai(&ai).await {
-        Ok(session) => session,
-        Err(e) => {
-            let _ = tx.send(fail(e.message, false));
-            return;
+    let mut degraded: Option<String> = None;
+    let mut opened = None;
+    for (i, transport) in order.iter().enumerate() {
+        let ai = AiConfig { transport: transport.clone(), ..ai.clone() };
+        let attempt = async {
+            let mut session = connector.connect_ai(&ai).await?;
+            session.send(&message).await?;
+            Ok::<_, crate::transport::TransportError>(session)
+        };
+        match attempt.await {
+            Ok(session) => {
+                if let Some(why) = degraded.take() {
+                    let _ = tx.send(Piece::Degraded { why, transport: transport.clone() });
+                }
+                opened = Some(session);
+                break;
+            }
+            // Only "cannot stream here" moves on to a fallback; other failures are the answer's.
+            Err(e) if i + 1 < order.len() && matches!(e.kind, ErrorKind::StreamUnavailable | ErrorKind::Connect) => {
+                degraded.get_or_insert(e.message);
+            }
+            Err(e) => {
+                let message = match degraded {
+                    Some(first) => format!("{first}; and {transport}: {}", e.message),
+                    None => e.message,
+                };
+                let _ = tx.send(fail(message, false));
+                return;
+            }
         }
-    };
-    if let Err(e) = session.send(&message).await {
-        let _ = tx.send(fail(e.message, false));
-        return;
     }
+    let Some(mut session) = opened else { return };
     if tx.send(Piece::Started).is_err() {
         return session.close().await;
     }

@@ -21,6 +21,8 @@ pub struct StageResult {
     pub transport: String,
     /// Whether the answer was asked for as a stream.
     pub streamed: bool,
+    /// Why a fallback transport had to carry the answer, if one did.
+    pub degraded: Option<String>,
     /// The answer as far as it arrived.
     pub response: String,
     /// Tokens reported by the backend (or counted).
@@ -81,6 +83,8 @@ pub struct Executor {
     pub context: Context,
     /// Hints the user added with `memory add`, sent to every AI stage as `memory_hints`.
     pub memory_hints: Vec<String>,
+    /// Transports chosen at run time with `transport AI NAME`, by AI.
+    pub transports: std::collections::BTreeMap<String, String>,
 }
 
 impl Executor {
@@ -95,6 +99,7 @@ impl Executor {
             history: None,
             context: Context::new(),
             memory_hints: Vec::new(),
+            transports: Default::default(),
         }
     }
 
@@ -162,6 +167,10 @@ impl Executor {
                     metadata.streamed |= stage.streamed;
                     metadata.tokens += stage.tokens;
                     metadata.interrupted |= stage.interrupted;
+                    if let Some(why) = &stage.degraded {
+                        metadata.degraded = true;
+                        metadata.degraded_reason.get_or_insert_with(|| why.clone());
+                    }
                     if metadata.error.is_none() {
                         metadata.error.clone_from(&stage.error);
                     }
@@ -275,10 +284,13 @@ impl Executor {
                 context.insert("previous_response".into(), json!(previous.as_ref().map(|p| &p.1)));
                 context.insert("memory_hints".into(), json!(self.memory_hints));
                 context.insert("session_id".into(), json!(self.session_id));
-                let ai = &self.connector.config().ai[&branch.name];
+                let mut ai = self.connector.config().ai[&branch.name].clone();
+                if let Some(transport) = self.transports.get(&branch.name) {
+                    ai.transport.clone_from(transport);
+                }
                 let stream = !self.no_stream && ai.stream != Some(false);
                 let message = Outgoing { message, context: Value::Object(context), stream };
-                answers.push(Answer::start(&self.connector, &branch.name, ai, message));
+                answers.push(Answer::start(&self.connector, &branch.name, &ai, message));
             }
             let label = ai_count > 1;
             let fan_out = answers.len() > 1;
@@ -392,6 +404,7 @@ impl Executor {
             ai: command.name.clone(),
             transport: "stage".into(),
             streamed: false,
+            degraded: None,
             response: String::new(),
             tokens: 0,
             usage: None,
@@ -479,6 +492,11 @@ impl Executor {
                 }
             };
             match piece {
+                Some(Piece::Degraded { why, transport }) => {
+                    self.display.warning(&format!("[degraded: {why}, using {transport}]"));
+                    result.transport = transport;
+                    result.degraded = Some(why);
+                }
                 Some(Piece::Started) => {
                     started = true;
                     self.display.stage_start(label, answer.streamed, visibility);
@@ -530,6 +548,7 @@ impl StageResult {
             ai: answer.ai.clone(),
             transport: answer.transport.clone(),
             streamed: answer.streamed,
+            degraded: None,
             response: String::new(),
             tokens: 0,
             usage: None,

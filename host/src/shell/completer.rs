@@ -97,8 +97,21 @@ impl AishCompleter {
         let word = &before[start..];
         let span = Span::new(start, pos);
         let context = before[..start].trim_end();
+        let words: Vec<&str> = context.split_whitespace().collect();
         if context.ends_with(['<', '>']) || context == "plugin add" {
             self.paths(word, span)
+        } else if words.first() == Some(&"transport") && words.len() <= 2 {
+            // `transport AI NAME`: AI names, then transport names.
+            let names: Vec<String> = if words.len() == 1 {
+                self.vocabulary.ais.iter().map(|(n, _)| n.clone()).collect()
+            } else {
+                self.vocabulary.transports.clone()
+            };
+            names
+                .into_iter()
+                .filter(|n| n.starts_with(word))
+                .map(|value| Suggestion { value, span, append_whitespace: true, ..Suggestion::default() })
+                .collect()
         } else if context.is_empty() || context.ends_with(['|', '&']) {
             self.commands(word, span)
         } else {
@@ -116,6 +129,7 @@ mod tests {
             ais: vec![("apollo".into(), "sse".into()), ("athena".into(), "sse".into())],
             builtins: vec!["help".into(), "history".into()],
             stages: vec!["grep".into(), "head".into()],
+            transports: vec!["http".into(), "sse".into()],
         };
         AishCompleter::with_cwd(Arc::new(vocabulary), cwd)
     }
@@ -133,6 +147,8 @@ mod tests {
         assert_eq!(values("h", cwd), ["head", "help", "history"]);
         assert_eq!(values("e", cwd), ["echo"]);
         assert_eq!(values("echo ap", cwd), Vec::<String>::new(), "an argument is not a command");
+        assert_eq!(values("transport at", cwd), ["athena"]);
+        assert_eq!(values("transport athena h", cwd), ["http"]);
         let suggestion = &completer(cwd).suggest("echo x | gr", 11)[0];
         assert_eq!((suggestion.span.start, suggestion.span.end), (9, 11));
         assert_eq!(suggestion.description.as_deref(), Some("stage plugin"));

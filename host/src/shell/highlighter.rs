@@ -150,6 +150,7 @@ mod tests {
             ais: vec![("apollo".into(), "sse".into())],
             builtins: vec!["help".into(), "history".into()],
             stages: vec!["grep".into()],
+            transports: vec!["sse".into()],
         };
         AishHighlighter::new(Arc::new(vocabulary), Palette::colored())
     }

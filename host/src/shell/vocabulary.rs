@@ -28,6 +28,8 @@ pub struct Vocabulary {
     pub builtins: Vec<String>,
     /// Stage plugin names.
     pub stages: Vec<String>,
+    /// Transport plugin names.
+    pub transports: Vec<String>,
 }
 
 /// Words that start pipelines.
@@ -46,6 +48,7 @@ impl Vocabulary {
             ais: connector.config().ai.iter().map(|(name, ai)| (name.clone(), ai.transport.clone())).collect(),
             builtins,
             stages: connector.registry().names_of(PluginKind::Stage),
+            transports: connector.registry().names_of(PluginKind::Transport),
         }
     }
 

@@ -119,7 +119,15 @@ impl Connector {
             api_key,
             settings,
         };
-        let grant = self.grant(&ai.transport, &[])?;
+        // An AI's own host is open to whichever transport carries it (its configured one, a
+        // fallback, or one chosen at run time), unless the user listed the plugin's hosts.
+        let explicit = self.config.plugins.get(&ai.transport).is_some_and(|p| p.allow_hosts.is_some());
+        let own_host: Vec<String> = if explicit {
+            Vec::new()
+        } else {
+            crate::plugin::capabilities::host_pattern_of(&ai.url).into_iter().collect()
+        };
+        let grant = self.grant(&ai.transport, &own_host)?;
         self.connect(&ai.transport, grant, options).await
     }
 

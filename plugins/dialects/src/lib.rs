@@ -4,6 +4,8 @@
 
 use aish_plugin_sdk::{ConnectOptions, ErrorKind, Event, Outgoing, TransportError, Usage};
 use serde::Deserialize;
+pub mod http;
+
 use std::borrow::Cow;
 
 use serde_json::value::RawValue;
@@ -20,6 +22,8 @@ pub enum DialectKind {
     OpenAi,
     /// Anthropic's Messages API.
     Anthropic,
+    /// Ollama's `/api/chat` (NDJSON lines when streaming).
+    Ollama,
     /// Every event passed through as it is.
     Raw,
 }
@@ -32,6 +36,7 @@ impl DialectKind {
             "rhetor" => DialectKind::Rhetor,
             "openai" => DialectKind::OpenAi,
             "anthropic" => DialectKind::Anthropic,
+            "ollama" => DialectKind::Ollama,
             "raw" => DialectKind::Raw,
             other => {
                 return Err(TransportError::new(
@@ -49,6 +54,7 @@ impl DialectKind {
             DialectKind::Rhetor => "rhetor",
             DialectKind::OpenAi => "openai",
             DialectKind::Anthropic => "anthropic",
+            DialectKind::Ollama => "ollama",
             DialectKind::Raw => "raw",
         }
     }
@@ -164,6 +170,18 @@ impl Dialect {
                 }
                 body
             }
+            DialectKind::Ollama => {
+                let mut messages = Vec::new();
+                if let Some(system) = system_text(&context) {
+                    messages.push(json!({"role": "system", "content": system}));
+                }
+                messages.push(json!({"role": "user", "content": message.message}));
+                json!({
+                    "model": self.options.model.as_deref().unwrap_or("llama3.2"),
+                    "messages": messages,
+                    "stream": true,
+                })
+            }
             DialectKind::Raw if !message.stream => {
                 return Err(TransportError::new(
                     ErrorKind::InvalidInput,
@@ -208,6 +226,7 @@ impl Dialect {
             DialectKind::OpenAi => {
                 value.pointer("/choices/0/message/content").and_then(Value::as_str).map(str::to_owned)
             }
+            DialectKind::Ollama => value.pointer("/message/content").and_then(Value::as_str).map(str::to_owned),
             DialectKind::Anthropic => value.get("content").and_then(Value::as_array).map(|blocks| {
                 blocks
                     .iter()
@@ -223,6 +242,7 @@ impl Dialect {
         let usage = match self.kind {
             DialectKind::OpenAi => usage("/usage/prompt_tokens", "/usage/completion_tokens"),
             DialectKind::Anthropic => usage("/usage/input_tokens", "/usage/output_tokens"),
+            DialectKind::Ollama => usage("/prompt_eval_count", "/eval_count"),
             _ => None,
         };
         Ok((text, usage))
@@ -241,6 +261,7 @@ impl Dialect {
             DialectKind::Rhetor => self.rhetor(data, out),
             DialectKind::OpenAi => self.openai(data, out),
             DialectKind::Anthropic => self.anthropic(event_type, data, out),
+            DialectKind::Ollama => self.ollama(data, out),
             DialectKind::Raw => unreachable_raw(),
         }
     }
@@ -458,6 +479,32 @@ impl Dialect {
             }
             _ => Ok(Progress::More),
         }
+    }
+
+    /// One NDJSON line of Ollama's stream.
+    fn ollama(&mut self, line: &str, out: &mut Vec<Event>) -> Result<Progress, TransportError> {
+        if line.trim().is_empty() {
+            return Ok(Progress::More);
+        }
+        let value: Value = parse_json(self.kind, line)?;
+        if let Some(error) = value.get("error").and_then(Value::as_str) {
+            out.push(Event::Error(error.to_owned()));
+            return Ok(Progress::Finished);
+        }
+        if let Some(text) = value.pointer("/message/content").and_then(Value::as_str) {
+            push_token(&mut self.streamed, out, text);
+        }
+        if value.get("done").and_then(Value::as_bool) == Some(true) {
+            if let Some(n) = value.get("prompt_eval_count").and_then(Value::as_u64) {
+                self.usage.input_tokens = Some(n);
+            }
+            if let Some(n) = value.get("eval_count").and_then(Value::as_u64) {
+                self.usage.output_tokens = Some(n);
+            }
+            out.push(Event::Done(self.usage()));
+            return Ok(Progress::Finished);
+        }
+        Ok(Progress::More)
     }
 
     fn usage(&self) -> Option<Usage> {

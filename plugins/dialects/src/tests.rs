@@ -242,3 +242,35 @@ fn non_streaming_requests_ask_for_a_whole_answer() {
     }
     assert_eq!(dialect("raw").request(&message).unwrap_err().kind, ErrorKind::InvalidInput);
 }
+
+#[test]
+fn ollama_ndjson_stream_and_whole_answer() {
+    let mut d = dialect("ollama");
+    let (out, progress) = run(
+        &mut d,
+        &[
+            (
+                "",
+                r#"{"model":"llama3.2","created_at":"2023-08-04T08:52:19.385406455-07:00","message":{"role":"assistant","content":"The"},"done":false}"#,
+            ),
+            (
+                "",
+                r#"{"model":"llama3.2","created_at":"2023-08-04T08:52:19.385406455-07:00","message":{"role":"assistant","content":" sky"},"done":false}"#,
+            ),
+            (
+                "",
+                r#"{"model":"llama3.2","created_at":"2023-08-04T19:22:45.499127Z","message":{"role":"assistant","content":""},"done":true,"total_duration":4883583458,"prompt_eval_count":26,"eval_count":2}"#,
+            ),
+        ],
+    );
+    assert_eq!(text(&out), "The sky");
+    assert_eq!(progress, Progress::Finished);
+    assert_eq!(out.last(), Some(&Event::Done(Some(Usage { input_tokens: Some(26), output_tokens: Some(2) }))));
+    let (text, usage) = dialect("ollama")
+        .parse_answer(br#"{"model":"llama3.2","message":{"role":"assistant","content":"whole"},"done":true,"prompt_eval_count":4,"eval_count":1}"#)
+        .unwrap();
+    assert_eq!((text.as_str(), usage), ("whole", Some(Usage { input_tokens: Some(4), output_tokens: Some(1) })));
+    let mut d = dialect("ollama");
+    let (out, _) = run(&mut d, &[("", r#"{"error":"model 'x' not found"}"#)]);
+    assert_eq!(out, vec![Event::Error("model 'x' not found".into())]);
+}

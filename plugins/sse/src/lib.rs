@@ -6,14 +6,10 @@ pub mod parser;
 use std::time::Duration;
 
 use aish_dialects::{Dialect, DialectKind, Progress};
-use aish_plugin_sdk::http::{HttpError, Request, Response};
+use aish_plugin_sdk::http::{Request, Response};
 use aish_plugin_sdk::{ConnectOptions, ErrorKind, Event, Outgoing, RawEvent, Transport, TransportError};
 use parser::{Parser, Signal};
 
-/// How much of an error body is read to find the server's message.
-const ERROR_BODY_LIMIT: usize = 64 * 1024;
-/// The largest whole (non-streamed) answer accepted.
-const ANSWER_LIMIT: usize = 16 << 20;
 /// How long a stream may be silent before it counts as dead (keep-alive comments reset it).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -38,6 +34,12 @@ impl Transport for Sse {
                 format!("sse needs an http:// or https:// URL, not `{}`", options.url),
             ));
         }
+        if options.dialect == "ollama" {
+            return Err(TransportError::new(
+                ErrorKind::InvalidInput,
+                "ollama streams NDJSON, not server-sent events: use transport = \"http\" for it",
+            ));
+        }
         Ok(Sse {
             url: options.url.clone(),
             dialect: Dialect::new(options)?,
@@ -60,21 +62,16 @@ impl Transport for Sse {
         for (name, value) in &shape.headers {
             request = request.header(name, value);
         }
-        let mut response = request.send().map_err(from_http)?;
+        let mut response = request.send().map_err(aish_dialects::http::from_http)?;
         self.parser = Parser::new();
         self.pending_error = None;
         self.finished = false;
         if !message.stream {
-            check_status(&mut response)?;
-            let body = response.read_to_end(ANSWER_LIMIT + 1).map_err(from_http)?;
-            if body.len() > ANSWER_LIMIT {
-                return Err(TransportError::new(ErrorKind::Protocol, "the answer is larger than 16 MiB"));
-            }
-            let (text, usage) = self.dialect.parse_answer(&body)?;
-            self.whole = vec![Event::Token(text), Event::Done(usage)];
+            aish_dialects::http::check_status(&mut response)?;
+            self.whole = aish_dialects::http::whole_answer(&self.dialect, &mut response)?;
             return Ok(());
         }
-        check_status(&mut response)?;
+        aish_dialects::http::check_status(&mut response)?;
         check_event_stream(&response)?;
         self.response = Some(response);
         Ok(())
@@ -101,7 +98,7 @@ impl Transport for Sse {
                 Ok(Some(bytes)) => self.feed(&bytes, &mut out),
                 Ok(None) => self.end_of_stream(&mut out),
                 Err(e) => {
-                    let mut error = from_http(e);
+                    let mut error = aish_dialects::http::from_http(e);
                     if error.kind == ErrorKind::Connect {
                         error.kind = ErrorKind::Interrupted;
                     }
@@ -164,33 +161,6 @@ impl Sse {
     }
 }
 
-/// Turns an error status into the error that carries the server's message.
-fn check_status(response: &mut Response) -> Result<(), TransportError> {
-    let status = response.status();
-    if !(200..300).contains(&status) {
-        let retry_after_ms =
-            response.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()).map(|s| s.saturating_mul(1000));
-        let body = response.read_to_end(ERROR_BODY_LIMIT).unwrap_or_default();
-        let detail = Dialect::error_message(&body).unwrap_or_else(|| {
-            let text = String::from_utf8_lossy(&body);
-            text.trim().chars().take(200).collect()
-        });
-        let kind = match status {
-            404 | 405 | 406 | 415 => ErrorKind::StreamUnavailable,
-            _ => ErrorKind::Server,
-        };
-        let message = if detail.is_empty() {
-            format!("the server answered HTTP {status}")
-        } else {
-            format!("the server answered HTTP {status}: {detail}")
-        };
-        let mut error = TransportError::new(kind, message).with_status(status);
-        error.retry_after_ms = retry_after_ms;
-        return Err(error);
-    }
-    Ok(())
-}
-
 /// A successful answer that is not an event stream cannot be streamed.
 fn check_event_stream(response: &Response) -> Result<(), TransportError> {
     let status = response.status();
@@ -204,16 +174,6 @@ fn check_event_stream(response: &Response) -> Result<(), TransportError> {
         .with_status(status));
     }
     Ok(())
-}
-
-fn from_http(error: HttpError) -> TransportError {
-    let kind = match &error {
-        HttpError::Denied(_) => ErrorKind::Denied,
-        HttpError::InvalidRequest(_) => ErrorKind::InvalidInput,
-        HttpError::Connect(_) => ErrorKind::Connect,
-        HttpError::Timeout(_) | HttpError::Io(_) => ErrorKind::Interrupted,
-    };
-    TransportError::new(kind, aish_plugin_sdk::http::describe(&error))
 }
 
 aish_plugin_sdk::register_transport!(Sse);
