@@ -9,6 +9,7 @@ mod hostile;
 mod native;
 mod pipeline;
 mod plugins;
+mod reconnect;
 mod shell;
 mod sse;
 mod stages;

@@ -36,6 +36,8 @@ pub async fn discover(url: &str) -> Result<Vec<(String, AiConfig)>, String> {
                 fallback: Vec::new(),
                 stream: None,
                 settings: Default::default(),
+                reconnect: Default::default(),
+                heartbeat_ms: None,
             };
             (id.to_owned(), ai)
         })

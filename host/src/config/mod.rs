@@ -45,6 +45,29 @@ pub struct AiConfig {
     /// Dialect settings passed to the plugin (`temperature`, `max_tokens`, `context_id`, ...).
     #[serde(default)]
     pub settings: toml::Table,
+    /// Reconnecting a stream cut before its end.
+    #[serde(default)]
+    pub reconnect: ReconnectConfig,
+    /// The heartbeat interval in ms (default 25 000); no byte for twice this long is a dead connection.
+    pub heartbeat_ms: Option<u64>,
+}
+
+/// How a cut stream is reconnected: exponential backoff with jitter.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReconnectConfig {
+    /// How many times to reconnect one answer (0: never).
+    pub attempts: u32,
+    /// The first delay, in ms (the server's SSE `retry` or `Retry-After` wins when given).
+    pub initial_delay_ms: u64,
+    /// The longest delay, in ms.
+    pub max_delay_ms: u64,
+}
+
+impl Default for ReconnectConfig {
+    fn default() -> Self {
+        ReconnectConfig { attempts: 3, initial_delay_ms: 500, max_delay_ms: 10_000 }
+    }
 }
 
 fn default_transport() -> String {

@@ -71,6 +71,8 @@ impl DemoServer {
                     fallback: Vec::new(),
                     stream: None,
                     settings: Default::default(),
+                    reconnect: Default::default(),
+                    heartbeat_ms: None,
                 },
             );
         }

@@ -111,7 +111,10 @@ impl Connector {
             })?),
             None => None,
         };
-        let settings = serde_json::to_value(&ai.settings).unwrap_or_default();
+        let mut settings = serde_json::to_value(&ai.settings).unwrap_or_default();
+        if let (Some(ms), Some(map)) = (ai.heartbeat_ms, settings.as_object_mut()) {
+            map.entry("heartbeat_ms").or_insert(ms.into());
+        }
         let options = ConnectOptions {
             url: ai.url.clone(),
             dialect: ai.dialect.clone(),

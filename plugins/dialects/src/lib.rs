@@ -514,12 +514,18 @@ impl Dialect {
         })
     }
 
-    fn setting_f64(&self, key: &str) -> Option<f64> {
-        self.settings.get(key).and_then(Value::as_f64)
+    /// A text setting from the AI's config (or one the host adds, such as `last_event_id`).
+    pub fn setting_str(&self, key: &str) -> Option<&str> {
+        self.settings.get(key).and_then(Value::as_str)
     }
 
-    fn setting_u64(&self, key: &str) -> Option<u64> {
+    /// A whole-number setting.
+    pub fn setting_u64(&self, key: &str) -> Option<u64> {
         self.settings.get(key).and_then(Value::as_u64)
+    }
+
+    fn setting_f64(&self, key: &str) -> Option<f64> {
+        self.settings.get(key).and_then(Value::as_f64)
     }
 }
 

@@ -10,8 +10,9 @@ use aish_plugin_sdk::http::{Request, Response};
 use aish_plugin_sdk::{ConnectOptions, ErrorKind, Event, Outgoing, RawEvent, Transport, TransportError};
 use parser::{Parser, Signal};
 
-/// How long a stream may be silent before it counts as dead (keep-alive comments reset it).
-const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// The heartbeat interval unless the AI's config sets `heartbeat_ms`; a stream silent for
+/// twice as long counts as dead (keep-alive comments count as bytes).
+const HEARTBEAT: Duration = Duration::from_secs(25);
 
 /// One SSE conversation.
 pub struct Sse {
@@ -58,7 +59,11 @@ impl Transport for Sse {
             .header("accept", accept)
             .header("cache-control", "no-cache")
             .body(shape.body)
-            .idle_timeout(IDLE_TIMEOUT);
+            .idle_timeout(2 * self.dialect.setting_u64("heartbeat_ms").map(Duration::from_millis).unwrap_or(HEARTBEAT));
+        // Set by the host when it reconnects a cut stream, so the server resumes after it.
+        if let Some(id) = self.dialect.setting_str("last_event_id") {
+            request = request.header("last-event-id", id);
+        }
         for (name, value) in &shape.headers {
             request = request.header(name, value);
         }
@@ -103,6 +108,7 @@ impl Transport for Sse {
                         error.kind = ErrorKind::Interrupted;
                     }
                     error.retry_after_ms = self.parser.retry_ms();
+                    self.resume_point(&mut out);
                     self.pending_error = Some(error);
                 }
             }
@@ -153,10 +159,22 @@ impl Sse {
                 "the server closed the stream before the answer was complete",
             );
             error.retry_after_ms = self.parser.retry_ms();
+            self.resume_point(out);
             self.pending_error = Some(error);
         } else {
             out.push(Event::Done(None));
             self.finished = true;
+        }
+    }
+}
+
+impl Sse {
+    /// Before a cut is reported: where the stream can resume from, when its events carried ids.
+    fn resume_point(&self, out: &mut Vec<Event>) {
+        let id = self.parser.last_event_id();
+        if !id.is_empty() {
+            let point = serde_json::json!({"last_event_id": id, "retry_ms": self.parser.retry_ms()});
+            out.push(Event::Metadata(point.to_string()));
         }
     }
 }
