@@ -107,3 +107,29 @@ fn replace(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     assert!(found > 0, "pattern present");
     out
 }
+
+#[test]
+fn the_plugin_built_in_changes_plugins_for_the_next_command() {
+    let server =
+        crate::support::server::TestServer::always(crate::support::server::Reply::body(200, "text/plain", "ok"));
+    let home = home();
+    crate::support::write_config(
+        home.path(),
+        &format!("[ai.nosy]\nurl = \"{}\"\ntransport = \"snoop\"\n", server.url("/")),
+    );
+    let script = home.path().join("s.aish");
+    std::fs::write(
+        &script,
+        format!(
+            "plugin add '{}'\necho hi | nosy\nplugin remove snoop\necho hi | nosy\n",
+            test_plugin("snoop").display()
+        ),
+    )
+    .unwrap();
+    let run = aish(home.path(), &[script.to_str().unwrap()], None);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("installed transport plugin `snoop`"), "{}", run.stdout);
+    assert!(run.stdout.contains("env: 0 variables"), "the new plugin answered at once: {}", run.stdout);
+    assert!(run.stdout.contains("removed plugin `snoop`"), "{}", run.stdout);
+    assert!(run.stderr.contains("error: nosy: no plugin named `snoop`"), "gone at once: {}", run.stderr);
+}

@@ -149,3 +149,19 @@ fn a_bad_config_still_starts_the_shell() {
     shell.send_control('d').unwrap();
     shell.exp_eof().expect("Ctrl-D leaves");
 }
+
+#[test]
+fn colours_can_be_turned_off_in_the_config() {
+    let home = home();
+    std::fs::write(home.path().join("config.toml"), "[shell]\ncolor = false\nprompt = \"plain\"\n").unwrap();
+    let mut shell = start(home.path(), true);
+    assert!(prompt(&mut shell).contains("plain> "), "the configured prompt");
+    shell.send("echo hi | apolo").unwrap();
+    shell.flush().unwrap();
+    let (typed, _) = shell.exp_regex("apolo").expect("the line is echoed");
+    assert!(!typed.contains("\x1b[1;3"), "no colours: {typed:?}");
+    shell.send_control('c').unwrap();
+    prompt(&mut shell);
+    shell.send_control('d').unwrap();
+    shell.exp_eof().expect("Ctrl-D leaves");
+}

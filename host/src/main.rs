@@ -44,7 +44,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         eprintln!("warning: {warning}");
     }
     match &cli.subcommand {
-        Some(Sub::Plugin { action }) => return Ok(aish::cli::run_plugin_command(&app, action)),
+        Some(Sub::Plugin { action }) => {
+            return Ok(aish::cli::run_plugin_command(&app.connector, &app.paths.plugin_dir(), action));
+        }
         Some(Sub::History { json, since, until }) => {
             return Ok(aish::cli::run_history_command(&app, *json, since.as_deref(), until.as_deref()));
         }
@@ -53,8 +55,13 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         None => {}
     }
-    let mut executor =
-        Executor::new(app.connector.clone(), Display::stdio(), cli.no_stream).with_history(app.history());
+    let display = match app.config().shell.color {
+        Some(false) => Display::stdio().without_color(),
+        _ => Display::stdio(),
+    };
+    let mut executor = Executor::new(app.connector.clone(), display, cli.no_stream)
+        .with_history(app.history())
+        .with_plugin_dir(app.paths.plugin_dir());
     if let Some(line) = &cli.command {
         return Ok(run_line(&mut executor, line, piped_stdin()?).await);
     }

@@ -12,6 +12,7 @@ pub const BUILTINS: &[(&str, &str)] = &[
     ("help", "shows this list"),
     ("list-ais", "lists the AIs with transport, dialect, URL, and whether each answers now"),
     ("plugins", "lists installed plugins"),
+    ("plugin list | info NAME | add [--name NAME] PATH | remove NAME", "manages plugins (usable at once)"),
     ("history [N]", "shows the last N commands (default 20) with their answers"),
     ("history search TEXT", "shows the commands whose line or answers contain TEXT"),
     ("!N", "runs command N of the history again"),
@@ -49,6 +50,10 @@ pub fn run(line: &str, executor: &mut Executor) -> Option<Flow> {
     }
     if word("transport") {
         transport(line["transport".len()..].trim(), executor);
+        return Some(Flow::Continue);
+    }
+    if word("plugin") {
+        plugin(line["plugin".len()..].trim(), executor);
         return Some(Flow::Continue);
     }
     if line == "session" {
@@ -251,5 +256,40 @@ fn transport(args: &str, executor: &mut Executor) {
             }
         }
         _ => executor.display.error("usage: transport [AI [NAME]]"),
+    }
+}
+
+/// `plugin list | info NAME | add [--name NAME] PATH | remove NAME`, as `aish plugin` does.
+fn plugin(args: &str, executor: &mut Executor) {
+    use super::PluginAction;
+    let Some(dir) = executor.plugin_dir().map(std::path::Path::to_path_buf) else {
+        executor.display.error("plugins cannot be changed in this session");
+        return;
+    };
+    let words = match crate::pipeline::tokenize(args) {
+        Ok(tokens) => tokens
+            .into_iter()
+            .filter_map(|(t, _)| if let crate::pipeline::Token::Word { text, .. } = t { Some(text) } else { None })
+            .collect::<Vec<_>>(),
+        Err(e) => {
+            executor.display.error(&e.to_string());
+            return;
+        }
+    };
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let action = match words.as_slice() {
+        ["list"] => PluginAction::List,
+        ["info", name] => PluginAction::Info { name: (*name).to_owned() },
+        ["add", path] => PluginAction::Add { path: path.into(), name: None },
+        ["add", "--name", name, path] => PluginAction::Add { path: path.into(), name: Some((*name).to_owned()) },
+        ["remove", name] => PluginAction::Remove { name: (*name).to_owned() },
+        _ => {
+            executor.display.error("usage: plugin list | info NAME | add [--name NAME] PATH | remove NAME");
+            return;
+        }
+    };
+    let changes = matches!(action, PluginAction::Add { .. } | PluginAction::Remove { .. });
+    if super::run_plugin_command(executor.connector(), &dir, &action) == super::EXIT_OK && changes {
+        executor.reload_plugins();
     }
 }

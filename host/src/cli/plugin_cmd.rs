@@ -2,13 +2,23 @@
 
 use std::path::Path;
 
-use super::{App, EXIT_FAILED, EXIT_OK, PluginAction};
+use std::path::PathBuf;
+
+use super::{EXIT_FAILED, EXIT_OK, PluginAction};
 use crate::plugin::native::NativeError;
 use crate::plugin::registry::NATIVE_EXTENSIONS;
 use crate::plugin::{Plugin, PluginKind, Registry, SUPPORTED_WIT_VERSIONS, Source};
+use crate::transport::Connector;
+
+/// What the plugin commands work on: the installed plugins and the user plugin folder.
+struct Ctx<'a> {
+    connector: &'a Connector,
+    dir: PathBuf,
+}
 
 /// Runs a plugin subcommand, printing to stdout and errors to stderr; returns the exit status.
-pub fn run(app: &App, action: &PluginAction) -> u8 {
+pub fn run(connector: &Connector, plugin_dir: &Path, action: &PluginAction) -> u8 {
+    let app = &Ctx { connector, dir: plugin_dir.to_path_buf() };
     let result = match action {
         PluginAction::List => Ok(list(app)),
         PluginAction::Info { name } => info(app, name),
@@ -36,7 +46,7 @@ fn source_label(plugin: &Plugin) -> String {
 }
 
 /// What a native plugin says about itself, when it may be opened.
-fn native_label(app: &App, name: &str) -> (String, String, String) {
+fn native_label(app: &Ctx<'_>, name: &str) -> (String, String, String) {
     match app.connector.native_stage(name) {
         Ok(library) => (library.version.clone(), "user (native, trusted)".into(), library.description.clone()),
         Err(NativeError::Untrusted(_)) => {
@@ -46,7 +56,7 @@ fn native_label(app: &App, name: &str) -> (String, String, String) {
     }
 }
 
-fn list(app: &App) -> String {
+fn list(app: &Ctx<'_>) -> String {
     let registry = app.connector.registry();
     let mut text =
         format!("{:<12} {:<10} {:<8} {:<6} {:<26} {}\n", "NAME", "KIND", "VERSION", "API", "SOURCE", "DESCRIPTION");
@@ -69,7 +79,7 @@ fn list(app: &App) -> String {
     text
 }
 
-fn info(app: &App, name: &str) -> Result<String, String> {
+fn info(app: &Ctx<'_>, name: &str) -> Result<String, String> {
     if let Some(path) = app.connector.registry().native(name) {
         let (version, source, description) = native_label(app, name);
         return Ok(format!(
@@ -90,7 +100,7 @@ fn info(app: &App, name: &str) -> Result<String, String> {
         Source::Builtin => "built into aish".to_owned(),
         Source::User(path) => path.display().to_string(),
     };
-    let config = app.config();
+    let config = app.connector.config();
     let settings = config.plugin(name);
     let hosts = config.allowed_hosts(name);
     let capabilities = if m.capabilities.http { "http" } else { "none" };
@@ -115,7 +125,7 @@ fn info(app: &App, name: &str) -> Result<String, String> {
     ))
 }
 
-fn add(app: &App, path: &Path, name: Option<&str>) -> Result<String, String> {
+fn add(app: &Ctx<'_>, path: &Path, name: Option<&str>) -> Result<String, String> {
     let extension = path.extension().and_then(|x| x.to_str()).unwrap_or("");
     if NATIVE_EXTENSIONS.contains(&extension) {
         return add_native(app, path, name, extension);
@@ -129,7 +139,7 @@ fn add(app: &App, path: &Path, name: Option<&str>) -> Result<String, String> {
     if plugin.manifest.kind == PluginKind::Transport {
         app.connector.runtime().prepare(&plugin).map_err(|e| e.to_string())?;
     }
-    let dir = app.paths.plugin_dir();
+    let dir = app.dir.clone();
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let target = dir.join(format!("{name}.wasm"));
     let tmp = dir.join(format!(".{name}.wasm.tmp"));
@@ -146,14 +156,14 @@ fn add(app: &App, path: &Path, name: Option<&str>) -> Result<String, String> {
 }
 
 /// Installs a native library without opening it (opening runs its code).
-fn add_native(app: &App, path: &Path, name: Option<&str>, extension: &str) -> Result<String, String> {
+fn add_native(app: &Ctx<'_>, path: &Path, name: Option<&str>, extension: &str) -> Result<String, String> {
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     let name = name.unwrap_or_else(|| stem.strip_prefix("lib").unwrap_or(stem));
     let usable = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !usable {
         return Err(format!("`{name}` is not a usable plugin name; give one with --name"));
     }
-    let dir = app.paths.plugin_dir();
+    let dir = app.dir.clone();
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let target = dir.join(format!("{name}.{extension}"));
     std::fs::copy(path, &target)
@@ -164,7 +174,7 @@ fn add_native(app: &App, path: &Path, name: Option<&str>, extension: &str) -> Re
     ))
 }
 
-fn remove(app: &App, name: &str) -> Result<String, String> {
+fn remove(app: &Ctx<'_>, name: &str) -> Result<String, String> {
     let registry = app.connector.registry();
     if let Some(path) = registry.native(name) {
         std::fs::remove_file(path).map_err(|e| format!("cannot remove {}: {e}", path.display()))?;

@@ -85,6 +85,7 @@ pub struct Executor {
     pub memory_hints: Vec<String>,
     /// Transports chosen at run time with `transport AI NAME`, by AI.
     pub transports: std::collections::BTreeMap<String, String>,
+    plugin_dir: Option<std::path::PathBuf>,
 }
 
 impl Executor {
@@ -100,6 +101,7 @@ impl Executor {
             context: Context::new(),
             memory_hints: Vec::new(),
             transports: Default::default(),
+            plugin_dir: None,
         }
     }
 
@@ -111,6 +113,28 @@ impl Executor {
     /// The connector (config, plugins).
     pub fn connector(&self) -> &Connector {
         &self.connector
+    }
+
+    /// Lets the `plugin` built-in install and remove plugins in `dir`.
+    pub fn with_plugin_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.plugin_dir = Some(dir);
+        self
+    }
+
+    /// The user plugin folder, if the `plugin` built-in may change it.
+    pub fn plugin_dir(&self) -> Option<&std::path::Path> {
+        self.plugin_dir.as_deref()
+    }
+
+    /// Reads the installed plugins again, so one just added is usable at once.
+    pub fn reload_plugins(&mut self) {
+        if let Some(dir) = &self.plugin_dir {
+            let (registry, warnings) = crate::plugin::Registry::discover(dir);
+            for warning in warnings {
+                self.display.warning(&format!("warning: {warning}"));
+            }
+            self.connector = self.connector.with_registry(std::sync::Arc::new(registry));
+        }
     }
 
     /// Keeps every command in `history` from now on.

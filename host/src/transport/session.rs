@@ -36,6 +36,11 @@ impl Connector {
         Connector { runtime, registry, config, http_grants: Default::default(), natives: Default::default() }
     }
 
+    /// The same, over another set of installed plugins (after one was added or removed).
+    pub fn with_registry(&self, registry: Arc<Registry>) -> Self {
+        Connector { registry, natives: Default::default(), ..self.clone() }
+    }
+
     /// The config in use.
     pub fn config(&self) -> &Config {
         &self.config
