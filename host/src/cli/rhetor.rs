@@ -27,18 +27,7 @@ pub async fn discover(url: &str) -> Result<Vec<(String, AiConfig)>, String> {
         .filter_map(|s| s.as_str().or_else(|| s.get("id").and_then(Value::as_str)))
         .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
         .map(|id| {
-            let ai = AiConfig {
-                url: format!("{base}/api/ai/specialists/{id}/message"),
-                transport: "sse".into(),
-                dialect: "rhetor".into(),
-                model: None,
-                api_key_env: None,
-                fallback: Vec::new(),
-                stream: None,
-                settings: Default::default(),
-                reconnect: Default::default(),
-                heartbeat_ms: None,
-            };
+            let ai = AiConfig::new(format!("{base}/api/ai/specialists/{id}/message"), "sse", "rhetor");
             (id.to_owned(), ai)
         })
         .collect())

@@ -70,6 +70,24 @@ impl Default for ReconnectConfig {
     }
 }
 
+impl AiConfig {
+    /// An AI at `url` through `transport` in `dialect`, everything else as the defaults.
+    pub fn new(url: String, transport: &str, dialect: &str) -> Self {
+        AiConfig {
+            url,
+            transport: transport.to_owned(),
+            dialect: dialect.to_owned(),
+            model: None,
+            api_key_env: None,
+            fallback: Vec::new(),
+            stream: None,
+            settings: Default::default(),
+            reconnect: Default::default(),
+            heartbeat_ms: None,
+        }
+    }
+}
+
 fn default_transport() -> String {
     "sse".to_owned()
 }

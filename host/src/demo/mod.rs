@@ -60,21 +60,8 @@ impl DemoServer {
     pub fn config(&self) -> Config {
         let mut config = Config::default();
         for persona in PERSONAS {
-            config.ai.insert(
-                persona.name.to_owned(),
-                AiConfig {
-                    url: format!("http://{}/ai/{}", self.addr, persona.name),
-                    transport: "sse".into(),
-                    dialect: "aish".into(),
-                    model: None,
-                    api_key_env: None,
-                    fallback: Vec::new(),
-                    stream: None,
-                    settings: Default::default(),
-                    reconnect: Default::default(),
-                    heartbeat_ms: None,
-                },
-            );
+            let url = format!("http://{}/ai/{}", self.addr, persona.name);
+            config.ai.insert(persona.name.to_owned(), AiConfig::new(url, "sse", "aish"));
         }
         config
     }

@@ -424,19 +424,7 @@ impl Executor {
     /// Runs a stage plugin over the whole previous output.
     async fn run_plugin(&mut self, command: &Command, context: &Value, input: &str) -> StageResult {
         let started = Instant::now();
-        let mut result = StageResult {
-            ai: command.name.clone(),
-            transport: "stage".into(),
-            streamed: false,
-            degraded: None,
-            response: String::new(),
-            tokens: 0,
-            usage: None,
-            elapsed: Duration::ZERO,
-            first_token: None,
-            error: None,
-            interrupted: false,
-        };
+        let mut result = StageResult::empty(&command.name, "stage", false);
         let outcome = if self.connector.registry().native(&command.name).is_some() {
             self.run_native(command, context, input).await
         } else {
@@ -568,10 +556,15 @@ impl Executor {
 
 impl StageResult {
     fn new(answer: &Answer) -> Self {
+        StageResult::empty(&answer.ai, &answer.transport, answer.streamed)
+    }
+
+    /// A stage that has produced nothing yet.
+    fn empty(ai: &str, transport: &str, streamed: bool) -> Self {
         StageResult {
-            ai: answer.ai.clone(),
-            transport: answer.transport.clone(),
-            streamed: answer.streamed,
+            ai: ai.to_owned(),
+            transport: transport.to_owned(),
+            streamed,
             degraded: None,
             response: String::new(),
             tokens: 0,
