@@ -292,3 +292,15 @@ async fn slow_trickle_arrives_token_by_token() {
     assert!(answer.error.is_none(), "{:?}", answer.error);
     assert_eq!(answer.text(), "first t0 t1 t2 t3 t4 ");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_line_without_end_is_a_protocol_error_not_a_crash() {
+    let endless: Vec<u8> = b"data: ".iter().copied().chain(std::iter::repeat_n(b'x', 9 << 20)).collect();
+    let reply = Reply::sse([b"data: {\"event\":\"token\",\"data\":{\"token\":\"kept\"}}\n\n".to_vec(), endless]);
+    let server = TestServer::always(reply);
+    let answer = ask(&connector(None, ""), "sse", &server.url("/"), "aish", "hi").await;
+    assert_eq!(answer.text(), "kept");
+    let error = answer.error.expect("an error");
+    assert_eq!(error.kind, ErrorKind::Protocol);
+    assert!(error.message.contains("longer than 8 MiB"), "{}", error.message);
+}

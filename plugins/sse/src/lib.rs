@@ -100,7 +100,16 @@ impl Transport for Sse {
                 return Err(TransportError::new(ErrorKind::Other, "receive called before send"));
             };
             match response.read() {
-                Ok(Some(bytes)) => self.feed(&bytes, &mut out),
+                Ok(Some(bytes)) => {
+                    self.feed(&bytes, &mut out);
+                    if self.parser.over_limit() && self.pending_error.is_none() && !self.finished {
+                        self.response = None;
+                        self.pending_error = Some(TransportError::new(
+                            ErrorKind::Protocol,
+                            "the server sent a line or an event longer than 8 MiB; is this an event stream?",
+                        ));
+                    }
+                }
                 Ok(None) => self.end_of_stream(&mut out),
                 Err(e) => {
                     let mut error = aish_dialects::http::from_http(e);

@@ -44,6 +44,10 @@ pub struct Parser {
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// The longest line or event data accepted, well inside a plugin's memory limit: a server that
+/// never ends a line is a protocol error, not a reason to grow without bound.
+pub const LIMIT: usize = 8 << 20;
+
 impl Parser {
     /// A parser at the start of a stream.
     pub fn new() -> Self {
@@ -53,6 +57,11 @@ impl Parser {
     /// The reconnection time the stream last set with `retry`, in milliseconds.
     pub fn retry_ms(&self) -> Option<u64> {
         self.retry_ms
+    }
+
+    /// Whether a line or an event's data has grown past [`LIMIT`].
+    pub fn over_limit(&self) -> bool {
+        self.partial.len() > LIMIT || self.data.len() > LIMIT
     }
 
     /// The last event ID string (what a reconnecting client sends as `Last-Event-ID`).
@@ -317,6 +326,18 @@ mod tests {
     fn pending_event_dropped_at_end() {
         assert_eq!(events(&[b"data: done\n\ndata: half\n"]), vec![ev("message", "done", "")]);
         assert_eq!(events(&[b"data: done\n\ndata: no end"]), vec![ev("message", "done", "")]);
+    }
+
+    #[test]
+    fn an_endless_line_is_over_the_limit() {
+        let mut parser = Parser::new();
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..8 {
+            parser.feed(&chunk, &mut |_| {});
+        }
+        assert!(!parser.over_limit());
+        parser.feed(&chunk, &mut |_| {});
+        assert!(parser.over_limit());
     }
 
     #[test]
