@@ -256,19 +256,16 @@ impl Executor {
         let mut interrupt = std::pin::pin!(ctrl_c());
         for (index, step) in plan.iter().enumerate() {
             let last = index + 1 == plan.len();
+            if let Step::Echo(words) = step {
+                text = Some(words.clone());
+                continue;
+            }
+            position += 1;
+            let input = text.take().or_else(|| if index == 0 { stdin.clone() } else { None }).unwrap_or_default();
             let branches = match step {
-                Step::Echo(words) => {
-                    text = Some(words.clone());
-                    continue;
-                }
+                Step::Echo(_) => continue,
                 Step::Plugin(command) => {
-                    position += 1;
-                    let input =
-                        text.take().or_else(|| if index == 0 { stdin.clone() } else { None }).unwrap_or_default();
-                    let mut context = command.context.clone();
-                    context.insert("pipeline_position".into(), json!(position));
-                    context.insert("previous_ai".into(), json!(previous.as_ref().map(|p| &p.0)));
-                    context.insert("session_id".into(), json!(self.session_id));
+                    let context = self.stage_context(&command.context, position, previous.as_ref());
                     let result = self.run_plugin(command, &Value::Object(context), &input).await;
                     let failed = result.error.is_some();
                     if let Some(error) = &result.error {
@@ -285,8 +282,6 @@ impl Executor {
                 }
                 Step::Ais(branches) => branches,
             };
-            position += 1;
-            let input = text.take().or_else(|| if index == 0 { stdin.clone() } else { None }).unwrap_or_default();
             // Intermediate answers stay off a non-terminal stdout; a redirected final
             // answer goes to its file instead.
             let visibility = match (last, pipeline.output.is_some(), self.display.is_tty()) {
@@ -302,12 +297,9 @@ impl Executor {
                         branch.name
                     )));
                 }
-                let mut context = branch.context.clone();
-                context.insert("pipeline_position".into(), json!(position));
-                context.insert("previous_ai".into(), json!(previous.as_ref().map(|p| &p.0)));
+                let mut context = self.stage_context(&branch.context, position, previous.as_ref());
                 context.insert("previous_response".into(), json!(previous.as_ref().map(|p| &p.1)));
                 context.insert("memory_hints".into(), json!(self.memory_hints));
-                context.insert("session_id".into(), json!(self.session_id));
                 let mut ai = self.connector.config().ai[&branch.name].clone();
                 if let Some(transport) = self.transports.get(&branch.name) {
                     ai.transport.clone_from(transport);
@@ -419,6 +411,16 @@ impl Executor {
             }
         }
         Ok(plan)
+    }
+
+    /// The caller's context with what every stage learns of the pipeline: its position, the
+    /// previous AI, and the session.
+    fn stage_context(&self, base: &Context, position: usize, previous: Option<&(String, String)>) -> Context {
+        let mut context = base.clone();
+        context.insert("pipeline_position".into(), json!(position));
+        context.insert("previous_ai".into(), json!(previous.map(|p| &p.0)));
+        context.insert("session_id".into(), json!(self.session_id));
+        context
     }
 
     /// Runs a stage plugin over the whole previous output.

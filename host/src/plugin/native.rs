@@ -15,6 +15,9 @@ pub enum NativeError {
         "plugin `{0}` is native code, which runs unsandboxed with your rights; aish loads it only when config.toml says [plugins.{0}] trusted = true"
     )]
     Untrusted(String),
+    /// No native plugin of that name is installed.
+    #[error("no native plugin named `{0}` is installed; `aish plugin list` shows what is")]
+    NotFound(String),
     /// The library could not be opened or is not an aish plugin.
     #[error("native plugin {}: {why}", path.display())]
     Invalid {

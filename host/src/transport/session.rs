@@ -1,6 +1,5 @@
 //! A live conversation with a transport plugin instance, and opening one for a configured AI.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,10 +64,7 @@ impl Connector {
         if let Some(library) = natives.get(name) {
             return Ok(library.clone());
         }
-        let path = self.registry.native(name).ok_or_else(|| NativeError::Invalid {
-            path: self.registry.native(name).map(Path::to_path_buf).unwrap_or_default(),
-            why: format!("no native plugin named `{name}` is installed"),
-        })?;
+        let path = self.registry.native(name).ok_or_else(|| NativeError::NotFound(name.to_owned()))?;
         let library = Arc::new(NativeLibrary::open(path)?);
         natives.insert(name.to_owned(), library.clone());
         Ok(library)
