@@ -82,6 +82,7 @@ async fn a_plugin_reaches_only_what_it_was_allowed() {
     assert!(report.contains("file: ") && !report.contains("read /etc/passwd"), "{report}");
     assert!(report.contains("env: 0 variables"), "{report}");
     assert!(report.contains("tcp: ") && !report.contains("tcp: connected"), "{report}");
+    assert!(report.contains("socket: not allowed: plugin `snoop` has no socket capability"), "{report}");
     assert!(allowed.requests().is_empty(), "nothing reached any server");
     // The allowed host works.
     let answer = ask_plugin(dir.path(), "", "snoop", &allowed.url("/"), "").await;

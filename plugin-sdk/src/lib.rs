@@ -10,6 +10,7 @@
 //! description = "Answers with the message it was sent"
 //! [capabilities]
 //! http = true        # asks for outbound HTTP; the user decides which hosts
+//! socket = false     # TCP/TLS connections (http::Request cannot carry the protocol)
 //! ```
 //!
 //! [`Transport`] shows a whole minimal transport.
@@ -21,7 +22,7 @@
 extern crate self as aish_plugin_sdk;
 
 /// The version of the plugin contract (the WIT package `aish:plugin`) this SDK builds against.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";
 
 #[cfg(feature = "transport")]
 pub mod http;
@@ -29,6 +30,8 @@ pub mod http;
 pub mod log;
 #[cfg(feature = "native")]
 pub mod native;
+#[cfg(feature = "transport")]
+pub mod socket;
 #[cfg(feature = "stage")]
 mod stage;
 #[cfg(any(feature = "stage", feature = "native"))]
@@ -61,7 +64,7 @@ macro_rules! __embed_manifest {
             const TEXT: &str = concat!(
                 "kind = \"",
                 $kind,
-                "\"\nwit = \"0.1.0\"\n",
+                "\"\nwit = \"0.2.0\"\n",
                 include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/plugin.toml"))
             );
             const BYTES: &[u8] = TEXT.as_bytes();

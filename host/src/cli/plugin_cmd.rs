@@ -103,8 +103,8 @@ fn info(app: &Ctx<'_>, name: &str) -> Result<String, String> {
     let config = app.connector.config();
     let settings = config.plugin(name);
     let hosts = config.allowed_hosts(name);
-    let capabilities = if m.capabilities.http { "http" } else { "none" };
-    let granted = if !m.capabilities.http {
+    let capabilities = m.capabilities.names();
+    let granted = if !m.capabilities.network() {
         "nothing (asks for no network)".to_owned()
     } else if hosts.is_empty() {
         "no hosts yet (no AI uses it; set [plugins.NAME] allow_hosts)".to_owned()

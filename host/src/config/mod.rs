@@ -110,6 +110,9 @@ pub struct PluginConfig {
     /// Whether a native plugin of this name may be loaded (native code runs unsandboxed).
     #[serde(default)]
     pub trusted: bool,
+    /// A PEM file of extra root certificates the plugin's TLS trusts (a private CA), besides
+    /// the web's; relative to the config file.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// How the interactive shell behaves.
@@ -192,8 +195,11 @@ impl Config {
                 "plugins" => {
                     for (name, plugin) in section(&key, value).map_err(|m| error(Some(key.clone()), m))? {
                         let key = format!("plugins.{name}");
-                        let plugin = PluginConfig::deserialize(plugin)
+                        let mut plugin = PluginConfig::deserialize(plugin)
                             .map_err(|e| error(Some(key.clone()), e.message().to_owned()))?;
+                        if let (Some(file), Some(dir)) = (&plugin.ca_file, path.parent()) {
+                            plugin.ca_file = Some(dir.join(file));
+                        }
                         if plugin.memory_limit_mb == Some(0) || plugin.time_limit_ms == Some(0) {
                             return Err(error(Some(key), "limits must be greater than 0".into()));
                         }

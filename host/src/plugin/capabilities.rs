@@ -65,17 +65,19 @@ impl AllowList {
     /// Whether a request to `url` is allowed.
     pub fn allows(&self, url: &Url) -> bool {
         let Some(host) = url.host_str() else { return false };
+        let default = default_port(url.scheme());
+        self.allows_host(host, url.port().unwrap_or(default), default)
+    }
+
+    /// Whether a connection to `host:port` is allowed; a pattern without a port allows
+    /// `default_port` (the protocol's usual port) only.
+    pub fn allows_host(&self, host: &str, port: u16, default_port: u16) -> bool {
         let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-        let port = url.port_or_known_default();
         self.patterns.iter().any(|p| {
             let host_ok = p.host == "*"
                 || p.host == host
                 || p.host.strip_prefix("*.").is_some_and(|suffix| host.ends_with(&format!(".{suffix}")));
-            let port_ok = if p.default_port {
-                url.port().is_none() || url.port() == Some(default_port(url.scheme()))
-            } else {
-                p.port.is_none() || p.port == port
-            };
+            let port_ok = if p.default_port { port == default_port } else { p.port.is_none() || p.port == Some(port) };
             host_ok && port_ok
         })
     }
@@ -121,6 +123,17 @@ mod tests {
         assert!(allows(&["Example.COM"], "https://example.com/"));
         assert!(!allows(&["example.com"], "https://example.com:8443/"));
         assert!(!allows(&[], "http://127.0.0.1/"));
+    }
+
+    #[test]
+    fn sockets_use_the_same_patterns() {
+        let list = AllowList::parse(&["127.0.0.1:*", "ws.example.com"]).unwrap();
+        assert!(list.allows_host("127.0.0.1", 9000, 80));
+        assert!(list.allows_host("WS.example.com", 443, 443));
+        assert!(!list.allows_host("ws.example.com", 8443, 443));
+        assert!(!list.allows_host("10.0.0.1", 80, 80));
+        assert!(allows(&["ws.example.com"], "wss://ws.example.com/chat"));
+        assert_eq!(host_pattern_of("tcp://127.0.0.1:8101").as_deref(), Some("127.0.0.1:8101"));
     }
 
     #[test]

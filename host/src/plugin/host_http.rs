@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use reqwest::Url;
 use wasmtime::component::Resource;
 
-use super::bindings::v0_1_0::aish::plugin::{http, log, types};
+use super::bindings::v0_2_0::aish::plugin::{http, log, types};
 use super::capabilities::AllowList;
 use super::runtime::HostState;
 
@@ -25,7 +25,11 @@ pub struct HttpGrant {
 
 impl HttpGrant {
     /// A client that reaches only `allow`, redirects included.
-    pub fn new(plugin: &str, allow: AllowList) -> Result<HttpGrant, reqwest::Error> {
+    pub fn new(
+        plugin: &str,
+        allow: AllowList,
+        extra_roots: &[rustls::pki_types::CertificateDer<'static>],
+    ) -> Result<HttpGrant, reqwest::Error> {
         let allow = Arc::new(allow);
         let redirect_allow = allow.clone();
         let policy = reqwest::redirect::Policy::custom(move |attempt| {
@@ -38,7 +42,11 @@ impl HttpGrant {
                 attempt.error(format!("redirect to {url}, which is not an allowed host"))
             }
         });
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        for root in extra_roots {
+            builder = builder.add_root_certificate(reqwest::Certificate::from_der(root)?);
+        }
+        let client = builder
             .redirect(policy)
             .connect_timeout(CONNECT_TIMEOUT)
             .user_agent(concat!("aish/", env!("CARGO_PKG_VERSION")))
@@ -183,7 +191,7 @@ impl HostState {
     }
 
     /// Time spent waiting on the network does not count against the plugin's compute limit.
-    fn resume_guest_clock(&mut self) {
+    pub(super) fn resume_guest_clock(&mut self) {
         self.guest_since = Instant::now();
     }
 }

@@ -49,6 +49,25 @@ pub struct Capabilities {
     /// Outbound HTTP (to the allowed hosts only).
     #[serde(default)]
     pub http: bool,
+    /// Outbound TCP connections, TLS on request (to the allowed hosts only).
+    #[serde(default)]
+    pub socket: bool,
+}
+
+impl Capabilities {
+    /// The capabilities' names, `none` when there are none.
+    pub fn names(&self) -> String {
+        let names: Vec<&str> = [("http", self.http), ("socket", self.socket)]
+            .into_iter()
+            .filter_map(|(name, asked)| asked.then_some(name))
+            .collect();
+        if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+    }
+
+    /// Whether the plugin asks to reach any host.
+    pub fn network(&self) -> bool {
+        self.http || self.socket
+    }
 }
 
 /// Why a manifest could not be read.

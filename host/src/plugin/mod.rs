@@ -4,7 +4,9 @@
 mod bindings;
 mod cache;
 pub mod capabilities;
+mod compat;
 pub mod host_http;
+pub mod host_socket;
 pub mod manifest;
 pub mod native;
 pub mod registry;
@@ -16,7 +18,7 @@ pub use manifest::{Manifest, PluginKind};
 pub use registry::{Plugin, Registry, Source};
 pub use runtime::{Grant, Runtime};
 
-pub(crate) use bindings::v0_1_0;
+pub(crate) use bindings::{v0_1_0, v0_2_0};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));
 

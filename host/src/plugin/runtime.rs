@@ -11,9 +11,10 @@ use wasmtime::{Config, Engine, Store, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::v0_1_0;
+use super::bindings::{v0_1_0, v0_2_0};
 use super::cache::ComponentCache;
 use super::host_http::HttpGrant;
+use super::host_socket::SocketGrant;
 use super::registry::Plugin;
 use super::{PluginError, SUPPORTED_WIT_VERSIONS};
 
@@ -31,6 +32,8 @@ const STDERR_CAPACITY: usize = 16 * 1024;
 pub struct Grant {
     /// Outbound HTTP, if granted.
     pub http: Option<HttpGrant>,
+    /// Outbound TCP and TLS connections, if granted.
+    pub socket: Option<SocketGrant>,
     /// Most linear memory, in bytes.
     pub memory_limit: usize,
     /// Most uninterrupted compute per call.
@@ -43,6 +46,7 @@ pub struct HostState {
     wasi: WasiCtx,
     pub(super) table: ResourceTable,
     pub(super) http: Option<HttpGrant>,
+    pub(super) socket: Option<SocketGrant>,
     limiter: MemoryLimiter,
     pub(super) guest_since: Instant,
     time_limit: Duration,
@@ -125,14 +129,32 @@ impl Drop for EpochTicker {
 /// Prepared plugins by (name, SHA-256 of their bytes).
 type Prepared<P> = HashMap<(String, [u8; 32]), P>;
 
+/// A transport plugin ready to instantiate, by the contract version it was built against.
+#[derive(Clone)]
+pub enum TransportPre {
+    /// `aish:plugin@0.1.0`.
+    V0_1(v0_1_0::TransportPluginPre<HostState>),
+    /// `aish:plugin@0.2.0`.
+    V0_2(v0_2_0::TransportPluginPre<HostState>),
+}
+
+/// A stage plugin ready to instantiate, by the contract version it was built against.
+#[derive(Clone)]
+pub enum StagePre {
+    /// `aish:plugin@0.1.0`.
+    V0_1(v0_1_0::stage::StagePluginPre<HostState>),
+    /// `aish:plugin@0.2.0`.
+    V0_2(v0_2_0::stage::StagePluginPre<HostState>),
+}
+
 /// Loads and runs plugins.
 pub struct Runtime {
     engine: Engine,
     linker: Linker<HostState>,
     stage_linker: Linker<HostState>,
     cache: ComponentCache,
-    loaded: Mutex<Prepared<v0_1_0::TransportPluginPre<HostState>>>,
-    stages: Mutex<Prepared<v0_1_0::stage::StagePluginPre<HostState>>>,
+    loaded: Mutex<Prepared<TransportPre>>,
+    stages: Mutex<Prepared<StagePre>>,
     _ticker: EpochTicker,
 }
 
@@ -144,12 +166,17 @@ impl Runtime {
         let engine = Engine::new(&config).map_err(|e| PluginError::Engine(e.to_string()))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| PluginError::Engine(e.to_string()))?;
+        // Every supported version's imports at once: a component picks its own by name.
         v0_1_0::TransportPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
+            .map_err(|e| PluginError::Engine(e.to_string()))?;
+        v0_2_0::TransportPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
             .map_err(|e| PluginError::Engine(e.to_string()))?;
         // Stage plugins get logging and nothing else (not even HTTP).
         let mut stage_linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut stage_linker).map_err(|e| PluginError::Engine(e.to_string()))?;
         v0_1_0::stage::StagePlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut stage_linker, |state| state)
+            .map_err(|e| PluginError::Engine(e.to_string()))?;
+        v0_2_0::stage::StagePlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut stage_linker, |state| state)
             .map_err(|e| PluginError::Engine(e.to_string()))?;
         Ok(Runtime {
             cache: ComponentCache::new(cache_dir, &engine),
@@ -163,16 +190,22 @@ impl Runtime {
     }
 
     /// Compiles (or loads from cache) a transport plugin and checks it fits this aish.
-    pub fn prepare(&self, plugin: &Plugin) -> Result<v0_1_0::TransportPluginPre<HostState>, PluginError> {
-        self.prepare_kind(plugin, super::PluginKind::Transport, &self.linker, &self.loaded, |pre| {
-            v0_1_0::TransportPluginPre::new(pre)
+    pub fn prepare(&self, plugin: &Plugin) -> Result<TransportPre, PluginError> {
+        self.prepare_kind(plugin, super::PluginKind::Transport, &self.linker, &self.loaded, |pre, version| {
+            Ok(match version {
+                "0.1.0" => TransportPre::V0_1(v0_1_0::TransportPluginPre::new(pre)?),
+                _ => TransportPre::V0_2(v0_2_0::TransportPluginPre::new(pre)?),
+            })
         })
     }
 
     /// Compiles (or loads from cache) a stage plugin and checks it fits this aish.
-    pub fn prepare_stage(&self, plugin: &Plugin) -> Result<v0_1_0::stage::StagePluginPre<HostState>, PluginError> {
-        self.prepare_kind(plugin, super::PluginKind::Stage, &self.stage_linker, &self.stages, |pre| {
-            v0_1_0::stage::StagePluginPre::new(pre)
+    pub fn prepare_stage(&self, plugin: &Plugin) -> Result<StagePre, PluginError> {
+        self.prepare_kind(plugin, super::PluginKind::Stage, &self.stage_linker, &self.stages, |pre, version| {
+            Ok(match version {
+                "0.1.0" => StagePre::V0_1(v0_1_0::stage::StagePluginPre::new(pre)?),
+                _ => StagePre::V0_2(v0_2_0::stage::StagePluginPre::new(pre)?),
+            })
         })
     }
 
@@ -182,7 +215,7 @@ impl Runtime {
         kind: super::PluginKind,
         linker: &Linker<HostState>,
         prepared: &Mutex<Prepared<P>>,
-        typed: impl FnOnce(wasmtime::component::InstancePre<HostState>) -> wasmtime::Result<P>,
+        typed: impl FnOnce(wasmtime::component::InstancePre<HostState>, &str) -> wasmtime::Result<P>,
     ) -> Result<P, PluginError> {
         let key = (plugin.manifest.name.clone(), plugin.digest);
         if let Some(pre) = prepared.lock().expect("plugin map lock").get(&key) {
@@ -201,7 +234,7 @@ impl Runtime {
             .map_err(|e| PluginError::Invalid { plugin: name.clone(), why: format!("it does not compile: {e}") })?;
         let pre = linker
             .instantiate_pre(&component)
-            .and_then(typed)
+            .and_then(|pre| typed(pre, &plugin.manifest.wit))
             .map_err(|e| PluginError::Invalid { plugin: name.clone(), why: one_line(&e.to_string()) })?;
         prepared.lock().expect("plugin map lock").insert(key, pre.clone());
         Ok(pre)
@@ -223,6 +256,7 @@ impl Runtime {
             wasi,
             table: ResourceTable::new(),
             http: grant.http.clone(),
+            socket: grant.socket.clone(),
             limiter: MemoryLimiter { plugin: plugin.to_owned(), limit: grant.memory_limit },
             guest_since: Instant::now(),
             time_limit: grant.time_limit,

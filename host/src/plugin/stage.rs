@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::runtime::{describe_trap, start_call};
+use super::runtime::{StagePre, describe_trap, start_call};
 use super::{Grant, PluginError, Registry, Runtime};
 
 /// Runs stage plugin `name` over `input`; the error is one line that names the plugin.
@@ -19,26 +19,36 @@ pub async fn run_stage(
     let plugin = registry.get(name).ok_or_else(|| PluginError::NotFound(name.to_owned()).to_string())?;
     let pre = runtime.prepare_stage(plugin).map_err(|e| e.to_string())?;
     // A stage gets no network, whatever its manifest asks for.
-    let grant = Grant { http: None, ..grant.clone() };
+    let grant = Grant { http: None, socket: None, ..grant.clone() };
     let mut store = runtime.store(name, &grant);
-    start_call(&mut store);
-    let bindings = pre.instantiate_async(&mut store).await.map_err(|e| describe_trap(&store, &e))?;
-    let processor = bindings.aish_plugin_stage().processor();
-    start_call(&mut store);
-    let handle = processor
-        .call_create(&mut store, args, &context.to_string())
-        .await
-        .map_err(|e| describe_trap(&store, &e))?
-        .map_err(|e| format!("{name}: {}", one_line(&e)))?;
-    let mut output = String::new();
-    start_call(&mut store);
-    let ready = processor.call_push(&mut store, handle, input).await.map_err(|e| describe_trap(&store, &e))?;
-    output.push_str(&ready.map_err(|e| format!("{name}: {}", one_line(&e)))?);
-    start_call(&mut store);
-    let rest = processor.call_finish(&mut store, handle).await.map_err(|e| describe_trap(&store, &e))?;
-    output.push_str(&rest.map_err(|e| format!("{name}: {}", one_line(&e)))?);
-    let _ = handle.resource_drop_async(&mut store).await;
-    Ok(output)
+    let context = context.to_string();
+    // Every version's stage interface has the same shape; only the generated types differ.
+    macro_rules! drive {
+        ($pre:expr) => {{
+            start_call(&mut store);
+            let bindings = $pre.instantiate_async(&mut store).await.map_err(|e| describe_trap(&store, &e))?;
+            let processor = bindings.aish_plugin_stage().processor();
+            start_call(&mut store);
+            let handle = processor
+                .call_create(&mut store, args, &context)
+                .await
+                .map_err(|e| describe_trap(&store, &e))?
+                .map_err(|e| format!("{name}: {}", one_line(&e)))?;
+            let mut output = String::new();
+            start_call(&mut store);
+            let ready = processor.call_push(&mut store, handle, input).await.map_err(|e| describe_trap(&store, &e))?;
+            output.push_str(&ready.map_err(|e| format!("{name}: {}", one_line(&e)))?);
+            start_call(&mut store);
+            let rest = processor.call_finish(&mut store, handle).await.map_err(|e| describe_trap(&store, &e))?;
+            output.push_str(&rest.map_err(|e| format!("{name}: {}", one_line(&e)))?);
+            let _ = handle.resource_drop_async(&mut store).await;
+            Ok(output)
+        }};
+    }
+    match pre {
+        StagePre::V0_1(pre) => drive!(pre),
+        StagePre::V0_2(pre) => drive!(pre),
+    }
 }
 
 fn one_line(text: &str) -> String {

@@ -31,7 +31,12 @@ impl Transport for Snoop {
             Ok(_) => "tcp: connected".to_owned(),
             Err(e) => format!("tcp: {e}"),
         };
-        self.report = Some(format!("{http}\n{file}\n{env}\n{tcp}\n"));
+        // The aish socket import, which this plugin did not ask for in its manifest.
+        let socket = match aish_plugin_sdk::socket::Connection::connect("127.0.0.1", 1, false) {
+            Ok(_) => "socket: connected".to_owned(),
+            Err(e) => format!("socket: {}", aish_plugin_sdk::socket::describe(&e)),
+        };
+        self.report = Some(format!("{http}\n{file}\n{env}\n{tcp}\n{socket}\n"));
         Ok(())
     }
     fn receive(&mut self) -> Result<Vec<Event>, TransportError> {
