@@ -14,3 +14,4 @@ mod shell;
 mod sse;
 mod stages;
 mod transports;
+mod websocket;

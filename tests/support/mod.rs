@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod server;
+pub mod ws;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -75,6 +76,19 @@ pub async fn ask_with(
     url: &str,
     dialect: &str,
     message: &str,
+    on_event: impl FnMut(&Event),
+) -> Answer {
+    ask_with_settings(connector, transport, url, dialect, message, serde_json::json!({}), on_event).await
+}
+
+/// As [`ask_with`], with the AI's settings (a JSON object).
+pub async fn ask_with_settings(
+    connector: &Connector,
+    transport: &str,
+    url: &str,
+    dialect: &str,
+    message: &str,
+    settings: serde_json::Value,
     mut on_event: impl FnMut(&Event),
 ) -> Answer {
     let host = aish::plugin::capabilities::host_pattern_of(url).expect("test URL");
@@ -84,7 +98,7 @@ pub async fn ask_with(
         dialect: dialect.into(),
         model: Some("test-model".into()),
         api_key: Some("sk-test".into()),
-        settings: serde_json::json!({}),
+        settings,
     };
     let mut answer = Answer { events: Vec::new(), error: None };
     let run = async {
@@ -128,8 +142,14 @@ pub struct Run {
 
 /// Runs the real `aish` binary with `AISH_HOME=home`, optional standard input, and a 60 s limit.
 pub fn aish(home: &Path, args: &[&str], stdin: Option<&str>) -> Run {
+    aish_with_env(home, args, stdin, &[])
+}
+
+/// As [`aish`], with extra environment variables.
+pub fn aish_with_env(home: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_aish"));
     command
+        .envs(env.iter().copied())
         .args(args)
         .env("AISH_HOME", home)
         .env("AISH_DEMO_DELAY_MS", "0")

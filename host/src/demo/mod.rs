@@ -1,6 +1,7 @@
-//! The demo AIs aish serves itself on 127.0.0.1 when no AI is configured, over SSE in the
-//! `aish` dialect, so a new user sees streaming, pipelines and history with no API key,
-//! through the same transport plugin a real backend uses.
+//! The demo AIs aish serves itself on 127.0.0.1 when no AI is configured, in the `aish` dialect
+//! over SSE, WebSocket (the same URL, upgraded) and plain HTTP (`"stream": false`), so a new user
+//! sees streaming, pipelines, history and transport switching with no API key, through the same
+//! transport plugins a real backend uses.
 
 mod personas;
 
@@ -44,7 +45,8 @@ impl DemoServer {
                 let io = hyper_util::rt::TokioIo::new(stream);
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| handle(req, delay));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+                    let _ =
+                        hyper::server::conn::http1::Builder::new().serve_connection(io, service).with_upgrades().await;
                 });
             }
         });
@@ -84,6 +86,9 @@ async fn handle(request: Request<Incoming>, delay: Duration) -> Result<Response<
     let Some(persona) = Persona::find(name) else {
         return Ok(json_error(StatusCode::NOT_FOUND, &format!("no demo AI named {name}")));
     };
+    if is_websocket_upgrade(&request) {
+        return Ok(upgrade(request, persona, delay));
+    }
     if request.method() != hyper::Method::POST {
         return Ok(json_error(StatusCode::METHOD_NOT_ALLOWED, "send a POST with a JSON message"));
     }
@@ -121,6 +126,62 @@ async fn handle(request: Request<Incoming>, delay: Duration) -> Result<Response<
         .body(body)
         .expect("static headers are valid");
     Ok(response)
+}
+
+fn is_websocket_upgrade(request: &Request<Incoming>) -> bool {
+    let has = |name: &str, token: &str| {
+        request
+            .headers()
+            .get_all(name)
+            .iter()
+            .any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))))
+    };
+    request.method() == hyper::Method::GET && has("upgrade", "websocket") && has("connection", "upgrade")
+}
+
+/// Accepts a WebSocket upgrade and answers each text message `{"message", "context"}` with token
+/// frames and a `done` frame, as the `aish` dialect does over WebSocket.
+fn upgrade(mut request: Request<Incoming>, persona: &'static Persona, delay: Duration) -> Response<Body> {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+    use tokio_tungstenite::tungstenite::protocol::Role;
+
+    let Some(key) = request.headers().get("sec-websocket-key").map(|k| derive_accept_key(k.as_bytes())) else {
+        return json_error(StatusCode::BAD_REQUEST, "a WebSocket upgrade needs Sec-WebSocket-Key");
+    };
+    let upgrading = hyper::upgrade::on(&mut request);
+    tokio::spawn(async move {
+        let Ok(upgraded) = upgrading.await else { return };
+        let io = hyper_util::rt::TokioIo::new(upgraded);
+        let mut socket = tokio_tungstenite::WebSocketStream::from_raw_socket(io, Role::Server, None).await;
+        while let Some(Ok(message)) = socket.next().await {
+            let Message::Text(text) = message else { continue };
+            let request: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
+            let message = request.get("message").and_then(Value::as_str).unwrap_or_default();
+            let context = request.get("context").cloned().unwrap_or(Value::Null);
+            let answer = persona.answer(message, &context);
+            for token in personas::tokens(&answer) {
+                let event = json!({"event": "token", "data": {"token": token}});
+                if socket.send(Message::text(event.to_string())).await.is_err() {
+                    return;
+                }
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+            }
+            if socket.send(Message::text(json!({"event": "done"}).to_string())).await.is_err() {
+                return;
+            }
+        }
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header("upgrade", "websocket")
+        .header("connection", "Upgrade")
+        .header("sec-websocket-accept", key)
+        .body(Full::new(Bytes::new()).boxed())
+        .expect("static headers are valid")
 }
 
 fn tokio_stream_from<T: Send + 'static>(
