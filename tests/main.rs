@@ -13,5 +13,6 @@ mod reconnect;
 mod shell;
 mod sse;
 mod stages;
+mod tekton;
 mod transports;
 mod websocket;

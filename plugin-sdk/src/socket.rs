@@ -18,6 +18,37 @@ pub fn describe(error: &SocketError) -> String {
     }
 }
 
+/// A socket failure as a transport error. While `connecting`, a dead peer is a connect error
+/// (a fallback transport may help); later the answer was interrupted.
+pub fn transport_error(error: &SocketError, connecting: bool) -> crate::TransportError {
+    use crate::ErrorKind;
+    let kind = match error {
+        SocketError::Denied(_) => ErrorKind::Denied,
+        SocketError::InvalidRequest(_) => ErrorKind::InvalidInput,
+        _ if connecting => ErrorKind::Connect,
+        _ => ErrorKind::Interrupted,
+    };
+    crate::TransportError::new(kind, describe(error))
+}
+
+/// The error for a connection silent for `silence` (twice the heartbeat interval).
+pub fn dead_connection(peer: &str, silence: Duration) -> crate::TransportError {
+    crate::TransportError::new(
+        crate::ErrorKind::Interrupted,
+        format!(
+            "no data from {peer} for {}s (twice the heartbeat interval); the connection counts as dead",
+            silence.as_secs_f32()
+        ),
+    )
+}
+
+/// 64 random bits from the system's randomness (std seeds its hash keys from it): for nonces
+/// and ids the network must not predict, not for secrets.
+pub fn random_u64() -> u64 {
+    use std::hash::BuildHasher;
+    std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64)
+}
+
 /// What one read found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Read {

@@ -53,12 +53,15 @@ pub struct Answer {
 impl Answer {
     /// Starts asking `ai` for an answer to `message`: through its transport, then the
     /// transports of its `fallback` list when it cannot stream; a whole answer (`stream` false)
-    /// goes straight to the `http` transport where it is installed.
+    /// from an HTTP backend goes straight to the `http` transport where it is installed.
     pub fn start(connector: &Connector, name: &str, ai: &AiConfig, message: Outgoing) -> Answer {
         let (tx, pieces) = mpsc::unbounded_channel();
         let streamed = message.stream;
         let mut order = vec![ai.transport.clone()];
-        if !message.stream && connector.registry().get("http").is_some() {
+        // A whole answer from an HTTP backend is plain request/response; a socket protocol
+        // (tcp://, ws://) asks its own transport for it.
+        let over_http = ai.url.starts_with("http://") || ai.url.starts_with("https://");
+        if !message.stream && over_http && connector.registry().get("http").is_some() {
             order = vec!["http".to_owned()];
         }
         for fallback in &ai.fallback {

@@ -9,7 +9,9 @@ pub mod handshake;
 use std::time::{Duration, Instant};
 
 use aish_dialects::{Dialect, DialectKind, Progress};
-use aish_plugin_sdk::socket::{Connection, Endpoint, Read, SocketError};
+use aish_plugin_sdk::socket::{
+    Connection, Endpoint, Read, dead_connection, random_u64, transport_error as socket_error,
+};
 use aish_plugin_sdk::{ConnectOptions, ErrorKind, Event, Outgoing, RawEvent, Transport, TransportError};
 use frame::{Decoder, Frame, opcode};
 
@@ -59,7 +61,7 @@ impl Transport for WebSocket {
         let dialect = Dialect::new(options)?;
         let interval = dialect.setting_u64("heartbeat_ms").map(Duration::from_millis).unwrap_or(HEARTBEAT);
         let connection = Connection::connect(&endpoint.host, port, tls).map_err(|e| socket_error(&e, true))?;
-        let mut rng = seed();
+        let mut rng = random_u64() | 1;
         let mut nonce = [0u8; 16];
         nonce[..8].copy_from_slice(&next_random(&mut rng).to_le_bytes());
         nonce[8..].copy_from_slice(&next_random(&mut rng).to_le_bytes());
@@ -156,14 +158,7 @@ impl WebSocket {
         let now = Instant::now();
         let dead_at = self.last_seen + self.interval * 2;
         if now >= dead_at {
-            return Err(TransportError::new(
-                ErrorKind::Interrupted,
-                format!(
-                    "no data from {} for {}s (twice the heartbeat interval); the connection counts as dead",
-                    self.peer,
-                    (self.interval * 2).as_secs_f32()
-                ),
-            ));
+            return Err(dead_connection(&self.peer, self.interval * 2));
         }
         if now >= self.next_ping {
             self.ping()?;
@@ -327,24 +322,6 @@ fn check_upgrade(head: &handshake::Head, key: &str, peer: &str) -> Result<(), Tr
     let mut error = TransportError::new(kind, format!("{peer} {what} (HTTP {status})")).with_status(status);
     error.retry_after_ms = head.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()).map(|s| s * 1000);
     Err(error)
-}
-
-/// A socket failure as a transport error; while connecting, a dead peer is a connect error
-/// (a fallback may help), later the answer was interrupted.
-fn socket_error(error: &SocketError, connecting: bool) -> TransportError {
-    let kind = match error {
-        SocketError::Denied(_) => ErrorKind::Denied,
-        SocketError::InvalidRequest(_) => ErrorKind::InvalidInput,
-        _ if connecting => ErrorKind::Connect,
-        _ => ErrorKind::Interrupted,
-    };
-    TransportError::new(kind, aish_plugin_sdk::socket::describe(error))
-}
-
-/// A seed from the system's randomness (std draws its hash keys from it).
-fn seed() -> u64 {
-    use std::hash::BuildHasher;
-    std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64) | 1
 }
 
 /// xorshift64*: masks and nonces need to be unpredictable to the network, not cryptographic.
