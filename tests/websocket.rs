@@ -262,3 +262,37 @@ fn the_demo_ais_answer_over_websocket_and_http_after_a_switch() {
     assert!(run.stdout.contains("Athena weighs") && run.stdout.contains("Apollo on"), "{}", run.stdout);
     assert!(!run.stderr.contains("degraded"), "{}", run.stderr);
 }
+
+#[test]
+fn wss_verifies_the_certificate_and_trusts_a_ca_file() {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert = certified.cert.der().clone();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der()).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let server = WsServer::start_with(Some(acceptor), |mut conn| async move {
+        conn.message().await;
+        conn.token("over tls").await;
+        conn.text(r#"{"event":"done"}"#).await;
+    });
+    let home = home();
+    std::fs::write(home.path().join("ca.pem"), certified.cert.pem()).unwrap();
+    let ai = format!("[ai.secure]\nurl = \"wss://localhost:{}/chat\"\ntransport = \"websocket\"\n", server.addr.port());
+
+    // A certificate no trusted root vouches for is refused.
+    write_config(home.path(), &ai);
+    let run = aish(home.path(), &["-c", "echo hi | secure"], None);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("TLS handshake failed") && run.stderr.contains("UnknownIssuer"), "{}", run.stderr);
+
+    // Trusted through the plugin's ca_file (relative to the config file).
+    write_config(home.path(), &format!("{ai}[plugins.websocket]\nca_file = \"ca.pem\"\n"));
+    let run = aish(home.path(), &["-c", "echo hi | secure"], None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "over tls\n"), "{run:?}");
+}

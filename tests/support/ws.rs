@@ -7,16 +7,20 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use futures::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+/// A byte stream: TCP, or TLS over TCP.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
 /// One accepted connection, handed to the script.
 pub struct Conn {
-    pub ws: WebSocketStream<TcpStream>,
+    pub ws: WebSocketStream<Box<dyn Io>>,
     /// The handshake's header fields, names in lower case.
     pub headers: Vec<(String, String)>,
 }
@@ -70,6 +74,15 @@ impl WsServer {
         F: Fn(Conn) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        Self::start_with(None, script)
+    }
+
+    /// The same over TLS (`wss://`) when `tls` is given.
+    pub fn start_with<F, Fut>(tls: Option<tokio_rustls::TlsAcceptor>, script: F) -> WsServer
+    where
+        F: Fn(Conn) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         let script: Arc<Script> = Arc::new(move |conn| Box::pin(script(conn)));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         listener.set_nonblocking(true).unwrap();
@@ -84,8 +97,15 @@ impl WsServer {
                 let serve = async {
                     loop {
                         let Ok((stream, _)) = listener.accept().await else { continue };
-                        let (script, seen) = (script.clone(), seen.clone());
+                        let (script, seen, tls) = (script.clone(), seen.clone(), tls.clone());
                         tokio::spawn(async move {
+                            let stream: Box<dyn Io> = match tls {
+                                Some(tls) => match tls.accept(stream).await {
+                                    Ok(stream) => Box::new(stream),
+                                    Err(_) => return,
+                                },
+                                None => Box::new(stream),
+                            };
                             let headers = Arc::new(Mutex::new(Vec::new()));
                             let record = headers.clone();
                             // The callback's signature is tungstenite's, large error type and all.
