@@ -3,12 +3,17 @@
 //! A. Events per second through the WebAssembly SSE plugin against native parsing
 //!    (eventsource-stream plus serde_json) of the same bytes from the same loopback server.
 //! B. A 100,000-event stream over loopback through `aish -c` against `curl -N`.
+//! C. The same tokens as WebSocket messages through the WebAssembly WebSocket plugin, against
+//!    the SSE plugin (A).
 //!
 //! Each figure is the median of several runs; the ratios are what to compare, since the
 //! machines are shared and noisy.
 
 #[path = "../support/server.rs"]
 mod server;
+#[allow(dead_code)]
+#[path = "../support/ws.rs"]
+mod ws;
 
 use std::borrow::Cow;
 use std::process::{Command, Stdio};
@@ -79,11 +84,16 @@ async fn native(url: &str) -> (usize, usize) {
 
 /// Through the compiled SSE plugin, as aish runs it.
 async fn wasm(connector: &Connector, url: &str) -> (usize, usize) {
+    through(connector, "sse", url).await
+}
+
+/// Through a compiled transport plugin, as aish runs it.
+async fn through(connector: &Connector, transport: &str, url: &str) -> (usize, usize) {
     let host = aish::plugin::capabilities::host_pattern_of(url).unwrap();
-    let grant = connector.grant("sse", &[host]).unwrap();
+    let grant = connector.grant(transport, &[host]).unwrap();
     let options =
         ConnectOptions { url: url.into(), dialect: "aish".into(), model: None, api_key: None, settings: json!({}) };
-    let mut session = connector.connect("sse", grant, options).await.expect("connect");
+    let mut session = connector.connect(transport, grant, options).await.expect("connect");
     session.send(&Outgoing { message: "go".into(), context: json!({}), stream: true }).await.expect("send");
     let (mut tokens, mut bytes) = (0, 0);
     loop {
@@ -153,6 +163,7 @@ fn main() {
             "   ratio WASM/native                       {:>12.2}x  (target 0.8x or better)\n",
             rate(wasm) / rate(native)
         );
+        websocket_section(&connector, wasm).await;
         native
     });
 
@@ -197,6 +208,37 @@ fn main() {
         native_time.as_secs_f64(),
         native_time.as_secs_f64() / curl_time.as_secs_f64()
     );
+}
+
+/// C: the same tokens as WebSocket messages, one frame each, through the websocket plugin.
+async fn websocket_section(connector: &Connector, sse: Duration) {
+    use futures::SinkExt;
+    let server = ws::WsServer::start(|mut conn| async move {
+        conn.message().await;
+        for i in 0..EVENTS {
+            let frame = format!("{{\"event\":\"token\",\"data\":{{\"token\":\"tok{} \"}}}}", i % 1000);
+            // Queued without a flush each, as a server streaming fast writes them.
+            conn.ws.feed(tokio_tungstenite::tungstenite::Message::text(frame)).await.unwrap();
+        }
+        conn.ws.feed(tokio_tungstenite::tungstenite::Message::text(r#"{"event":"done"}"#)).await.unwrap();
+        conn.ws.flush().await.unwrap();
+        // Wait for the client's close.
+        while conn.ws.next().await.is_some_and(|m| m.is_ok()) {}
+    });
+    let url = server.url("/ai/bench");
+    let _ = through(connector, "websocket", &url).await; // compile and warm up
+    let mut times = Vec::new();
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        let (n, _) = through(connector, "websocket", &url).await;
+        times.push(started.elapsed());
+        assert_eq!(n, EVENTS, "the websocket plugin saw every message");
+    }
+    let time = median(times);
+    let rate = |d: Duration| EVENTS as f64 / d.as_secs_f64();
+    println!("C. WebSocket messages over loopback (messages/s, higher is better)");
+    println!("   WASM websocket plugin via aish's runtime {:>11.0}  ({:.3} s)", rate(time), time.as_secs_f64());
+    println!("   ratio websocket/sse plugin               {:>11.2}x\n", rate(time) / rate(sse));
 }
 
 /// What aish prints for the benchmark stream: every token, then a newline.

@@ -56,6 +56,8 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}
 pub struct SocketConnection {
     stream: Box<dyn Stream>,
     peer: String,
+    /// Reused across reads, so a read costs what arrived, not what could have.
+    buffer: Vec<u8>,
 }
 
 impl socket::Host for HostState {
@@ -80,15 +82,16 @@ impl socket::HostConnection for HostState {
         wait_ms: u64,
     ) -> wasmtime::Result<Result<socket::ReadOutcome, socket::SocketError>> {
         let connection = self.table.get_mut(&connection)?;
-        let mut buffer = vec![0; (max as usize).clamp(1, MAX_READ)];
+        let limit = (max as usize).clamp(1, MAX_READ);
+        if connection.buffer.len() < limit {
+            connection.buffer.resize(limit, 0);
+        }
         let wait = Duration::from_millis(wait_ms);
-        let result = match tokio::time::timeout(wait, connection.stream.read(&mut buffer)).await {
+        let read = connection.stream.read(&mut connection.buffer[..limit]);
+        let result = match tokio::time::timeout(wait, read).await {
             Err(_) => Ok(socket::ReadOutcome::Idle),
             Ok(Ok(0)) => Ok(socket::ReadOutcome::Closed),
-            Ok(Ok(n)) => {
-                buffer.truncate(n);
-                Ok(socket::ReadOutcome::Data(buffer))
-            }
+            Ok(Ok(n)) => Ok(socket::ReadOutcome::Data(connection.buffer[..n].to_vec())),
             Ok(Err(e)) => Err(socket::SocketError::Io(format!("{}: {e}", connection.peer))),
         };
         self.resume_guest_clock();
@@ -165,7 +168,7 @@ impl HostState {
         // Tokens are small writes that must leave at once.
         let _ = tcp.set_nodelay(true);
         if !request.tls {
-            return Ok(SocketConnection { stream: Box::new(tcp), peer });
+            return Ok(SocketConnection { stream: Box::new(tcp), peer, buffer: Vec::new() });
         }
         let name = ServerName::try_from(host.clone())
             .map_err(|_| socket::SocketError::InvalidRequest(format!("`{host}` is not a TLS server name")))?;
@@ -174,6 +177,6 @@ impl HostState {
             .await
             .map_err(|_| timed_out())?
             .map_err(|e| socket::SocketError::Connect(format!("{peer}: TLS handshake failed: {e}")))?;
-        Ok(SocketConnection { stream: Box::new(stream), peer })
+        Ok(SocketConnection { stream: Box::new(stream), peer, buffer: Vec::new() })
     }
 }

@@ -24,9 +24,10 @@ pub struct Tekton {
     peer: String,
     interval: Duration,
     request_id: String,
-    /// Bytes received and not yet split into lines.
+    /// Bytes received; those before `start` are consumed (dropped in bulk, not per line).
     buffer: Vec<u8>,
-    /// Where to look for the next newline (everything before it has none).
+    start: usize,
+    /// Where to look for the next newline (from `start` up to here there is none).
     scanned: usize,
     pending_error: Option<TransportError>,
     finished: bool,
@@ -66,6 +67,7 @@ impl Transport for Tekton {
             interval,
             request_id: request_id(),
             buffer: Vec::new(),
+            start: 0,
             scanned: 0,
             pending_error: None,
             finished: false,
@@ -104,7 +106,7 @@ impl Transport for Tekton {
             if !events.is_empty() {
                 return Ok(events);
             }
-            if self.buffer.len() > LINE_LIMIT {
+            if self.buffer.len() - self.start > LINE_LIMIT {
                 let error = TransportError::new(
                     ErrorKind::Protocol,
                     format!("{} sent a line over {} MiB, this transport's limit", self.peer, LINE_LIMIT >> 20),
@@ -119,14 +121,17 @@ impl Transport for Tekton {
             match self.connection.read(READ_SIZE, wait) {
                 Ok(Read::Data(bytes)) => {
                     last_seen = Instant::now();
+                    self.buffer.drain(..self.start);
+                    self.scanned -= self.start;
+                    self.start = 0;
                     self.buffer.extend_from_slice(&bytes);
                 }
                 Ok(Read::Idle) => {}
                 Ok(Read::Closed) => {
                     // A last line without its newline still counts.
-                    if !self.buffer.is_empty() {
-                        let line = std::mem::take(&mut self.buffer);
-                        self.scanned = 0;
+                    if self.start < self.buffer.len() {
+                        let line = self.buffer.split_off(self.start);
+                        (self.start, self.scanned) = (0, 0);
                         match self.on_line(&line, &mut events) {
                             Ok(true) => {
                                 self.finished = true;
@@ -155,17 +160,18 @@ impl Transport for Tekton {
 impl Tekton {
     /// The next whole line, without its `\n` (and `\r`).
     fn next_line(&mut self) -> Option<Vec<u8>> {
-        let at = self.buffer[self.scanned..].iter().position(|b| *b == b'\n');
-        let Some(at) = at.map(|i| self.scanned + i) else {
+        let from = self.scanned.max(self.start);
+        let Some(at) = self.buffer[from..].iter().position(|b| *b == b'\n').map(|i| from + i) else {
             self.scanned = self.buffer.len();
             return None;
         };
-        let mut line: Vec<u8> = self.buffer.drain(..=at).collect();
-        self.scanned = 0;
-        line.pop();
+        let mut line = &self.buffer[self.start..at];
         if line.last() == Some(&b'\r') {
-            line.pop();
+            line = &line[..line.len() - 1];
         }
+        let line = line.to_vec();
+        self.start = at + 1;
+        self.scanned = self.start;
         Some(line)
     }
 

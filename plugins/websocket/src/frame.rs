@@ -55,8 +55,9 @@ enum State {
 
 /// Turns the bytes the server sends into [`Frame`]s, whatever sizes they arrive in.
 pub struct Decoder {
-    /// Bytes received and not yet consumed.
+    /// Bytes received; those before `start` are consumed (dropped in bulk, not per frame).
     pending: Vec<u8>,
+    start: usize,
     state: State,
     /// The data message being assembled (payload goes straight here, not through `pending`,
     /// so a 16 MiB message is held once).
@@ -73,6 +74,7 @@ impl Decoder {
     pub fn new(limit: usize) -> Self {
         Decoder {
             pending: Vec::new(),
+            start: 0,
             state: State::Header,
             message: Vec::new(),
             message_opcode: None,
@@ -83,6 +85,13 @@ impl Decoder {
 
     /// Adds bytes as they arrived.
     pub fn push(&mut self, mut bytes: &[u8]) {
+        if self.start == self.pending.len() {
+            self.pending.clear();
+            self.start = 0;
+        } else if self.start > self.pending.len() / 2 {
+            self.pending.drain(..self.start);
+            self.start = 0;
+        }
         // A data payload already under way goes straight into the message.
         if let State::Payload { opcode, remaining, .. } = &mut self.state
             && !is_control(*opcode)
@@ -98,7 +107,7 @@ impl Decoder {
 
     /// Whether a message or frame is partly received.
     pub fn in_progress(&self) -> bool {
-        !self.pending.is_empty() || matches!(self.state, State::Payload { .. }) || self.message_opcode.is_some()
+        self.start < self.pending.len() || matches!(self.state, State::Payload { .. }) || self.message_opcode.is_some()
     }
 
     /// The next whole frame or message, `None` until more bytes arrive.
@@ -107,7 +116,7 @@ impl Decoder {
             match self.state {
                 State::Header => {
                     let Some((opcode, fin, length, used)) = self.header()? else { return Ok(None) };
-                    self.pending.drain(..used);
+                    self.start += used;
                     if !is_control(opcode) {
                         let total = self.message.len().saturating_add(length);
                         if total > self.limit {
@@ -124,9 +133,10 @@ impl Decoder {
                     self.state = State::Payload { opcode, fin, remaining: length };
                 }
                 State::Payload { opcode, fin, remaining } => {
-                    let n = remaining.min(self.pending.len());
+                    let n = remaining.min(self.pending.len() - self.start);
                     let target = if is_control(opcode) { &mut self.control } else { &mut self.message };
-                    target.extend(self.pending.drain(..n));
+                    target.extend_from_slice(&self.pending[self.start..self.start + n]);
+                    self.start += n;
                     let remaining = remaining - n;
                     if remaining > 0 {
                         self.state = State::Payload { opcode, fin, remaining };
@@ -149,7 +159,7 @@ impl Decoder {
 
     /// Parses a header at the start of `pending`: (opcode, fin, payload length, header size).
     fn header(&self) -> Result<Option<(u8, bool, usize, usize)>, FrameError> {
-        let bytes = &self.pending;
+        let bytes = &self.pending[self.start..];
         if bytes.len() < 2 {
             return Ok(None);
         }
