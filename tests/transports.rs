@@ -158,3 +158,32 @@ fn transports_swap_at_run_time() {
     let run = aish(home.path(), &[script.to_str().unwrap()], None);
     assert_eq!(run.stdout, "hermes now uses http\nIn one line: Plain is fine.\n", "{run:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_ollama_stream_counts_as_dead_after_twice_the_heartbeat() {
+    let reply = Reply {
+        status: 200,
+        headers: vec![("content-type".into(), "application/x-ndjson".into())],
+        parts: vec![
+            Part::Data(b"{\"message\":{\"role\":\"assistant\",\"content\":\"slow\"},\"done\":false}\n".to_vec()),
+            Part::Pause(std::time::Duration::from_secs(30)),
+        ],
+    };
+    let server = TestServer::always(reply);
+    let started = std::time::Instant::now();
+    let settings = serde_json::json!({"heartbeat_ms": 300});
+    let answer = crate::support::ask_with_settings(
+        &connector(None, ""),
+        "http",
+        &server.url("/api/chat"),
+        "ollama",
+        "hi",
+        settings,
+        |_| {},
+    )
+    .await;
+    assert_eq!(answer.text(), "slow", "what arrived is kept");
+    let error = answer.error.expect("a dead connection");
+    assert!(error.message.contains("no data for"), "{}", error.message);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "the stall was noticed, not waited out");
+}

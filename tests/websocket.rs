@@ -296,3 +296,44 @@ fn wss_verifies_the_certificate_and_trusts_a_ca_file() {
     let run = aish(home.path(), &["-c", "echo hi | secure"], None);
     assert_eq!((run.code, run.stdout.as_str()), (0, "over tls\n"), "{run:?}");
 }
+
+#[test]
+fn transport_probe_shows_what_the_websocket_plugin_yields() {
+    let server = WsServer::start(|mut conn| async move {
+        conn.message().await;
+        conn.token("probed").await;
+        conn.ws.send(Message::Ping(b"x".to_vec().into())).await.unwrap();
+        conn.text(r#"{"event":"done"}"#).await;
+    });
+    let home = home();
+    let probe = |dialect: &str, url: &str| {
+        let run = aish(
+            home.path(),
+            &["transport", "probe", "--transport", "websocket", "--dialect", dialect, url, "hi"],
+            None,
+        );
+        assert_eq!(run.code, 0, "{run:?}");
+        run.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect::<Vec<serde_json::Value>>()
+    };
+    let lines = probe("aish", &server.url("/"));
+    assert_eq!(lines.first(), Some(&json!({"type": "token", "text": "probed"})), "{lines:?}");
+    assert_eq!(lines.last().map(|l| l["type"].clone()), Some(json!("done")), "{lines:?}");
+
+    // The raw dialect: the message goes as it is, every text message comes back as an event,
+    // and the server's normal close ends the stream.
+    let raw = WsServer::start(|mut conn| async move {
+        let Some(Ok(Message::Text(text))) = conn.ws.next().await else { panic!("a text message") };
+        conn.text(&format!("you said {text}")).await;
+        conn.text("bye").await;
+        conn.close(1000, "").await;
+    });
+    let lines = probe("raw", &raw.url("/"));
+    assert_eq!(
+        lines,
+        vec![
+            json!({"type": "event", "event": "message", "data": "you said hi", "id": ""}),
+            json!({"type": "event", "event": "message", "data": "bye", "id": ""}),
+            json!({"type": "done"}),
+        ]
+    );
+}
