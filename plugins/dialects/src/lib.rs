@@ -7,6 +7,11 @@ use serde::Deserialize;
 pub mod http;
 
 use std::borrow::Cow;
+use std::time::Duration;
+
+/// The heartbeat interval when an AI's config sets no `heartbeat_ms`: how often a transport
+/// with pings pings; no byte for twice as long means the connection is dead.
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(25);
 
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -517,6 +522,11 @@ impl Dialect {
     /// A text setting from the AI's config (or one the host adds, such as `last_event_id`).
     pub fn setting_str(&self, key: &str) -> Option<&str> {
         self.settings.get(key).and_then(Value::as_str)
+    }
+
+    /// The heartbeat interval: the AI's `heartbeat_ms`, else [`DEFAULT_HEARTBEAT`].
+    pub fn heartbeat(&self) -> Duration {
+        self.setting_u64("heartbeat_ms").map(Duration::from_millis).unwrap_or(DEFAULT_HEARTBEAT)
     }
 
     /// A whole-number setting.

@@ -11,9 +11,6 @@ use aish_plugin_sdk::{ConnectOptions, ErrorKind, Event, Outgoing, Transport, Tra
 
 /// How long a whole answer may take to start arriving (a backend says nothing until it is done).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
-/// The heartbeat interval for a stream unless the AI's config sets `heartbeat_ms`; a stream
-/// silent for twice as long counts as dead.
-const HEARTBEAT: Duration = Duration::from_secs(25);
 /// The longest NDJSON line accepted.
 const LINE_LIMIT: usize = 16 << 20;
 
@@ -62,7 +59,8 @@ impl Transport for Http {
         message.stream = message.stream && self.dialect.kind() == DialectKind::Ollama;
         let shape = self.dialect.request(&message)?;
         let idle = match message.stream {
-            true => self.dialect.setting_u64("heartbeat_ms").map(Duration::from_millis).unwrap_or(HEARTBEAT) * 2,
+            // A stream silent for twice the heartbeat counts as dead.
+            true => self.dialect.heartbeat() * 2,
             false => IDLE_TIMEOUT,
         };
         let mut request = Request::new(shape.method, &self.url).body(shape.body).idle_timeout(idle);

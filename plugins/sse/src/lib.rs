@@ -3,16 +3,10 @@
 
 pub mod parser;
 
-use std::time::Duration;
-
 use aish_dialects::{Dialect, DialectKind, Progress};
 use aish_plugin_sdk::http::{Request, Response};
 use aish_plugin_sdk::{ConnectOptions, ErrorKind, Event, Outgoing, RawEvent, Transport, TransportError};
 use parser::{Parser, Signal};
-
-/// The heartbeat interval unless the AI's config sets `heartbeat_ms`; a stream silent for
-/// twice as long counts as dead (keep-alive comments count as bytes).
-const HEARTBEAT: Duration = Duration::from_secs(25);
 
 /// One SSE conversation.
 pub struct Sse {
@@ -59,7 +53,8 @@ impl Transport for Sse {
             .header("accept", accept)
             .header("cache-control", "no-cache")
             .body(shape.body)
-            .idle_timeout(2 * self.dialect.setting_u64("heartbeat_ms").map(Duration::from_millis).unwrap_or(HEARTBEAT));
+            // Silent for twice the heartbeat: dead (keep-alive comments count as bytes).
+            .idle_timeout(2 * self.dialect.heartbeat());
         // Set by the host when it reconnects a cut stream, so the server resumes after it.
         if let Some(id) = self.dialect.setting_str("last_event_id") {
             request = request.header("last-event-id", id);

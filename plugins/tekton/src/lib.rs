@@ -10,9 +10,6 @@ use aish_plugin_sdk::socket::{Connection, Endpoint, Read, dead_connection, trans
 use aish_plugin_sdk::{ConnectOptions, ErrorKind, Event, Outgoing, Transport, TransportError};
 use protocol::Line;
 
-/// No byte for twice this long (unless the AI's config sets `heartbeat_ms`) means the
-/// connection is dead.
-const HEARTBEAT: Duration = Duration::from_secs(25);
 /// The longest line accepted: a 16 MiB answer with room for its JSON.
 pub const LINE_LIMIT: usize = 20 << 20;
 /// The most one socket read asks for.
@@ -59,7 +56,7 @@ impl Transport for Tekton {
             .get("heartbeat_ms")
             .and_then(serde_json::Value::as_u64)
             .map(Duration::from_millis)
-            .unwrap_or(HEARTBEAT);
+            .unwrap_or(aish_dialects::DEFAULT_HEARTBEAT);
         let connection = Connection::connect(&endpoint.host, port, tls).map_err(|e| socket_error(&e, true))?;
         Ok(Tekton {
             connection,
@@ -94,13 +91,8 @@ impl Transport for Tekton {
         let mut last_seen = Instant::now();
         loop {
             while let Some(line) = self.next_line() {
-                match self.on_line(&line, &mut events) {
-                    Ok(true) => {
-                        self.finished = true;
-                        return Ok(events);
-                    }
-                    Ok(false) => {}
-                    Err(error) => return self.fail(events, error),
+                if let Some(result) = self.take_line(&line, &mut events) {
+                    return result;
                 }
             }
             if !events.is_empty() {
@@ -132,13 +124,8 @@ impl Transport for Tekton {
                     if self.start < self.buffer.len() {
                         let line = self.buffer.split_off(self.start);
                         (self.start, self.scanned) = (0, 0);
-                        match self.on_line(&line, &mut events) {
-                            Ok(true) => {
-                                self.finished = true;
-                                return Ok(events);
-                            }
-                            Ok(false) => {}
-                            Err(error) => return self.fail(events, error),
+                        if let Some(result) = self.take_line(&line, &mut events) {
+                            return result;
                         }
                     }
                     let error = TransportError::new(
@@ -173,6 +160,18 @@ impl Tekton {
         self.start = at + 1;
         self.scanned = self.start;
         Some(line)
+    }
+
+    /// Handles one line; `Some` with what `receive` returns when the answer ends here.
+    fn take_line(&mut self, line: &[u8], events: &mut Vec<Event>) -> Option<Result<Vec<Event>, TransportError>> {
+        match self.on_line(line, events) {
+            Ok(false) => None,
+            Ok(true) => {
+                self.finished = true;
+                Some(Ok(std::mem::take(events)))
+            }
+            Err(error) => Some(self.fail(std::mem::take(events), error)),
+        }
     }
 
     /// Handles one line; `true` once the answer is complete.

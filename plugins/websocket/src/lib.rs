@@ -15,8 +15,6 @@ use aish_plugin_sdk::socket::{
 use aish_plugin_sdk::{ConnectOptions, ErrorKind, Event, Outgoing, RawEvent, Transport, TransportError};
 use frame::{Decoder, Frame, opcode};
 
-/// The ping interval unless the AI's config sets `heartbeat_ms`.
-const HEARTBEAT: Duration = Duration::from_secs(25);
 /// The largest message accepted: a 16 MiB answer in one frame, with room for its JSON.
 pub const MESSAGE_LIMIT: usize = 20 << 20;
 /// The most one socket read asks for.
@@ -59,7 +57,7 @@ impl Transport for WebSocket {
         let peer = endpoint.authority(port);
         let api_key = options.api_key.clone();
         let dialect = Dialect::new(options)?;
-        let interval = dialect.setting_u64("heartbeat_ms").map(Duration::from_millis).unwrap_or(HEARTBEAT);
+        let interval = dialect.heartbeat();
         let connection = Connection::connect(&endpoint.host, port, tls).map_err(|e| socket_error(&e, true))?;
         let mut rng = random_u64() | 1;
         let mut nonce = [0u8; 16];
