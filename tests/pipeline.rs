@@ -151,10 +151,10 @@ async fn execute_command_with_context_returns_every_response() {
     let apollo = TestServer::always(answer(&["one"]));
     let athena = TestServer::always(answer(&["two"]));
     let config = format!("[ai.apollo]\nurl = \"{}\"\n[ai.athena]\nurl = \"{}\"\n", apollo.url("/"), athena.url("/"));
-    let mut executor = aish::pipeline::Executor::new(connector(None, &config), aish::display::Display::stdio(), false);
+    let mut session = aish::session::Session::new(connector(None, &config), aish::display::Display::stdio(), false);
     let mut context = serde_json::Map::new();
     context.insert("caller".into(), json!("tekton-ui"));
-    let outcome = executor.execute_command_with_context("echo hi | apollo | athena", context).await.unwrap();
+    let outcome = session.execute_command_with_context("echo hi | apollo | athena", context).await.unwrap();
     let responses: Vec<(&str, &str)> = outcome.stages.iter().map(|s| (s.ai.as_str(), s.response.as_str())).collect();
     assert_eq!(responses, [("apollo", "one"), ("athena", "two")]);
     let athena_context = &athena.requests()[0].json()["context"];

@@ -1,22 +1,22 @@
 //! aish: an interactive shell for talking to AI services and chaining them.
 //!
-//! The crate is organised by concept:
-//! - [`config`]: `config.toml`, the embedded default, and where aish keeps its files;
+//! The library is the engine; the `aish` binary (command line, interactive shell, demo AIs)
+//! sits on top of it. A line flows one way, top to bottom:
+//! - [`session`]: one run's state (context, memory, chosen transports) and its entry point;
+//! - [`commands`]: what a line is: a built-in, `!N`, or a pipeline (then recorded);
+//! - [`pipeline`]: the pipeline language, its plan and run, emitting stage events;
+//! - [`transport`]: an answer from one AI: plugin sessions plus fallback, retry and resume;
 //! - [`plugin`]: the WebAssembly plugin runtime (loading, limits, capabilities, cache);
-//! - [`transport`]: talking to one AI through a transport plugin;
-//! - [`pipeline`]: the pipeline language and its execution;
-//! - [`display`]: how a streaming answer is shown;
-//! - [`history`]: the numbered text and JSON Lines history of every command;
-//! - [`demo`]: the demo AIs aish serves itself when nothing is configured;
-//! - [`shell`]: the interactive shell;
-//! - [`cli`]: the command line.
+//!
+//! and the consumers of what a run produced: [`display`] (how answers look) and [`history`]
+//! (what is kept). [`config`] is read by all of them.
 
-pub mod cli;
+pub mod commands;
 pub mod config;
-pub mod demo;
 pub mod display;
 pub mod history;
 pub mod pipeline;
 pub mod plugin;
-pub mod shell;
+pub mod session;
+mod text;
 pub mod transport;

@@ -1,4 +1,9 @@
-//! The `aish` binary.
+//! The `aish` binary: the command line, the interactive shell and the demo AIs, on top of the
+//! `aish` library (session, commands, pipeline engine, transports, display, history).
+
+mod cli;
+mod demo;
+mod shell;
 
 use std::io::{IsTerminal, Read};
 use std::path::Path;
@@ -7,9 +12,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use aish::cli::{App, Cli, EXIT_FAILED, EXIT_OK, EXIT_USAGE, StartError, Sub, TransportAction};
 use aish::display::Display;
-use aish::pipeline::{Executor, RunError};
+use aish::pipeline::RunError;
+use aish::session::Session;
+use cli::{App, Cli, EXIT_FAILED, EXIT_OK, EXIT_USAGE, StartError, Sub, TransportAction};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -45,13 +51,13 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     }
     match &cli.subcommand {
         Some(Sub::Plugin { action }) => {
-            return Ok(aish::cli::run_plugin_command(&app.connector, &app.paths.plugin_dir(), action));
+            return Ok(cli::run_plugin_command(&app.connector, &app.paths.plugin_dir(), action));
         }
         Some(Sub::History { json, since, until }) => {
-            return Ok(aish::cli::run_history_command(&app, *json, since.as_deref(), until.as_deref()));
+            return Ok(cli::run_history_command(&app, *json, since.as_deref(), until.as_deref()));
         }
         Some(Sub::Transport { action: TransportAction::Probe { transport, dialect, model, url, message } }) => {
-            return Ok(aish::cli::run_probe(&app, transport, dialect, model.clone(), url, message.clone()).await);
+            return Ok(cli::run_probe(&app, transport, dialect, model.clone(), url, message.clone()).await);
         }
         None => {}
     }
@@ -59,20 +65,20 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(false) => Display::stdio().without_color(),
         _ => Display::stdio(),
     };
-    let mut executor = Executor::new(app.connector.clone(), display, cli.no_stream)
+    let mut session = Session::new(app.connector.clone(), display, cli.no_stream)
         .with_history(app.history())
         .with_plugin_dir(app.paths.plugin_dir());
     if let Some(line) = &cli.command {
-        return Ok(run_line(&mut executor, line, piped_stdin()?).await);
+        return Ok(run_line(&mut session, line, piped_stdin()?).await);
     }
     if let Some(first) = cli.args.first() {
         if app.config().ai.contains_key(first) {
-            return one_shot(&mut executor, first, &cli.args[1..]).await;
+            return one_shot(&mut session, first, &cli.args[1..]).await;
         }
         let path = Path::new(first);
         if path.is_file() {
             let script = std::fs::read_to_string(path).with_context(|| format!("cannot read script {first}"))?;
-            return Ok(run_script(&mut executor, &script).await);
+            return Ok(run_script(&mut session, &script).await);
         }
         eprintln!("error: `{first}` is neither a configured AI nor a script file; `aish --help` shows the usage");
         return Ok(EXIT_USAGE);
@@ -80,9 +86,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     if !interactive {
         let mut script = String::new();
         std::io::stdin().read_to_string(&mut script).context("cannot read standard input")?;
-        return Ok(run_script(&mut executor, &script).await);
+        return Ok(run_script(&mut session, &script).await);
     }
-    Ok(aish::shell::run(&app, &mut executor).await)
+    Ok(shell::run(&app, &mut session).await)
 }
 
 /// Standard input, when it is piped in rather than a terminal.
@@ -95,14 +101,14 @@ fn piped_stdin() -> anyhow::Result<Option<String>> {
     Ok((!text.is_empty()).then_some(text))
 }
 
-async fn one_shot(executor: &mut Executor, ai: &str, words: &[String]) -> anyhow::Result<u8> {
+async fn one_shot(session: &mut Session, ai: &str, words: &[String]) -> anyhow::Result<u8> {
     // Kept in the history as the line that asks the same again, so `!N` replays it.
     if !words.is_empty() {
         let line = format!("{ai} {}", words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" "));
-        return Ok(run_line(executor, &line, None).await);
+        return Ok(run_line(session, &line, None).await);
     }
     match piped_stdin()? {
-        Some(text) => Ok(run_line(executor, ai, Some(text)).await),
+        Some(text) => Ok(run_line(session, ai, Some(text)).await),
         None => {
             eprintln!("error: no message for {ai}: write `aish {ai} your message` or pipe text into it");
             Ok(EXIT_USAGE)
@@ -116,25 +122,25 @@ fn quote(word: &str) -> String {
     if plain { word.to_owned() } else { format!("'{}'", word.replace('\'', "'\\''")) }
 }
 
-async fn run_line(executor: &mut Executor, line: &str, stdin: Option<String>) -> u8 {
-    let result = executor.execute(line, stdin).await;
-    status(executor, result)
+async fn run_line(session: &mut Session, line: &str, stdin: Option<String>) -> u8 {
+    let result = session.execute(line, stdin).await;
+    status(session, result)
 }
 
-fn status(executor: &mut Executor, result: Result<aish::pipeline::Outcome, RunError>) -> u8 {
+fn status(session: &mut Session, result: Result<aish::pipeline::Outcome, RunError>) -> u8 {
     match result {
         Ok(outcome) if outcome.success() => EXIT_OK,
         Ok(_) => EXIT_FAILED,
         Err(RunError::Syntax(e)) => {
-            executor.display.error(&e.render());
+            session.display().error(&e.render());
             EXIT_USAGE
         }
         Err(e @ RunError::Usage(_)) => {
-            executor.display.error(&e.to_string());
+            session.display().error(&e.to_string());
             EXIT_USAGE
         }
         Err(e @ RunError::File(_)) => {
-            executor.display.error(&e.to_string());
+            session.display().error(&e.to_string());
             EXIT_FAILED
         }
     }
@@ -142,7 +148,7 @@ fn status(executor: &mut Executor, result: Result<aish::pipeline::Outcome, RunEr
 
 /// Runs a script: one line each, `#` comments and a `#!` first line skipped. Every line is
 /// parsed first, so a script with a syntax error runs nothing.
-async fn run_script(executor: &mut Executor, script: &str) -> u8 {
+async fn run_script(session: &mut Session, script: &str) -> u8 {
     let lines: Vec<(usize, &str)> = script
         .lines()
         .enumerate()
@@ -152,17 +158,17 @@ async fn run_script(executor: &mut Executor, script: &str) -> u8 {
         .collect();
     for (number, line) in &lines {
         if let Err(e) = aish::pipeline::parse(line) {
-            executor.display.error(&format!("line {number}: {}", e.render()));
+            session.display().error(&format!("line {number}: {}", e.render()));
             return EXIT_USAGE;
         }
     }
     let mut code = EXIT_OK;
     for (_, line) in lines {
-        let result = executor.execute(line, None).await;
+        let result = session.execute(line, None).await;
         if result.as_ref().is_ok_and(|o| o.exit) {
             break;
         }
-        code = code.max(status(executor, result));
+        code = code.max(status(session, result));
     }
     code
 }

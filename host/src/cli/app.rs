@@ -3,10 +3,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::config::{Config, ConfigError, Paths};
 use crate::demo::DemoServer;
-use crate::plugin::{PluginError, Registry, Runtime};
-use crate::transport::Connector;
+use aish::config::{Config, ConfigError, Paths};
+use aish::plugin::{PluginError, Registry, Runtime};
+use aish::transport::Connector;
 
 /// Everything a command needs.
 pub struct App {
@@ -86,7 +86,7 @@ impl App {
     }
 
     /// The history, with the values of every configured API key variable kept out of it.
-    pub fn history(&self) -> crate::history::History {
+    pub fn history(&self) -> aish::history::History {
         let secrets = self
             .config()
             .ai
@@ -94,6 +94,6 @@ impl App {
             .filter_map(|ai| ai.api_key_env.as_deref())
             .filter_map(|var| std::env::var(var).ok())
             .collect();
-        crate::history::History::new(&self.paths.data_dir, secrets)
+        aish::history::History::new(&self.paths.data_dir, secrets)
     }
 }

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use super::{App, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
-use crate::history::{parse_date, text_block};
+use aish::history::{parse_date, text_block};
 
 /// Prints the history (text blocks, or JSON Lines with `json`) between two dates.
 pub fn run(app: &App, json: bool, since: Option<&str>, until: Option<&str>) -> u8 {
@@ -35,7 +35,7 @@ pub fn run(app: &App, json: bool, since: Option<&str>, until: Option<&str>) -> u
         }
         let responses: Vec<(&str, &str)> = entry.responses.iter().map(|(a, r)| (a.as_str(), r.as_str())).collect();
         let written = if json {
-            let record = crate::history::EntryRef {
+            let record = aish::history::EntryRef {
                 number: entry.number,
                 timestamp: entry.timestamp,
                 command: &entry.command,

@@ -1,7 +1,6 @@
 //! The command line (SPEC section 1): flags defined once, and what each form runs.
 
 mod app;
-pub mod builtins;
 mod history_cmd;
 mod plugin_cmd;
 mod probe;

@@ -5,8 +5,8 @@ use std::io::Write;
 use serde_json::{Value, json};
 
 use super::{App, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
-use crate::plugin::capabilities::host_pattern_of;
-use crate::transport::{ConnectOptions, Event, Outgoing, TransportError};
+use aish::plugin::capabilities::host_pattern_of;
+use aish::transport::{ConnectOptions, Event, Outgoing, TransportError};
 
 /// Runs the probe; returns the exit status.
 pub async fn run(

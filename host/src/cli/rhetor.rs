@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::config::AiConfig;
+use aish::config::AiConfig;
 
 /// The AIs the Rhetor at `url` lists (`GET /api/ai/specialists`), as (name, config); an error
 /// is one line for the user.

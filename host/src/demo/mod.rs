@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 
 pub use personas::{PERSONAS, Persona};
 
-use crate::config::{AiConfig, Config};
+use aish::config::{AiConfig, Config};
 
 /// Delay between demo tokens, so streaming is visible (`AISH_DEMO_DELAY_MS` overrides it).
 const DEFAULT_TOKEN_DELAY: Duration = Duration::from_millis(25);

@@ -1,6 +1,9 @@
 //! How a streaming answer is shown (SPEC section 4). On a terminal: `[Streaming...] `, the
 //! tokens as they arrive, then `[Complete - 1.2s, 42 tokens]`. When stdout is not a terminal:
-//! only the answer on stdout, status lines on stderr, and no ANSI codes anywhere.
+//! only the answer on stdout, status lines on stderr, and no ANSI codes anywhere. The display
+//! consumes the pipeline's stage events (see `events.rs`) and decides what shows where.
+
+mod events;
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -17,11 +20,13 @@ pub struct Display {
     at_line_start: bool,
     /// Stdout refused a write (a closed pipe); stop writing, keep running.
     out_closed: bool,
+    /// The AI stage whose events are arriving, and how it is shown.
+    stage: Option<events::Shown>,
 }
 
 /// How a stage's answer is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Visibility {
+enum Visibility {
     /// Streamed to stdout.
     Shown,
     /// Kept off stdout (an intermediate stage when stdout is not a terminal, or redirected).
@@ -40,6 +45,7 @@ impl Display {
             err: Box::new(std::io::stderr()),
             at_line_start: true,
             out_closed: false,
+            stage: None,
         }
     }
 
@@ -84,7 +90,7 @@ impl Display {
 
     /// An AI stage starts answering; `label` names it when a pipeline has several. A whole
     /// (non-streamed) answer gets no `[Streaming...]`.
-    pub fn stage_start(&mut self, label: Option<&str>, streaming: bool, visibility: Visibility) {
+    fn stage_start(&mut self, label: Option<&str>, streaming: bool, visibility: Visibility) {
         if visibility == Visibility::Quiet && self.tty {
             return;
         }
@@ -104,14 +110,14 @@ impl Display {
     }
 
     /// A piece of the answer.
-    pub fn token(&mut self, text: &str, visibility: Visibility) {
+    fn token(&mut self, text: &str, visibility: Visibility) {
         if visibility == Visibility::Shown {
             self.write_out(text);
         }
     }
 
     /// The answer ended; `tokens` is what the backend reported, or the count of token events.
-    pub fn stage_end(&mut self, elapsed: Duration, tokens: u64, visibility: Visibility) {
+    fn stage_end(&mut self, elapsed: Duration, tokens: u64, visibility: Visibility) {
         if visibility == Visibility::Shown && !self.at_line_start {
             self.write_out("\n");
         }
@@ -125,7 +131,7 @@ impl Display {
     }
 
     /// An answer stopped early but what arrived is kept.
-    pub fn stage_interrupted(&mut self, why: &str, visibility: Visibility) {
+    fn stage_interrupted(&mut self, why: &str, visibility: Visibility) {
         if visibility == Visibility::Shown && !self.at_line_start {
             self.write_out("\n");
         }

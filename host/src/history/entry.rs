@@ -149,7 +149,7 @@ pub fn text_block(number: u64, command: &str, responses: &[(&str, &str)], metada
 
 /// Text on one line: line breaks and other control characters become spaces.
 fn one_line(text: &str) -> String {
-    text.trim().chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    crate::text::one_line(text.trim(), usize::MAX)
 }
 
 /// The first 100 characters and `...` when there are more.

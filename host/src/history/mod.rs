@@ -4,6 +4,7 @@
 
 mod dates;
 mod entry;
+mod recorder;
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
@@ -13,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use dates::parse_date;
 pub use entry::{Entry, EntryRef, Metadata, StageFigures, text_block};
+pub use recorder::record;
 
 /// Why the history could not be read or written.
 #[derive(Debug, thiserror::Error)]

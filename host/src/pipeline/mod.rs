@@ -1,13 +1,21 @@
-//! The pipeline language (SPEC section 3): parsing lines into an AST, and running them.
+//! The pipeline engine (SPEC section 3): the language (lexer, parser, AST), a plan that
+//! resolves each name, and the run that asks AIs through the transport layer and emits
+//! [`StageEvent`]s. It knows nothing of built-ins, the shell, the display or the history.
 
-mod answer;
+mod engine;
+mod events;
 mod lexer;
+mod outcome;
 mod parser;
-mod run;
+pub(crate) mod plan;
+mod redirect;
+mod stages;
 
+pub use engine::{RunSettings, run};
+pub use events::{Discard, EventSink, StageEvent, StageInfo};
 pub use lexer::{Span, Token, tokenize};
+pub use outcome::{Outcome, RunError, StageResult};
 pub use parser::{parse, parse_with_context};
-pub use run::{Executor, Outcome, RunError, StageResult};
 
 /// The context a caller hands to a pipeline: a JSON object merged into every AI stage's context.
 pub type Context = serde_json::Map<String, serde_json::Value>;

@@ -135,7 +135,7 @@ impl log::Host for HostState {
             _ => return Ok(()),
         };
         // One line, and no escape sequence a plugin could use to rewrite the user's screen.
-        let message: String = message.chars().map(|c| if c.is_control() { ' ' } else { c }).take(2000).collect();
+        let message = crate::text::one_line(&message, 2000);
         eprintln!("[plugin {}] {label}: {message}", self.plugin);
         Ok(())
     }

@@ -7,6 +7,7 @@ pub mod capabilities;
 mod compat;
 pub mod host_http;
 pub mod host_socket;
+pub mod manage;
 pub mod manifest;
 pub mod native;
 pub mod registry;

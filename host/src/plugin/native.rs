@@ -115,6 +115,6 @@ impl NativeLibrary {
             unsafe { ((*self.table).free)(out, out_len) };
             text
         };
-        if status == 0 { Ok(text) } else { Err(text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()) }
+        if status == 0 { Ok(text) } else { Err(crate::text::one_line(&text, usize::MAX)) }
     }
 }

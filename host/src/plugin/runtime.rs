@@ -235,7 +235,7 @@ impl Runtime {
         let pre = linker
             .instantiate_pre(&component)
             .and_then(|pre| typed(pre, &plugin.manifest.wit))
-            .map_err(|e| PluginError::Invalid { plugin: name.clone(), why: one_line(&e.to_string()) })?;
+            .map_err(|e| PluginError::Invalid { plugin: name.clone(), why: crate::text::join_lines(&e.to_string()) })?;
         prepared.lock().expect("plugin map lock").insert(key, pre.clone());
         Ok(pre)
     }
@@ -307,11 +307,7 @@ pub(crate) fn describe_trap(store: &Store<HostState>, error: &wasmtime::Error) -
     }
     let reason = match error.downcast_ref::<wasmtime::Trap>() {
         Some(trap) => trap.to_string(),
-        None => one_line(&format!("{error}")),
+        None => crate::text::join_lines(&format!("{error}")),
     };
     format!("plugin `{plugin}` crashed: {reason}")
-}
-
-fn one_line(text: &str) -> String {
-    text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
 }

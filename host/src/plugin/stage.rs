@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+use crate::text::one_line;
+
 use super::runtime::{StagePre, describe_trap, start_call};
 use super::{Grant, PluginError, Registry, Runtime};
 
@@ -33,14 +35,14 @@ pub async fn run_stage(
                 .call_create(&mut store, args, &context)
                 .await
                 .map_err(|e| describe_trap(&store, &e))?
-                .map_err(|e| format!("{name}: {}", one_line(&e)))?;
+                .map_err(|e| format!("{name}: {}", one_line(&e, 1000)))?;
             let mut output = String::new();
             start_call(&mut store);
             let ready = processor.call_push(&mut store, handle, input).await.map_err(|e| describe_trap(&store, &e))?;
-            output.push_str(&ready.map_err(|e| format!("{name}: {}", one_line(&e)))?);
+            output.push_str(&ready.map_err(|e| format!("{name}: {}", one_line(&e, 1000)))?);
             start_call(&mut store);
             let rest = processor.call_finish(&mut store, handle).await.map_err(|e| describe_trap(&store, &e))?;
-            output.push_str(&rest.map_err(|e| format!("{name}: {}", one_line(&e)))?);
+            output.push_str(&rest.map_err(|e| format!("{name}: {}", one_line(&e, 1000)))?);
             let _ = handle.resource_drop_async(&mut store).await;
             Ok(output)
         }};
@@ -49,8 +51,4 @@ pub async fn run_stage(
         StagePre::V0_1(pre) => drive!(pre),
         StagePre::V0_2(pre) => drive!(pre),
     }
-}
-
-fn one_line(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(1000).collect()
 }

@@ -1,7 +1,7 @@
 //! Tab completion: AI names, built-ins, stage plugins and keywords where a command goes; file
 //! paths after `<`, `>`, `>>` and `plugin add`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use reedline::{Completer, CompletionResult, Span, Suggestion};
@@ -21,8 +21,9 @@ impl AishCompleter {
         AishCompleter { vocabulary, cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")) }
     }
 
-    /// The same, completing relative paths from `cwd`.
-    pub fn with_cwd(vocabulary: Arc<Vocabulary>, cwd: &Path) -> Self {
+    /// The same, completing relative paths from `cwd` (tests pin it to a temp dir).
+    #[cfg(test)]
+    pub fn with_cwd(vocabulary: Arc<Vocabulary>, cwd: &std::path::Path) -> Self {
         AishCompleter { vocabulary, cwd: cwd.to_path_buf() }
     }
 
@@ -123,6 +124,7 @@ impl AishCompleter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn completer(cwd: &Path) -> AishCompleter {
         let vocabulary = Vocabulary {

@@ -7,7 +7,7 @@ use nu_ansi_term::{Color, Style};
 use reedline::{Highlighter, StyledText};
 
 use super::vocabulary::{Kind, Vocabulary};
-use crate::pipeline::{Token, tokenize};
+use aish::pipeline::{Token, tokenize};
 
 /// The styles of each part of a line.
 #[derive(Clone, Copy, Debug)]

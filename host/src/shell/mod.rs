@@ -20,20 +20,20 @@ pub use completer::AishCompleter;
 pub use highlighter::{AishHighlighter, Palette};
 pub use prompt::AishPrompt;
 pub use validator::AishValidator;
-pub use vocabulary::{Kind, Vocabulary};
+pub use vocabulary::Vocabulary;
 
 use crate::cli::{App, EXIT_OK};
-use crate::config::EditMode as EditModeName;
-use crate::pipeline::Executor;
+use aish::config::EditMode as EditModeName;
+use aish::session::Session;
 
 /// Runs the shell until `exit` or Ctrl-D; returns the exit status.
-pub async fn run(app: &App, executor: &mut Executor) -> u8 {
+pub async fn run(app: &App, session: &mut Session) -> u8 {
     let names: Vec<&str> = app.config().ai.keys().map(String::as_str).collect();
     let backend = match &app.demo {
         Some(demo) => format!("demo AIs on {}", demo.addr()),
         None => format!("config {}", app.config().source.as_ref().map(|p| p.display().to_string()).unwrap_or_default()),
     };
-    executor.display.print(&format!(
+    session.display().print(&format!(
         "aish {} - AIs: {} ({backend})\nType `help` for built-ins, `echo \"an idea\" | {}` to start, Ctrl-D to leave.",
         env!("CARGO_PKG_VERSION"),
         names.join(", "),
@@ -44,12 +44,12 @@ pub async fn run(app: &App, executor: &mut Executor) -> u8 {
     let mut editor = match FileBackedHistory::with_file(10_000, line_history.clone()) {
         Ok(history) => Reedline::create().with_history(Box::new(history)),
         Err(e) => {
-            executor.display.warning(&format!("warning: line history {} is not kept: {e}", line_history.display()));
+            session.display().warning(&format!("warning: line history {} is not kept: {e}", line_history.display()));
             Reedline::create()
         }
     };
-    let color = executor.display.color();
-    let vocabulary = Arc::new(Vocabulary::new(executor.connector()));
+    let color = session.display().color();
+    let vocabulary = Arc::new(Vocabulary::new(session.connector()));
     let palette = if color { Palette::colored() } else { Palette::plain() };
     let hint_style = if color { Style::new().fg(Color::DarkGray) } else { Style::new() };
     editor = editor
@@ -78,7 +78,7 @@ pub async fn run(app: &App, executor: &mut Executor) -> u8 {
             Ok(Signal::CtrlD) => break,
             Ok(_) => continue,
             Err(e) => {
-                executor.display.error(&format!("cannot read the terminal: {e}"));
+                session.display().error(&format!("cannot read the terminal: {e}"));
                 break;
             }
         };
@@ -86,11 +86,11 @@ pub async fn run(app: &App, executor: &mut Executor) -> u8 {
         if line.is_empty() {
             continue;
         }
-        match executor.execute(line, None).await {
+        match session.execute(line, None).await {
             Ok(outcome) if outcome.exit => break,
             Ok(_) => {}
-            Err(crate::pipeline::RunError::Syntax(syntax)) => executor.display.error(&syntax.render()),
-            Err(e) => executor.display.error(&e.to_string()),
+            Err(aish::pipeline::RunError::Syntax(syntax)) => session.display().error(&syntax.render()),
+            Err(e) => session.display().error(&e.to_string()),
         }
     }
     EXIT_OK

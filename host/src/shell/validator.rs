@@ -2,7 +2,7 @@
 
 use reedline::{ValidationResult, Validator};
 
-use crate::pipeline::parse;
+use aish::pipeline::parse;
 
 /// The shell's validator.
 pub struct AishValidator;

@@ -1,8 +1,7 @@
 //! The names the shell knows, for highlighting and completion.
 
-use crate::cli::builtins::BUILTINS;
-use crate::plugin::PluginKind;
-use crate::transport::Connector;
+use aish::plugin::PluginKind;
+use aish::transport::Connector;
 
 /// What a command name is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,12 +37,8 @@ pub const KEYWORDS: &[&str] = &["echo", "team-chat"];
 impl Vocabulary {
     /// The names known to `connector`.
     pub fn new(connector: &Connector) -> Self {
-        let builtins = BUILTINS
-            .iter()
-            .map(|(usage, _)| usage.split_whitespace().next().unwrap_or(usage).to_owned())
-            .filter(|name| name != "!N")
-            .chain(["quit".to_owned()])
-            .collect();
+        // The same registry the dispatcher runs built-ins from.
+        let builtins = aish::commands::builtin_names().map(str::to_owned).collect();
         Vocabulary {
             ais: connector.config().ai.iter().map(|(name, ai)| (name.clone(), ai.transport.clone())).collect(),
             builtins,

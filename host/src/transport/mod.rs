@@ -1,12 +1,16 @@
-//! Talking to one AI through a transport plugin: host-side events and errors, independent of
-//! the WIT version the plugin was built against.
+//! Talking to one AI: a transport plugin session (host-side events and errors, independent of
+//! the WIT version the plugin was built against), and the policy that turns sessions into an
+//! answer: fallback, retry after a busy server, resume of a cut stream.
 
+mod answer;
+mod policy;
 mod session;
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+pub use answer::{Answer, Piece};
 pub use session::{Connector, TransportSession};
 
 /// Token counts reported by a backend.

@@ -329,7 +329,7 @@ macro_rules! wit_conversions {
                 };
                 TransportError {
                     kind,
-                    message: one_line(&error.message),
+                    message: crate::text::one_line(&error.message, 1000),
                     status: error.status,
                     retry_after: error.retry_after_ms.map(Duration::from_millis),
                 }
@@ -376,8 +376,3 @@ macro_rules! wit_conversions {
 
 wit_conversions!(v0_1_0);
 wit_conversions!(v0_2_0);
-
-/// A plugin's message, shown on one line whatever it contains.
-fn one_line(message: &str) -> String {
-    message.chars().map(|c| if c.is_control() { ' ' } else { c }).take(1000).collect()
-}

@@ -1,14 +1,16 @@
-//! One AI's answer, produced by a task of its own and sent, piece by piece, over a channel.
-//! The display reads the channels in pipeline order, so answers produced side by side (`&`,
-//! `team-chat`) are shown one after the other without interleaving, each as soon as it can be.
+//! "An answer from AI X": one AI's answer, produced by a task of its own that applies the
+//! transport policy (fallback, retry, resume; see [`policy`](super::policy)) and sends the
+//! answer, piece by piece, over a channel. The pipeline reads the channels in order, so answers
+//! produced side by side (`&`, `team-chat`) are shown one after the other without interleaving.
 
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::policy::{Backoff, open, route};
+use super::{Connector, ErrorKind, Event, Outgoing, Usage};
 use crate::config::AiConfig;
-use crate::transport::{Connector, ErrorKind, Event, Outgoing, TransportError, TransportSession, Usage};
 
 /// A piece of an answer, with when it was produced (from the start of the request).
 #[derive(Debug)]
@@ -57,18 +59,7 @@ impl Answer {
     pub fn start(connector: &Connector, name: &str, ai: &AiConfig, message: Outgoing) -> Answer {
         let (tx, pieces) = mpsc::unbounded_channel();
         let streamed = message.stream;
-        let mut order = vec![ai.transport.clone()];
-        // A whole answer from an HTTP backend is plain request/response; a socket protocol
-        // (tcp://, ws://) asks its own transport for it.
-        let over_http = ai.url.starts_with("http://") || ai.url.starts_with("https://");
-        if !message.stream && over_http && connector.registry().get("http").is_some() {
-            order = vec!["http".to_owned()];
-        }
-        for fallback in &ai.fallback {
-            if !order.contains(fallback) {
-                order.push(fallback.clone());
-            }
-        }
+        let order = route(connector, ai, message.stream);
         let transport = order[0].clone();
         let (connector, ai_config) = (connector.clone(), ai.clone());
         let task = tokio::spawn(async move { produce(connector, ai_config, order, message, tx).await });
@@ -189,77 +180,4 @@ async fn produce(
         }
     }
     session.close().await;
-}
-
-/// Opens a session and sends the message; a busy server (429, 503) or, when resuming, a cut
-/// connection is tried again after the backoff while attempts are left. `resume` is the last
-/// event ID to resume after and the wait the server asked for.
-async fn open(
-    connector: &Connector,
-    ai: &AiConfig,
-    message: &Outgoing,
-    resume: Option<(&str, Option<u64>)>,
-    backoff: &mut Backoff,
-) -> Result<TransportSession, TransportError> {
-    let mut ai = ai.clone();
-    let mut asked_wait = None;
-    if let Some((id, retry_ms)) = resume {
-        ai.settings.insert("last_event_id".into(), toml::Value::String(id.to_owned()));
-        asked_wait = retry_ms.map(Duration::from_millis);
-        tokio::time::sleep(backoff.next(asked_wait)).await;
-    }
-    loop {
-        let attempt = async {
-            let mut session = connector.connect_ai(&ai).await?;
-            session.send(message).await?;
-            Ok::<_, TransportError>(session)
-        };
-        match attempt.await {
-            Ok(session) => return Ok(session),
-            Err(e)
-                if backoff.left()
-                    && (matches!(e.status, Some(429 | 503)) || (resume.is_some() && e.kind == ErrorKind::Connect)) =>
-            {
-                tokio::time::sleep(backoff.next(e.retry_after.or(asked_wait))).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// Exponential backoff with jitter, within the AI's `reconnect` settings.
-struct Backoff {
-    left: u32,
-    delay: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    fn new(ai: &AiConfig) -> Self {
-        Backoff {
-            left: ai.reconnect.attempts,
-            delay: Duration::from_millis(ai.reconnect.initial_delay_ms),
-            max: Duration::from_millis(ai.reconnect.max_delay_ms),
-        }
-    }
-
-    fn left(&self) -> bool {
-        self.left > 0
-    }
-
-    /// The wait before the next attempt: what the server asked for, else the backoff delay
-    /// plus up to a quarter more, so clients cut at once do not come back at once.
-    fn next(&mut self, asked: Option<Duration>) -> Duration {
-        self.left = self.left.saturating_sub(1);
-        let wait = match asked {
-            Some(asked) => asked,
-            None => {
-                let seed = std::collections::hash_map::RandomState::new();
-                let jitter = std::hash::BuildHasher::hash_one(&seed, Instant::now()) % 1000;
-                self.delay + self.delay.mul_f64(jitter as f64 / 4000.0)
-            }
-        };
-        self.delay = (self.delay * 2).min(self.max);
-        wait
-    }
 }

@@ -1,0 +1,63 @@
+//! `history`, `history N`, `history search TEXT`.
+
+use super::Flow;
+use crate::history::{Entry, text_block};
+use crate::session::Session;
+
+/// Shows the last N entries (default 20), or those whose line or answers contain TEXT.
+pub(super) fn show(session: &mut Session, args: &str) -> Option<Flow> {
+    let history = session.history().cloned();
+    let display = session.display();
+    let Some(history) = history else {
+        display.error("no history is kept in this session");
+        return Some(Flow::Continue);
+    };
+    let loaded = match history.load() {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            display.error(&format!("cannot read the history: {e}"));
+            return Some(Flow::Continue);
+        }
+    };
+    if let Some(warning) = &loaded.warning {
+        display.warning(&format!("warning: {warning}"));
+    }
+    let entries: Vec<&Entry> = if let Some(text) = args.strip_prefix("search") {
+        let needle = text.trim().to_lowercase();
+        if needle.is_empty() {
+            display.error("history search needs TEXT to look for");
+            return Some(Flow::Continue);
+        }
+        loaded
+            .entries
+            .iter()
+            .filter(|e| {
+                e.command.to_lowercase().contains(&needle)
+                    || e.responses.iter().any(|(_, answer)| answer.to_lowercase().contains(&needle))
+            })
+            .collect()
+    } else {
+        let count = if args.is_empty() {
+            20
+        } else {
+            match args.parse::<usize>() {
+                Ok(n) => n,
+                Err(_) => {
+                    display.error(&format!("history takes a number of entries, not `{args}`"));
+                    return Some(Flow::Continue);
+                }
+            }
+        };
+        let skip = loaded.entries.len().saturating_sub(count);
+        loaded.entries.iter().skip(skip).collect()
+    };
+    let mut text = String::new();
+    for entry in entries {
+        let responses: Vec<(&str, &str)> = entry.responses.iter().map(|(a, r)| (a.as_str(), r.as_str())).collect();
+        text.push_str(&text_block(entry.number, &entry.command, &responses, &entry.metadata));
+    }
+    if !text.is_empty() {
+        display.print(&text);
+    }
+    Some(Flow::Continue)
+}

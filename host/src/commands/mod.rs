@@ -1,0 +1,167 @@
+//! The commands a line can be, above the pipeline engine: `!N` (replay a history entry), the
+//! built-ins (one registry, which the shell's highlighting and completion read too), or a
+//! pipeline, which runs and is then recorded in the history.
+
+mod history;
+mod plugins;
+mod state;
+mod transports;
+
+use std::time::Instant;
+
+use crate::pipeline::{Outcome, RunError};
+use crate::session::Session;
+
+/// What a built-in asks of its caller.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on.
+    Continue,
+    /// Leave the shell.
+    Exit,
+}
+
+/// Runs a built-in with the words after its name; `None` when the words make it no use of the
+/// built-in (the line then runs as a pipeline, which names what is wrong).
+type Handler = fn(&mut Session, &str) -> Option<Flow>;
+
+/// A built-in command.
+pub struct Builtin {
+    /// The name that invokes it.
+    pub name: &'static str,
+    /// Other names for it.
+    pub aliases: &'static [&'static str],
+    /// How to call it and what each form does, one line each, as `help` shows them.
+    pub usage: &'static [(&'static str, &'static str)],
+    run: Handler,
+}
+
+/// Every built-in, in the order `help` lists them.
+pub const BUILTINS: &[Builtin] = &[
+    builtin("help", &[("help", "shows this list")], help),
+    builtin(
+        "list-ais",
+        &[("list-ais", "lists the AIs with transport, dialect, URL, and whether each answers now")],
+        transports::list_ais,
+    ),
+    builtin("plugins", &[("plugins", "lists installed plugins")], plugins::names),
+    builtin(
+        "plugin",
+        &[("plugin list | info NAME | add [--name NAME] PATH | remove NAME", "manages plugins (usable at once)")],
+        plugins::manage,
+    ),
+    builtin(
+        "history",
+        &[
+            ("history [N]", "shows the last N commands (default 20) with their answers"),
+            ("history search TEXT", "shows the commands whose line or answers contain TEXT"),
+        ],
+        history::show,
+    ),
+    // `!N` is recognised by its number before any built-in; it is listed here for `help`.
+    builtin(REPLAY, &[("!N", "runs command N of the history again")], |_, _| None),
+    builtin(
+        "transport",
+        &[("transport [AI [NAME]]", "shows each AI's transport, or makes AI use transport NAME from now on")],
+        transports::transport,
+    ),
+    builtin("session", &[("session", "shows this session's id (every AI stage receives it as session_id)")], session),
+    builtin(
+        "context",
+        &[("context [set KEY VALUE | unset KEY | clear]", "shows or sets context sent to every AI stage")],
+        state::context,
+    ),
+    builtin(
+        "memory",
+        &[("memory [add TEXT | clear]", "shows or sets memory hints sent to every AI stage")],
+        state::memory,
+    ),
+    Builtin { name: "exit", aliases: &["quit"], usage: &[("exit", "leaves the shell (also Ctrl-D)")], run: exit },
+];
+
+/// The name of the replay entry, which no word invokes.
+const REPLAY: &str = "!N";
+
+const fn builtin(name: &'static str, usage: &'static [(&'static str, &'static str)], run: Handler) -> Builtin {
+    Builtin { name, aliases: &[], usage, run }
+}
+
+impl Builtin {
+    /// Whether `word` invokes this built-in.
+    pub fn is_called(&self, word: &str) -> bool {
+        self.name != REPLAY && (self.name == word || self.aliases.contains(&word))
+    }
+}
+
+/// Every name that invokes a built-in (aliases included), for the shell's vocabulary.
+pub fn builtin_names() -> impl Iterator<Item = &'static str> {
+    BUILTINS.iter().filter(|b| b.name != REPLAY).flat_map(|b| std::iter::once(b.name).chain(b.aliases.iter().copied()))
+}
+
+/// Runs one line: `!N`, a built-in, or a pipeline (recorded in the history).
+pub(crate) async fn execute(session: &mut Session, line: &str, stdin: Option<String>) -> Result<Outcome, RunError> {
+    let line = line.trim();
+    if let Some(n) = line.strip_prefix('!').and_then(|n| n.parse::<u64>().ok()) {
+        let command = replayed(session, n)?;
+        session.display().echo_command(&command);
+        return Box::pin(execute(session, &command, stdin)).await;
+    }
+    let (word, args) = line.split_once(' ').map(|(w, a)| (w, a.trim())).unwrap_or((line, ""));
+    if let Some(builtin) = BUILTINS.iter().find(|b| b.is_called(word))
+        && let Some(flow) = (builtin.run)(session, args)
+    {
+        return Ok(Outcome { exit: flow == Flow::Exit, ..Outcome::default() });
+    }
+    let started = Instant::now();
+    let result = session.run_line(line, stdin).await;
+    if !line.is_empty() && !line.starts_with('#') {
+        session.record(line, &result, started.elapsed());
+    }
+    result
+}
+
+/// The command line of history entry `n`.
+fn replayed(session: &mut Session, n: u64) -> Result<String, RunError> {
+    let entry = match session.history() {
+        Some(history) => {
+            let (entry, warning) = history.get(n).map_err(|e| RunError::File(e.to_string()))?;
+            if let Some(warning) = warning {
+                session.display().warning(&format!("warning: {warning}"));
+            }
+            entry
+        }
+        None => None,
+    };
+    entry.map(|e| e.command).ok_or_else(|| RunError::Usage(format!("!{n}: event not found")))
+}
+
+/// `help`
+fn help(session: &mut Session, args: &str) -> Option<Flow> {
+    if !args.is_empty() {
+        return None;
+    }
+    let mut text = String::from("Built-ins:\n");
+    for (usage, about) in BUILTINS.iter().flat_map(|b| b.usage) {
+        text.push_str(&format!("  {usage:<44} {about}\n"));
+    }
+    text.push_str("Pipelines:\n  echo \"text\" | AI | AI     send text through AIs in turn\n");
+    text.push_str("  AI text...                 send text to one AI\n");
+    text.push_str("  AI < FILE > FILE           read input from / write the answer to a file\n");
+    session.display().print(&text);
+    Some(Flow::Continue)
+}
+
+/// `session`
+fn session(session: &mut Session, args: &str) -> Option<Flow> {
+    if !args.is_empty() {
+        return None;
+    }
+    let id = session.id().to_owned();
+    session.display().print(&id);
+    Some(Flow::Continue)
+}
+
+/// `exit`, `quit`
+fn exit(_: &mut Session, args: &str) -> Option<Flow> {
+    args.is_empty().then_some(Flow::Exit)
+}

@@ -1,0 +1,67 @@
+//! `plugins` and `plugin list | info | add | remove`: the installed plugins, changed in place so
+//! that a plugin added or removed is usable or gone for the next command.
+
+use super::Flow;
+use crate::pipeline::{Token, tokenize};
+use crate::plugin::PluginKind;
+use crate::plugin::manage::{self, Action};
+use crate::session::Session;
+
+/// `plugins`: the names of the installed plugins, by kind.
+pub(super) fn names(session: &mut Session, args: &str) -> Option<Flow> {
+    if !args.is_empty() {
+        return None;
+    }
+    let connector = session.connector().clone();
+    let registry = connector.registry();
+    let mut text = String::new();
+    for kind in [PluginKind::Transport, PluginKind::Stage] {
+        let names = registry.names_of(kind);
+        if !names.is_empty() {
+            text.push_str(&format!("{kind}: {}\n", names.join(", ")));
+        }
+    }
+    session.display().print(&text);
+    Some(Flow::Continue)
+}
+
+/// `plugin list | info NAME | add [--name NAME] PATH | remove NAME`, as `aish plugin` does.
+pub(super) fn manage(session: &mut Session, args: &str) -> Option<Flow> {
+    let Some(dir) = session.plugin_dir().map(std::path::Path::to_path_buf) else {
+        session.display().error("plugins cannot be changed in this session");
+        return Some(Flow::Continue);
+    };
+    let words = match tokenize(args) {
+        Ok(tokens) => tokens
+            .into_iter()
+            .filter_map(|(t, _)| if let Token::Word { text, .. } = t { Some(text) } else { None })
+            .collect::<Vec<_>>(),
+        Err(e) => {
+            session.display().error(&e.to_string());
+            return Some(Flow::Continue);
+        }
+    };
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let action = match words.as_slice() {
+        ["list"] => Action::List,
+        ["info", name] => Action::Info { name: (*name).to_owned() },
+        ["add", path] => Action::Add { path: path.into(), name: None },
+        ["add", "--name", name, path] => Action::Add { path: path.into(), name: Some((*name).to_owned()) },
+        ["remove", name] => Action::Remove { name: (*name).to_owned() },
+        _ => {
+            session.display().error("usage: plugin list | info NAME | add [--name NAME] PATH | remove NAME");
+            return Some(Flow::Continue);
+        }
+    };
+    let changes = matches!(action, Action::Add { .. } | Action::Remove { .. });
+    match manage::run(session.connector(), &dir, &action) {
+        Ok(text) => {
+            session.display().print(&text);
+            if changes {
+                session.reload_plugins();
+            }
+        }
+        Err(message) => session.display().error(&message),
+    }
+    Some(Flow::Continue)
+}

@@ -1,0 +1,257 @@
+//! Running a planned pipeline: each AI stage gets the previous output and the pipeline context,
+//! asks its AI through the transport layer, and reports what happens as [`StageEvent`]s; stage
+//! plugins transform the text between AIs. The engine keeps no state between lines: what a run
+//! needs from its session comes in [`RunSettings`].
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::events::{EventSink, StageEvent, StageInfo};
+use super::plan::{Step, plan};
+use super::{Context, Outcome, Pipeline, RunError, StageResult, redirect, stages};
+use crate::transport::{Answer, Connector, Outgoing, Piece};
+
+/// What one run takes from the session it belongs to.
+#[derive(Clone, Copy, Debug)]
+pub struct RunSettings<'a> {
+    /// The id every AI stage receives as `session_id`.
+    pub session_id: &'a str,
+    /// Hints sent to every AI stage as `memory_hints`.
+    pub memory_hints: &'a [String],
+    /// Transports chosen at run time, by AI, over the configured ones.
+    pub transports: &'a BTreeMap<String, String>,
+    /// Ask every AI for a whole answer instead of a stream.
+    pub no_stream: bool,
+}
+
+/// Runs a parsed pipeline, reporting to `sink` as it goes. `stdin` is input for a first stage
+/// that has no other.
+pub async fn run(
+    connector: &Connector,
+    settings: &RunSettings<'_>,
+    pipeline: &Pipeline,
+    stdin: Option<String>,
+    sink: &mut dyn EventSink,
+) -> Result<Outcome, RunError> {
+    let plan = plan(pipeline, connector.config(), connector.registry())?;
+    let mut text = pipeline.input.as_ref().map(redirect::read_input).transpose()?;
+    let mut outcome = Outcome::default();
+    let ai_count: usize = plan.iter().map(|s| if let Step::Ais(b) = s { b.len() } else { 0 }).sum();
+    let mut previous: Option<(String, String)> = None;
+    let mut position = 0;
+    let mut interrupt = std::pin::pin!(ctrl_c());
+    for (index, step) in plan.iter().enumerate() {
+        let last = index + 1 == plan.len();
+        if let Step::Echo(words) = step {
+            text = Some(words.clone());
+            continue;
+        }
+        position += 1;
+        let input = text.take().or_else(|| if index == 0 { stdin.clone() } else { None }).unwrap_or_default();
+        let branches = match step {
+            Step::Echo(_) => continue,
+            Step::Plugin(command) => {
+                let context = stage_context(settings, &command.context, position, previous.as_ref());
+                let result = stages::run_plugin(connector, command, &Value::Object(context), &input).await;
+                let failed = result.error.is_some();
+                if let Some(error) = &result.error {
+                    sink.event(StageEvent::Failed { error });
+                } else if last && pipeline.output.is_none() {
+                    sink.event(StageEvent::Output(&result.response));
+                }
+                text = Some(result.response.clone());
+                outcome.stages.push(result);
+                if failed {
+                    break;
+                }
+                continue;
+            }
+            Step::Ais(branches) => branches,
+        };
+        let mut answers = Vec::new();
+        for branch in branches {
+            let message = with_args(&branch.args, &input);
+            if message.trim().is_empty() {
+                return Err(RunError::Usage(format!(
+                    "{0} has no input: write `echo \"text\" | {0}`, `{0} text` or `{0} < file`",
+                    branch.name
+                )));
+            }
+            let mut context = stage_context(settings, &branch.context, position, previous.as_ref());
+            context.insert("previous_response".into(), json!(previous.as_ref().map(|p| &p.1)));
+            context.insert("memory_hints".into(), json!(settings.memory_hints));
+            let mut ai = connector.config().ai[&branch.name].clone();
+            if let Some(transport) = settings.transports.get(&branch.name) {
+                ai.transport.clone_from(transport);
+            }
+            let stream = !settings.no_stream && ai.stream != Some(false);
+            let message = Outgoing { message, context: Value::Object(context), stream };
+            answers.push(Answer::start(connector, &branch.name, &ai, message));
+        }
+        let fan_out = answers.len() > 1;
+        let mut results = Vec::new();
+        let mut stopped = false;
+        for i in 0..answers.len() {
+            let result = if stopped {
+                drain(&mut answers[i])
+            } else {
+                let info = StageInfo {
+                    ai: answers[i].ai.clone(),
+                    streamed: answers[i].streamed,
+                    labelled: ai_count > 1,
+                    fan_out,
+                    last,
+                    redirected: pipeline.output.is_some(),
+                };
+                show(&mut answers[i], &info, sink, &mut interrupt).await
+            };
+            if result.interrupted && result.error.is_none() {
+                // Ctrl-C stops every answer of the stage, keeping what each got.
+                stopped = true;
+                answers.iter().for_each(Answer::stop);
+            }
+            results.push(result);
+        }
+        let failed = results.iter().any(|r| r.error.is_some() || r.interrupted);
+        text = Some(if fan_out {
+            results.iter().map(|r| format!("[{}]\n{}", r.ai, r.response.trim_end())).collect::<Vec<_>>().join("\n\n")
+        } else {
+            results[0].response.clone()
+        });
+        previous = Some((
+            results.iter().map(|r| r.ai.as_str()).collect::<Vec<_>>().join(" & "),
+            text.clone().unwrap_or_default(),
+        ));
+        outcome.stages.extend(results);
+        if failed {
+            break;
+        }
+    }
+    outcome.output = text.unwrap_or_default();
+    let only_echo = outcome.stages.is_empty();
+    match &pipeline.output {
+        Some(file) if outcome.success() => redirect::write_output(file, &outcome.output)?,
+        None if only_echo => sink.event(StageEvent::Output(&outcome.output)),
+        _ => {}
+    }
+    Ok(outcome)
+}
+
+/// The caller's context with what every stage learns of the pipeline: its position, the
+/// previous AI, and the session.
+fn stage_context(
+    settings: &RunSettings<'_>,
+    base: &Context,
+    position: usize,
+    previous: Option<&(String, String)>,
+) -> Context {
+    let mut context = base.clone();
+    context.insert("pipeline_position".into(), json!(position));
+    context.insert("previous_ai".into(), json!(previous.map(|p| &p.0)));
+    context.insert("session_id".into(), json!(settings.session_id));
+    context
+}
+
+/// Follows one answer as its pieces arrive, reporting each, and returns what became of it.
+async fn show(
+    answer: &mut Answer,
+    info: &StageInfo,
+    sink: &mut dyn EventSink,
+    interrupt: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+) -> StageResult {
+    let mut result = StageResult::empty(&answer.ai, &answer.transport, answer.streamed);
+    let name = answer.ai.clone();
+    let mut counted = 0u64;
+    let mut started = false;
+    sink.event(StageEvent::Stage(info));
+    loop {
+        let piece = tokio::select! {
+            piece = answer.pieces.recv() => piece,
+            _ = interrupt.as_mut() => {
+                result.interrupted = true;
+                answer.stop();
+                // What had already arrived is kept.
+                keep_arrived(answer, &mut result);
+                break;
+            }
+        };
+        match piece {
+            Some(Piece::Degraded { why, transport }) => {
+                sink.event(StageEvent::Degraded { why: &why, transport: &transport });
+                result.transport = transport;
+                result.degraded = Some(why);
+            }
+            Some(Piece::Started) => {
+                started = true;
+                sink.event(StageEvent::Answering);
+            }
+            Some(Piece::Token(text, at)) => {
+                result.first_token.get_or_insert(at);
+                counted += 1;
+                sink.event(StageEvent::Token(&text));
+                result.response.push_str(&text);
+            }
+            Some(Piece::Done(usage, at)) => {
+                result.usage = usage;
+                result.elapsed = at;
+                break;
+            }
+            Some(Piece::Failed { message, interrupted, at }) => {
+                result.interrupted = interrupted;
+                result.error = Some(format!("{name}: {message}"));
+                result.elapsed = at;
+                break;
+            }
+            None => {
+                result.error = Some(format!("{name}: the answer stopped unexpectedly"));
+                break;
+            }
+        }
+    }
+    result.tokens = result.usage.and_then(|u| u.output_tokens).unwrap_or(counted);
+    if result.interrupted && result.error.is_none() {
+        sink.event(StageEvent::Interrupted { why: "stopped by Ctrl-C" });
+    } else if let Some(error) = &result.error {
+        if started && !result.response.is_empty() {
+            sink.event(StageEvent::Interrupted { why: "the answer did not finish" });
+        }
+        sink.event(StageEvent::Failed { error });
+    } else {
+        sink.event(StageEvent::Completed { elapsed: result.elapsed, tokens: result.tokens });
+    }
+    result
+}
+
+/// What an answer stopped before it was shown had produced: kept, marked interrupted.
+fn drain(answer: &mut Answer) -> StageResult {
+    let mut result = StageResult::empty(&answer.ai, &answer.transport, answer.streamed);
+    result.interrupted = true;
+    keep_arrived(answer, &mut result);
+    result
+}
+
+/// Adds the tokens already waiting on `answer` to the result.
+fn keep_arrived(answer: &mut Answer, result: &mut StageResult) {
+    while let Ok(piece) = answer.pieces.try_recv() {
+        if let Piece::Token(text, _) = piece {
+            result.response.push_str(&text);
+        }
+    }
+}
+
+/// A stage's input with its own words before it (`athena 'critique this'`).
+fn with_args(args: &[String], input: &str) -> String {
+    if args.is_empty() {
+        return input.to_owned();
+    }
+    let words = args.join(" ");
+    if input.is_empty() { words } else { format!("{words}\n\n{input}") }
+}
+
+/// Resolves when the user presses Ctrl-C; never, where signals cannot be watched.
+pub(crate) async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}

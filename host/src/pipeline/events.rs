@@ -1,0 +1,72 @@
+//! The events a running pipeline emits, in order, for whoever shows or keeps them. The engine
+//! says what happened to which stage; the display decides how (and whether) it looks.
+
+use std::time::Duration;
+
+/// An AI stage about to be shown: what it is and where it stands in the pipeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StageInfo {
+    /// The AI's name.
+    pub ai: String,
+    /// Whether its answer was asked for as a stream.
+    pub streamed: bool,
+    /// The pipeline has several AI answers, so each is labelled with its AI.
+    pub labelled: bool,
+    /// It answers side by side with others (`&`, `team-chat`).
+    pub fan_out: bool,
+    /// It is the pipeline's last stage (its answer is the output).
+    pub last: bool,
+    /// The output goes to a file (`> FILE`), not to the screen.
+    pub redirected: bool,
+}
+
+/// One thing that happened while a pipeline ran.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StageEvent<'a> {
+    /// An AI stage's events follow, until it completes, fails or is interrupted.
+    Stage(&'a StageInfo),
+    /// The AI's transport could not stream; `transport` carries the answer instead.
+    Degraded {
+        /// Why the configured transport failed.
+        why: &'a str,
+        /// The fallback transport.
+        transport: &'a str,
+    },
+    /// Connected and sent: the answer is on its way.
+    Answering,
+    /// A piece of the answer.
+    Token(&'a str),
+    /// The answer is complete.
+    Completed {
+        /// Time from sending to the end.
+        elapsed: Duration,
+        /// Tokens the backend reported, or the count of pieces.
+        tokens: u64,
+    },
+    /// The answer stopped before its end; what arrived is kept.
+    Interrupted {
+        /// Why it stopped.
+        why: &'a str,
+    },
+    /// A stage failed (one line that names it).
+    Failed {
+        /// The error.
+        error: &'a str,
+    },
+    /// Whole text for the screen: a stage plugin's or `echo`'s output as the pipeline's result.
+    Output(&'a str),
+}
+
+/// Receives a pipeline's events as they happen.
+pub trait EventSink {
+    /// Handles one event.
+    fn event(&mut self, event: StageEvent<'_>);
+}
+
+/// Drops every event (a library caller that only wants the [`Outcome`](super::Outcome)).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Discard;
+
+impl EventSink for Discard {
+    fn event(&mut self, _: StageEvent<'_>) {}
+}

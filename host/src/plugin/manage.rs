@@ -1,0 +1,204 @@
+//! Managing the installed plugins: list, describe, install into and remove from the user plugin
+//! folder. Both `aish plugin ...` and the shell's `plugin` built-in run these.
+
+use std::path::{Path, PathBuf};
+
+use super::native::NativeError;
+use super::registry::NATIVE_EXTENSIONS;
+use super::{Plugin, PluginKind, Registry, SUPPORTED_WIT_VERSIONS, Source};
+use crate::transport::Connector;
+
+/// What to do with the plugins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// List every installed plugin.
+    List,
+    /// Describe one plugin: manifest, capabilities, what it is allowed.
+    Info {
+        /// The plugin's name.
+        name: String,
+    },
+    /// Install a .wasm component, or a native library (.so, .dylib, .dll).
+    Add {
+        /// The file.
+        path: PathBuf,
+        /// The name of a native plugin (default: its file name without `lib`).
+        name: Option<String>,
+    },
+    /// Remove a user plugin (a built-in one it overrode comes back).
+    Remove {
+        /// The plugin's name.
+        name: String,
+    },
+}
+
+/// What the plugin commands work on: the installed plugins and the user plugin folder.
+struct Ctx<'a> {
+    connector: &'a Connector,
+    dir: PathBuf,
+}
+
+/// Carries out `action` on the plugins in `plugin_dir`: the report to print, or one error line.
+pub fn run(connector: &Connector, plugin_dir: &Path, action: &Action) -> Result<String, String> {
+    let ctx = &Ctx { connector, dir: plugin_dir.to_path_buf() };
+    match action {
+        Action::List => Ok(list(ctx)),
+        Action::Info { name } => info(ctx, name),
+        Action::Add { path, name } => add(ctx, path, name.as_deref()),
+        Action::Remove { name } => remove(ctx, name),
+    }
+}
+
+fn source_label(plugin: &Plugin) -> String {
+    match (&plugin.source, plugin.overrides_builtin) {
+        (Source::Builtin, _) => "built-in".into(),
+        (Source::User(_), true) => "user (overrides built-in)".into(),
+        (Source::User(_), false) => "user".into(),
+    }
+}
+
+/// What a native plugin says about itself, when it may be opened.
+fn native_label(ctx: &Ctx<'_>, name: &str) -> (String, String, String) {
+    match ctx.connector.native_stage(name) {
+        Ok(library) => (library.version.clone(), "user (native, trusted)".into(), library.description.clone()),
+        Err(NativeError::Untrusted(_)) => {
+            ("?".into(), "user (native, untrusted)".into(), format!("not loaded: set [plugins.{name}] trusted = true"))
+        }
+        Err(e) => ("?".into(), "user (native, broken)".into(), e.to_string()),
+    }
+}
+
+fn list(ctx: &Ctx<'_>) -> String {
+    let registry = ctx.connector.registry();
+    let mut text =
+        format!("{:<12} {:<10} {:<8} {:<6} {:<26} {}\n", "NAME", "KIND", "VERSION", "API", "SOURCE", "DESCRIPTION");
+    for plugin in registry.iter() {
+        let m = &plugin.manifest;
+        text.push_str(&format!(
+            "{:<12} {:<10} {:<8} {:<6} {:<26} {}\n",
+            m.name,
+            m.kind.to_string(),
+            m.version,
+            m.wit,
+            source_label(plugin),
+            m.description
+        ));
+    }
+    for (name, _) in registry.natives() {
+        let (version, source, description) = native_label(ctx, name);
+        text.push_str(&format!("{name:<12} {:<10} {version:<8} {:<6} {source:<26} {description}\n", "stage", "native"));
+    }
+    text
+}
+
+fn info(ctx: &Ctx<'_>, name: &str) -> Result<String, String> {
+    if let Some(path) = ctx.connector.registry().native(name) {
+        let (version, source, description) = native_label(ctx, name);
+        return Ok(format!(
+            "name:          {name}\nkind:          stage (native C ABI {})\nversion:       {version}\nsource:        {source}\nlocation:      {}\ndescription:   {description}\ncapabilities:  everything your user can do (native code is not sandboxed)\n",
+            aish_plugin_sdk::native::ABI_VERSION,
+            path.display()
+        ));
+    }
+    let plugin = ctx
+        .connector
+        .registry()
+        .get(name)
+        .ok_or_else(|| format!("no plugin named `{name}`; `aish plugin list` shows what is installed"))?;
+    let m = &plugin.manifest;
+    let supported =
+        if SUPPORTED_WIT_VERSIONS.contains(&m.wit.as_str()) { "supported" } else { "NOT supported by this aish" };
+    let location = match &plugin.source {
+        Source::Builtin => "built into aish".to_owned(),
+        Source::User(path) => path.display().to_string(),
+    };
+    let config = ctx.connector.config();
+    let settings = config.plugin(name);
+    let hosts = config.allowed_hosts(name);
+    let capabilities = m.capabilities.names();
+    let granted = if !m.capabilities.network() {
+        "nothing (asks for no network)".to_owned()
+    } else if hosts.is_empty() {
+        "no hosts yet (no AI uses it; set [plugins.NAME] allow_hosts)".to_owned()
+    } else {
+        hosts.join(", ")
+    };
+    Ok(format!(
+        "name:          {}\nkind:          {}\nversion:       {}\nplugin API:    {} ({supported})\nsource:        {}\nlocation:      {location}\nsize:          {} KiB\ndescription:   {}\ncapabilities:  {capabilities}\nallowed hosts: {granted}\nmemory limit:  {} MiB\ntime limit:    {} ms\n",
+        m.name,
+        m.kind,
+        m.version,
+        m.wit,
+        source_label(plugin),
+        plugin.bytes.len().div_ceil(1024),
+        m.description,
+        settings.memory_limit_mb.unwrap_or(64),
+        settings.time_limit_ms.unwrap_or(2000),
+    ))
+}
+
+fn add(ctx: &Ctx<'_>, path: &Path, name: Option<&str>) -> Result<String, String> {
+    let extension = path.extension().and_then(|x| x.to_str()).unwrap_or("");
+    if NATIVE_EXTENSIONS.contains(&extension) {
+        return add_native(ctx, path, name, extension);
+    }
+    if name.is_some() {
+        return Err("--name is for native plugins; a WebAssembly plugin's name comes from its manifest".into());
+    }
+    let plugin = Plugin::from_file(path).map_err(|e| e.to_string())?;
+    let name = plugin.manifest.name.clone();
+    // Compiling it now proves it loads, and warms the cache for its first use.
+    if plugin.manifest.kind == PluginKind::Transport {
+        ctx.connector.runtime().prepare(&plugin).map_err(|e| e.to_string())?;
+    }
+    let dir = ctx.dir.clone();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let target = dir.join(format!("{name}.wasm"));
+    let tmp = dir.join(format!(".{name}.wasm.tmp"));
+    std::fs::write(&tmp, &plugin.bytes)
+        .and_then(|_| std::fs::rename(&tmp, &target))
+        .map_err(|e| format!("cannot install into {}: {e}", target.display()))?;
+    let note = if Registry::is_builtin_name(&name) { "; it overrides the built-in plugin of that name" } else { "" };
+    Ok(format!(
+        "installed {} plugin `{name}` {} to {}{note}\n",
+        plugin.manifest.kind,
+        plugin.manifest.version,
+        target.display()
+    ))
+}
+
+/// Installs a native library without opening it (opening runs its code).
+fn add_native(ctx: &Ctx<'_>, path: &Path, name: Option<&str>, extension: &str) -> Result<String, String> {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let name = name.unwrap_or_else(|| stem.strip_prefix("lib").unwrap_or(stem));
+    let usable = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !usable {
+        return Err(format!("`{name}` is not a usable plugin name; give one with --name"));
+    }
+    let dir = ctx.dir.clone();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let target = dir.join(format!("{name}.{extension}"));
+    std::fs::copy(path, &target)
+        .map_err(|e| format!("cannot install {} to {}: {e}", path.display(), target.display()))?;
+    Ok(format!(
+        "installed native plugin `{name}` to {}; it runs unsandboxed, so aish loads it only once config.toml says [plugins.{name}] trusted = true\n",
+        target.display()
+    ))
+}
+
+fn remove(ctx: &Ctx<'_>, name: &str) -> Result<String, String> {
+    let registry = ctx.connector.registry();
+    if let Some(path) = registry.native(name) {
+        std::fs::remove_file(path).map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
+        return Ok(format!("removed native plugin `{name}` ({})\n", path.display()));
+    }
+    match registry.get(name).map(|p| &p.source) {
+        Some(Source::User(path)) => {
+            std::fs::remove_file(path).map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
+            let note = if Registry::is_builtin_name(name) { "; the built-in plugin of that name is back" } else { "" };
+            Ok(format!("removed plugin `{name}` ({}){note}\n", path.display()))
+        }
+        Some(Source::Builtin) => Err(format!("`{name}` is built into aish and cannot be removed")),
+        None => Err(format!("no plugin named `{name}`; `aish plugin list` shows what is installed")),
+    }
+}

@@ -1,0 +1,139 @@
+//! One run of aish (a shell, a script, one `-c` or one-shot) and the state its commands share:
+//! the session id, the context and memory hints sent to every AI stage, the transports chosen
+//! at run time, the history it keeps and the display it shows on. A typed line enters here,
+//! goes to the [commands](crate::commands), and from there to the pipeline engine.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::display::Display;
+use crate::history::History;
+use crate::pipeline::{Context, Outcome, Pipeline, RunError, RunSettings, parse_with_context};
+use crate::transport::Connector;
+
+/// One run's state, and the entry point for every line typed in it.
+pub struct Session {
+    connector: Connector,
+    display: Display,
+    id: String,
+    no_stream: bool,
+    history: Option<History>,
+    plugin_dir: Option<PathBuf>,
+    /// Context the user set with `context set`, merged into every AI stage's context.
+    pub(crate) context: Context,
+    /// Hints the user added with `memory add`, sent to every AI stage as `memory_hints`.
+    pub(crate) memory_hints: Vec<String>,
+    /// Transports chosen at run time with `transport AI NAME`, by AI.
+    pub(crate) transports: BTreeMap<String, String>,
+}
+
+impl Session {
+    /// A session over `connector` that shows answers on `display`; `no_stream` asks every AI for
+    /// whole answers.
+    pub fn new(connector: Connector, display: Display, no_stream: bool) -> Self {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Session {
+            connector,
+            display,
+            id: format!("{:x}-{:x}", now.as_millis(), std::process::id()),
+            no_stream,
+            history: None,
+            plugin_dir: None,
+            context: Context::new(),
+            memory_hints: Vec::new(),
+            transports: BTreeMap::new(),
+        }
+    }
+
+    /// Keeps every command in `history` from now on.
+    pub fn with_history(mut self, history: History) -> Self {
+        self.history = Some(history);
+        self
+    }
+
+    /// Lets the `plugin` built-in install and remove plugins in `dir`.
+    pub fn with_plugin_dir(mut self, dir: PathBuf) -> Self {
+        self.plugin_dir = Some(dir);
+        self
+    }
+
+    /// The id every AI stage of this run receives as `session_id`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The connector (config, plugins, runtime).
+    pub fn connector(&self) -> &Connector {
+        &self.connector
+    }
+
+    /// The display answers and messages go to.
+    pub fn display(&mut self) -> &mut Display {
+        &mut self.display
+    }
+
+    /// The history, if kept.
+    pub fn history(&self) -> Option<&History> {
+        self.history.as_ref()
+    }
+
+    /// The user plugin folder, if the `plugin` built-in may change it.
+    pub fn plugin_dir(&self) -> Option<&Path> {
+        self.plugin_dir.as_deref()
+    }
+
+    /// Reads the installed plugins again, so one just added is usable at once.
+    pub fn reload_plugins(&mut self) {
+        if let Some(dir) = &self.plugin_dir {
+            let (registry, warnings) = crate::plugin::Registry::discover(dir);
+            for warning in warnings {
+                self.display.warning(&format!("warning: {warning}"));
+            }
+            self.connector = self.connector.with_registry(std::sync::Arc::new(registry));
+        }
+    }
+
+    /// Runs one line as a user typed it: a built-in, `!N` (replays entry N), or a pipeline,
+    /// which is then kept in the history with its answers and figures. `stdin` is input for a
+    /// first stage that has no other.
+    pub async fn execute(&mut self, line: &str, stdin: Option<String>) -> Result<Outcome, RunError> {
+        crate::commands::execute(self, line, stdin).await
+    }
+
+    /// Runs `line` with `context` merged into what every AI stage receives, and returns every
+    /// stage's response. Built-ins and `!N` are not expanded; the command is not recorded.
+    pub async fn execute_command_with_context(&mut self, line: &str, context: Context) -> Result<Outcome, RunError> {
+        match parse_with_context(line, &context)? {
+            Some(pipeline) => self.run(&pipeline, None).await,
+            None => Ok(Outcome::default()),
+        }
+    }
+
+    /// Parses and runs one pipeline line with the session's context (no built-ins, no record).
+    pub async fn run_line(&mut self, line: &str, stdin: Option<String>) -> Result<Outcome, RunError> {
+        match parse_with_context(line, &self.context)? {
+            Some(pipeline) => self.run(&pipeline, stdin).await,
+            None => Ok(Outcome::default()),
+        }
+    }
+
+    /// Runs a parsed pipeline, its events shown on the display.
+    pub async fn run(&mut self, pipeline: &Pipeline, stdin: Option<String>) -> Result<Outcome, RunError> {
+        let settings = RunSettings {
+            session_id: &self.id,
+            memory_hints: &self.memory_hints,
+            transports: &self.transports,
+            no_stream: self.no_stream,
+        };
+        crate::pipeline::run(&self.connector, &settings, pipeline, stdin, &mut self.display).await
+    }
+
+    /// Keeps `line` and what it produced in the history, if one is kept.
+    pub(crate) fn record(&mut self, line: &str, result: &Result<Outcome, RunError>, elapsed: Duration) {
+        let Some(history) = &self.history else { return };
+        if let Err(e) = history.append(&crate::history::record(line, result, elapsed)) {
+            self.display.warning(&format!("warning: this command was not saved: {e}"));
+        }
+    }
+}
