@@ -1,4 +1,4 @@
-//! Trusted native stage plugins: the example in plugins/native-upper, built by this test,
+//! Trusted native stage plugins: the example in examples/native-upper, built by this test,
 //! refused until trusted, then run between AIs; a panic in it is one error line.
 
 use std::path::{Path, PathBuf};
@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use crate::support::{aish, home, write_config};
 
-/// Builds plugins/native-upper (once per test run) and returns the library.
+/// Builds examples/native-upper (once per test run) and returns the library.
 fn native_upper() -> &'static Path {
     static LIBRARY: OnceLock<PathBuf> = OnceLock::new();
     LIBRARY.get_or_init(|| {

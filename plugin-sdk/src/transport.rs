@@ -6,7 +6,7 @@ use std::cell::RefCell;
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/v0.2.0",
+        path: "wit",
         world: "transport-plugin",
         pub_export_macro: true,
         export_macro_name: "__export_transport_world",

@@ -3,15 +3,17 @@
 //! answer: fallback, retry after a busy server, resume of a cut stream.
 
 mod answer;
+mod connector;
+mod plugin_session;
 mod policy;
-mod session;
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 pub use answer::{Answer, Piece};
-pub use session::{Connector, TransportSession};
+pub use connector::Connector;
+pub use plugin_session::TransportSession;
 
 /// Token counts reported by a backend.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use aish_dialects::http::{check_status, from_http, whole_answer};
-use aish_dialects::{Dialect, DialectKind, Progress};
+use aish_dialects::lines::{LineEnd, Lines};
+use aish_dialects::{AnswerState, Dialect, Framing, Message};
 use aish_plugin_sdk::http::{Request, Response};
 use aish_plugin_sdk::{ConnectOptions, ErrorKind, Event, Outgoing, Transport, TransportError};
 
@@ -20,11 +21,11 @@ pub struct Http {
     dialect: Dialect,
     /// A whole answer waiting to be handed over.
     whole: Vec<Event>,
-    /// An NDJSON stream being read, and the line it is in the middle of.
+    /// An NDJSON stream being read, and its lines.
     stream: Option<Response>,
-    partial: Vec<u8>,
-    finished: bool,
-    pending_error: Option<TransportError>,
+    lines: Lines,
+    /// Finished, or failed with an error that waits for the events before it.
+    state: AnswerState,
 }
 
 impl Transport for Http {
@@ -37,10 +38,10 @@ impl Transport for Http {
         }
         let url = options.url.clone();
         let dialect = Dialect::new(options)?;
-        if dialect.kind() == DialectKind::Raw {
+        if !dialect.answers_whole() {
             return Err(TransportError::new(
                 ErrorKind::InvalidInput,
-                "the raw dialect streams events: use transport = \"sse\"",
+                format!("the {} dialect streams events: use transport = \"sse\"", dialect.name()),
             ));
         }
         Ok(Http {
@@ -48,30 +49,30 @@ impl Transport for Http {
             dialect,
             whole: Vec::new(),
             stream: None,
-            partial: Vec::new(),
-            finished: false,
-            pending_error: None,
+            lines: Lines::new(LineEnd::Lf),
+            state: AnswerState::default(),
         })
     }
 
     fn send(&mut self, mut message: Outgoing) -> Result<(), TransportError> {
-        // Only Ollama streams over a plain response; every other dialect gets its whole-answer shape.
-        message.stream = message.stream && self.dialect.kind() == DialectKind::Ollama;
+        // Only a dialect that streams lines streams over a plain response; every other gets its
+        // whole-answer shape.
+        message.stream = message.stream && self.dialect.framing() == Framing::JsonLines;
         let shape = self.dialect.request(&message)?;
         let idle = match message.stream {
             // A stream silent for twice the heartbeat counts as dead.
             true => self.dialect.heartbeat() * 2,
             false => IDLE_TIMEOUT,
         };
-        let mut request = Request::new(shape.method, &self.url).body(shape.body).idle_timeout(idle);
+        let url = shape.url.as_deref().unwrap_or(&self.url);
+        let mut request = Request::new(shape.method, url).body(shape.body).idle_timeout(idle);
         for (name, value) in &shape.headers {
             request = request.header(name, value);
         }
         let mut response = request.send().map_err(from_http)?;
         check_status(&mut response)?;
-        self.finished = false;
-        self.pending_error = None;
-        self.partial.clear();
+        self.state.reset();
+        self.lines = Lines::new(LineEnd::Lf);
         if message.stream {
             self.stream = Some(response);
         } else {
@@ -82,33 +83,39 @@ impl Transport for Http {
 
     fn receive(&mut self) -> Result<Vec<Event>, TransportError> {
         if !self.whole.is_empty() {
-            self.finished = true;
+            self.state.finish();
             return Ok(std::mem::take(&mut self.whole));
         }
         let mut out = Vec::new();
         loop {
-            if let Some(error) = self.pending_error.take() {
-                self.finished = true;
+            if let Some(error) = self.state.take_error() {
                 return Err(error);
             }
-            if self.finished {
+            if self.state.is_finished() {
                 return Ok(out);
             }
             let Some(response) = self.stream.as_mut() else { return Ok(out) };
             match response.read() {
-                Ok(Some(bytes)) => self.lines(&bytes, &mut out),
-                Ok(None) => {
-                    let rest = std::mem::take(&mut self.partial);
-                    self.line(&rest, &mut out);
-                    if !self.finished && self.pending_error.is_none() {
-                        self.pending_error = Some(TransportError::new(
-                            ErrorKind::Interrupted,
-                            "the server closed the stream before the answer was complete",
-                        ));
+                Ok(Some(bytes)) => {
+                    let Http { lines, dialect, state, .. } = self;
+                    lines.feed(&bytes, |line| on_line(dialect, state, line, &mut out));
+                    if lines.pending() > LINE_LIMIT {
+                        state.fail(TransportError::new(ErrorKind::Protocol, "an NDJSON line is longer than 16 MiB"));
                     }
+                }
+                Ok(None) => {
+                    let rest = self.lines.finish();
+                    on_line(&mut self.dialect, &mut self.state, &rest, &mut out);
+                    self.state.fail(TransportError::new(
+                        ErrorKind::Interrupted,
+                        "the server closed the stream before the answer was complete",
+                    ));
                     self.stream = None;
                 }
-                Err(e) => self.pending_error = Some(from_http(e)),
+                Err(e) => self.state.fail(from_http(e)),
+            }
+            if self.state.is_finished() {
+                self.stream = None;
             }
             if !out.is_empty() {
                 return Ok(out);
@@ -118,36 +125,17 @@ impl Transport for Http {
 
     fn close(&mut self) {
         self.stream = None;
-        self.finished = true;
+        self.state.finish();
     }
 }
 
-impl Http {
-    fn lines(&mut self, bytes: &[u8], out: &mut Vec<Event>) {
-        self.partial.extend_from_slice(bytes);
-        while let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = self.partial.drain(..=end).collect();
-            self.line(&line, out);
-        }
-        if self.partial.len() > LINE_LIMIT {
-            self.pending_error = Some(TransportError::new(ErrorKind::Protocol, "an NDJSON line is longer than 16 MiB"));
-        }
+/// One NDJSON line, for the dialect, while the answer is open.
+fn on_line(dialect: &mut Dialect, state: &mut AnswerState, line: &[u8], out: &mut Vec<Event>) {
+    if !state.is_open() {
+        return;
     }
-
-    fn line(&mut self, line: &[u8], out: &mut Vec<Event>) {
-        if self.finished || self.pending_error.is_some() {
-            return;
-        }
-        let text = String::from_utf8_lossy(line);
-        match self.dialect.on_message("", text.trim_end_matches(['\r', '\n']), out) {
-            Ok(Progress::More) => {}
-            Ok(Progress::Finished) => {
-                self.finished = true;
-                self.stream = None;
-            }
-            Err(error) => self.pending_error = Some(error),
-        }
-    }
+    let text = String::from_utf8_lossy(line);
+    state.progress(dialect.on_message(&Message::data(text.trim_end_matches(['\r', '\n'])), out));
 }
 
 aish_plugin_sdk::register_transport!(Http);

@@ -3,9 +3,9 @@
 
 pub mod parser;
 
-use aish_dialects::{Dialect, DialectKind, Progress};
+use aish_dialects::{AnswerState, Dialect, Framing, Message, Progress};
 use aish_plugin_sdk::http::{Request, Response};
-use aish_plugin_sdk::{ConnectOptions, ErrorKind, Event, Outgoing, RawEvent, Transport, TransportError};
+use aish_plugin_sdk::{ConnectOptions, ErrorKind, Event, Outgoing, Transport, TransportError};
 use parser::{Parser, Signal};
 
 /// One SSE conversation.
@@ -14,11 +14,10 @@ pub struct Sse {
     dialect: Dialect,
     response: Option<Response>,
     parser: Parser,
-    /// An error met after events that still had to be handed over.
-    pending_error: Option<TransportError>,
+    /// Finished, or failed with an error that waits for the events before it.
+    state: AnswerState,
     /// A whole answer, read at once when the message asked not to stream.
     whole: Vec<Event>,
-    finished: bool,
 }
 
 impl Transport for Sse {
@@ -29,27 +28,28 @@ impl Transport for Sse {
                 format!("sse needs an http:// or https:// URL, not `{}`", options.url),
             ));
         }
-        if options.dialect == "ollama" {
+        let url = options.url.clone();
+        let dialect = Dialect::new(options)?;
+        if dialect.framing() == Framing::JsonLines {
             return Err(TransportError::new(
                 ErrorKind::InvalidInput,
-                "ollama streams NDJSON, not server-sent events: use transport = \"http\" for it",
+                format!("{} streams NDJSON, not server-sent events: use transport = \"http\" for it", dialect.name()),
             ));
         }
         Ok(Sse {
-            url: options.url.clone(),
-            dialect: Dialect::new(options)?,
+            url,
+            dialect,
             response: None,
             parser: Parser::new(),
-            pending_error: None,
+            state: AnswerState::default(),
             whole: Vec::new(),
-            finished: false,
         })
     }
 
     fn send(&mut self, message: Outgoing) -> Result<(), TransportError> {
         let shape = self.dialect.request(&message)?;
         let accept = if message.stream { "text/event-stream" } else { "application/json" };
-        let mut request = Request::new(shape.method, &self.url)
+        let mut request = Request::new(shape.method, shape.url.as_deref().unwrap_or(&self.url))
             .header("accept", accept)
             .header("cache-control", "no-cache")
             .body(shape.body)
@@ -64,8 +64,7 @@ impl Transport for Sse {
         }
         let mut response = request.send().map_err(aish_dialects::http::from_http)?;
         self.parser = Parser::new();
-        self.pending_error = None;
-        self.finished = false;
+        self.state.reset();
         if !message.stream {
             aish_dialects::http::check_status(&mut response)?;
             self.whole = aish_dialects::http::whole_answer(&self.dialect, &mut response)?;
@@ -79,16 +78,15 @@ impl Transport for Sse {
 
     fn receive(&mut self) -> Result<Vec<Event>, TransportError> {
         if !self.whole.is_empty() {
-            self.finished = true;
+            self.state.finish();
             return Ok(std::mem::take(&mut self.whole));
         }
         let mut out = Vec::new();
         loop {
-            if let Some(error) = self.pending_error.take() {
-                self.finished = true;
+            if let Some(error) = self.state.take_error() {
                 return Err(error);
             }
-            if self.finished {
+            if self.state.is_finished() {
                 return Ok(out);
             }
             let Some(response) = self.response.as_mut() else {
@@ -97,9 +95,9 @@ impl Transport for Sse {
             match response.read() {
                 Ok(Some(bytes)) => {
                     self.feed(&bytes, &mut out);
-                    if self.parser.over_limit() && self.pending_error.is_none() && !self.finished {
+                    if self.parser.over_limit() && self.state.is_open() {
                         self.response = None;
-                        self.pending_error = Some(TransportError::new(
+                        self.state.fail(TransportError::new(
                             ErrorKind::Protocol,
                             "the server sent a line or an event longer than 8 MiB; is this an event stream?",
                         ));
@@ -113,7 +111,7 @@ impl Transport for Sse {
                     }
                     error.retry_after_ms = self.parser.retry_ms();
                     self.resume_point(&mut out);
-                    self.pending_error = Some(error);
+                    self.state.fail(error);
                 }
             }
             if !out.is_empty() {
@@ -124,32 +122,26 @@ impl Transport for Sse {
 
     fn close(&mut self) {
         self.response = None;
-        self.finished = true;
+        self.state.finish();
     }
 }
 
 impl Sse {
     fn feed(&mut self, bytes: &[u8], out: &mut Vec<Event>) {
-        let Sse { parser, dialect, pending_error, finished, .. } = self;
+        let Sse { parser, dialect, state, .. } = self;
         parser.feed(bytes, &mut |signal| {
-            if *finished || pending_error.is_some() {
+            if !state.is_open() {
                 return;
             }
             match signal {
                 Signal::Comment => out.push(Event::Heartbeat),
-                Signal::Event(event) if dialect.kind() == DialectKind::Raw => out.push(Event::Raw(RawEvent {
-                    event: event.event.to_owned(),
-                    data: event.data.to_owned(),
-                    id: event.id.to_owned(),
-                })),
-                Signal::Event(event) => match dialect.on_message(event.event, event.data, out) {
-                    Ok(Progress::More) => {}
-                    Ok(Progress::Finished) => *finished = true,
-                    Err(error) => *pending_error = Some(error),
-                },
+                Signal::Event(event) => {
+                    let message = Message { event: event.event, data: event.data, id: event.id };
+                    state.progress(dialect.on_message(&message, out));
+                }
             }
         });
-        if self.finished {
+        if self.state.is_finished() {
             self.response = None;
         }
     }
@@ -157,17 +149,16 @@ impl Sse {
     fn end_of_stream(&mut self, out: &mut Vec<Event>) {
         self.parser.finish();
         self.response = None;
-        if self.dialect.has_end_marker() {
+        if self.dialect.on_close(out) == Progress::Finished {
+            self.state.finish();
+        } else {
             let mut error = TransportError::new(
                 ErrorKind::Interrupted,
                 "the server closed the stream before the answer was complete",
             );
             error.retry_after_ms = self.parser.retry_ms();
             self.resume_point(out);
-            self.pending_error = Some(error);
-        } else {
-            out.push(Event::Done(None));
-            self.finished = true;
+            self.state.fail(error);
         }
     }
 }

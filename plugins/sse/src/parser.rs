@@ -6,6 +6,8 @@
 
 use std::borrow::Cow;
 
+use aish_dialects::lines::{LineEnd, Lines};
+
 /// A dispatched event, borrowed from the parser's buffers (copied only by a caller that keeps it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SseEvent<'a> {
@@ -27,19 +29,31 @@ pub enum Signal<'a> {
 }
 
 /// The parser's state between reads.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Parser {
-    /// Bytes of a line whose end has not arrived yet.
-    partial: Vec<u8>,
+    /// Splits lines at CR, LF or CRLF, also when split across reads.
+    lines: Lines,
+    /// The first bytes, while they may still be a BOM.
+    start: Vec<u8>,
     /// Whether the start of the stream (where a BOM may stand) is behind us.
     past_bom: bool,
-    /// A CR ended the last line; an LF right after it belongs to the same line end.
-    after_cr: bool,
+    fields: Fields,
+}
+
+/// The event being built from field lines, and what outlives one event.
+#[derive(Debug, Default)]
+struct Fields {
     data: String,
     event_type: String,
     last_event_id_buffer: String,
     last_event_id: String,
     retry_ms: Option<u64>,
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Parser { lines: Lines::new(LineEnd::Any), start: Vec::new(), past_bom: false, fields: Fields::default() }
+    }
 }
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -56,76 +70,48 @@ impl Parser {
 
     /// The reconnection time the stream last set with `retry`, in milliseconds.
     pub fn retry_ms(&self) -> Option<u64> {
-        self.retry_ms
+        self.fields.retry_ms
     }
 
     /// Whether a line or an event's data has grown past [`LIMIT`].
     pub fn over_limit(&self) -> bool {
-        self.partial.len() > LIMIT || self.data.len() > LIMIT
+        self.lines.pending() > LIMIT || self.fields.data.len() > LIMIT
     }
 
     /// The last event ID string (what a reconnecting client sends as `Last-Event-ID`).
     pub fn last_event_id(&self) -> &str {
-        &self.last_event_id
+        &self.fields.last_event_id
     }
 
     /// Parses the next bytes of the stream, calling `emit` for each event and comment.
     pub fn feed(&mut self, mut bytes: &[u8], emit: &mut impl FnMut(Signal<'_>)) {
-        if !self.past_bom {
+        let Parser { lines, start, past_bom, fields } = self;
+        if !*past_bom {
             // The BOM may itself be split across reads: wait for three bytes or a mismatch.
-            let have = self.partial.len();
-            let take = bytes.len().min(BOM.len() - have);
-            self.partial.extend_from_slice(&bytes[..take]);
+            let take = bytes.len().min(BOM.len() - start.len());
+            start.extend_from_slice(&bytes[..take]);
             bytes = &bytes[take..];
-            if self.partial.len() < BOM.len() && BOM.starts_with(&self.partial) {
+            if start.len() < BOM.len() && BOM.starts_with(start) {
                 return;
             }
-            self.past_bom = true;
-            let start = std::mem::take(&mut self.partial);
-            let start = start.strip_prefix(BOM).unwrap_or(&start);
-            self.scan(start, emit);
+            *past_bom = true;
+            let first = std::mem::take(start);
+            lines.feed(first.strip_prefix(BOM).unwrap_or(&first), |line| fields.line(line, emit));
         }
-        self.scan(bytes, emit);
+        lines.feed(bytes, |line| fields.line(line, emit));
     }
 
     /// The stream has ended: a line without its end is discarded with the pending event, as
     /// the standard says.
     pub fn finish(&mut self) {
-        self.partial.clear();
-        self.data.clear();
-        self.event_type.clear();
+        self.lines.finish();
+        self.start.clear();
+        self.fields.data.clear();
+        self.fields.event_type.clear();
     }
+}
 
-    fn scan(&mut self, mut bytes: &[u8], emit: &mut impl FnMut(Signal<'_>)) {
-        if self.after_cr && !bytes.is_empty() {
-            self.after_cr = false;
-            if bytes[0] == b'\n' {
-                bytes = &bytes[1..];
-            }
-        }
-        while let Some(end) = bytes.iter().position(|&b| b == b'\n' || b == b'\r') {
-            if self.partial.is_empty() {
-                self.line(&bytes[..end], emit);
-            } else {
-                let mut line = std::mem::take(&mut self.partial);
-                line.extend_from_slice(&bytes[..end]);
-                self.line(&line, emit);
-                line.clear();
-                self.partial = line;
-            }
-            let cr = bytes[end] == b'\r';
-            bytes = &bytes[end + 1..];
-            if cr {
-                match bytes.first() {
-                    Some(b'\n') => bytes = &bytes[1..],
-                    Some(_) => {}
-                    None => self.after_cr = true,
-                }
-            }
-        }
-        self.partial.extend_from_slice(bytes);
-    }
-
+impl Fields {
     fn line(&mut self, line: &[u8], emit: &mut impl FnMut(Signal<'_>)) {
         if line.is_empty() {
             self.dispatch(emit);

@@ -6,6 +6,8 @@ pub mod protocol;
 
 use std::time::{Duration, Instant};
 
+use aish_dialects::lines::{LineEnd, Lines};
+use aish_dialects::{AnswerState, Progress};
 use aish_plugin_sdk::socket::{Connection, Endpoint, Read, dead_connection, transport_error as socket_error};
 use aish_plugin_sdk::{ConnectOptions, ErrorKind, Event, Outgoing, Transport, TransportError};
 use protocol::Line;
@@ -21,13 +23,9 @@ pub struct Tekton {
     peer: String,
     interval: Duration,
     request_id: String,
-    /// Bytes received; those before `start` are consumed (dropped in bulk, not per line).
-    buffer: Vec<u8>,
-    start: usize,
-    /// Where to look for the next newline (from `start` up to here there is none).
-    scanned: usize,
-    pending_error: Option<TransportError>,
-    finished: bool,
+    lines: Lines,
+    /// Finished, or failed with an error that waits for the events before it.
+    state: AnswerState,
     sent: bool,
 }
 
@@ -63,11 +61,8 @@ impl Transport for Tekton {
             peer: endpoint.authority(port),
             interval,
             request_id: request_id(),
-            buffer: Vec::new(),
-            start: 0,
-            scanned: 0,
-            pending_error: None,
-            finished: false,
+            lines: Lines::new(LineEnd::Lf),
+            state: AnswerState::default(),
             sent: false,
         })
     }
@@ -81,60 +76,47 @@ impl Transport for Tekton {
     }
 
     fn receive(&mut self) -> Result<Vec<Event>, TransportError> {
-        if let Some(error) = self.pending_error.take() {
+        if let Some(error) = self.state.take_error() {
             return Err(error);
         }
-        if self.finished || !self.sent {
+        if self.state.is_finished() || !self.sent {
             return Ok(Vec::new());
         }
         let mut events = Vec::new();
         let mut last_seen = Instant::now();
         loop {
-            while let Some(line) = self.next_line() {
-                if let Some(result) = self.take_line(&line, &mut events) {
-                    return result;
-                }
-            }
-            if !events.is_empty() {
-                return Ok(events);
-            }
-            if self.buffer.len() - self.start > LINE_LIMIT {
-                let error = TransportError::new(
-                    ErrorKind::Protocol,
-                    format!("{} sent a line over {} MiB, this transport's limit", self.peer, LINE_LIMIT >> 20),
-                );
-                return self.fail(events, error);
+            if !events.is_empty() || !self.state.is_open() {
+                return self.state.deliver(events);
             }
             let dead_at = last_seen + self.interval * 2;
             let wait = dead_at.saturating_duration_since(Instant::now());
             if wait.is_zero() {
-                return self.fail(events, dead_connection(&self.peer, self.interval * 2));
+                return self.state.fail_after(events, dead_connection(&self.peer, self.interval * 2));
             }
             match self.connection.read(READ_SIZE, wait) {
                 Ok(Read::Data(bytes)) => {
                     last_seen = Instant::now();
-                    self.buffer.drain(..self.start);
-                    self.scanned -= self.start;
-                    self.start = 0;
-                    self.buffer.extend_from_slice(&bytes);
+                    let Tekton { lines, connection, peer, request_id, state, .. } = self;
+                    lines.feed(&bytes, |line| take_line(connection, peer, request_id, state, line, &mut events));
+                    if lines.pending() > LINE_LIMIT {
+                        state.fail(TransportError::new(
+                            ErrorKind::Protocol,
+                            format!("{peer} sent a line over {} MiB, this transport's limit", LINE_LIMIT >> 20),
+                        ));
+                    }
                 }
                 Ok(Read::Idle) => {}
                 Ok(Read::Closed) => {
                     // A last line without its newline still counts.
-                    if self.start < self.buffer.len() {
-                        let line = self.buffer.split_off(self.start);
-                        (self.start, self.scanned) = (0, 0);
-                        if let Some(result) = self.take_line(&line, &mut events) {
-                            return result;
-                        }
-                    }
-                    let error = TransportError::new(
+                    let rest = self.lines.finish();
+                    take_line(&self.connection, &self.peer, &self.request_id, &mut self.state, &rest, &mut events);
+                    self.state.fail(TransportError::new(
                         ErrorKind::Interrupted,
                         format!("{} closed the connection before the answer was complete", self.peer),
-                    );
-                    return self.fail(events, error);
+                    ));
+                    return self.state.deliver(events);
                 }
-                Err(e) => return self.fail(events, socket_error(&e, false)),
+                Err(e) => return self.state.fail_after(events, socket_error(&e, false)),
             }
         }
     }
@@ -144,71 +126,50 @@ impl Transport for Tekton {
     }
 }
 
-impl Tekton {
-    /// The next whole line, without its `\n` (and `\r`).
-    fn next_line(&mut self) -> Option<Vec<u8>> {
-        let from = self.scanned.max(self.start);
-        let Some(at) = self.buffer[from..].iter().position(|b| *b == b'\n').map(|i| from + i) else {
-            self.scanned = self.buffer.len();
-            return None;
-        };
-        let mut line = &self.buffer[self.start..at];
-        if line.last() == Some(&b'\r') {
-            line = &line[..line.len() - 1];
-        }
-        let line = line.to_vec();
-        self.start = at + 1;
-        self.scanned = self.start;
-        Some(line)
+/// Handles one line while the answer is open: its events, its end, or its error.
+fn take_line(
+    connection: &Connection,
+    peer: &str,
+    request_id: &str,
+    state: &mut AnswerState,
+    line: &[u8],
+    events: &mut Vec<Event>,
+) {
+    if state.is_open() {
+        state.progress(on_line(connection, peer, request_id, line, events));
     }
+}
 
-    /// Handles one line; `Some` with what `receive` returns when the answer ends here.
-    fn take_line(&mut self, line: &[u8], events: &mut Vec<Event>) -> Option<Result<Vec<Event>, TransportError>> {
-        match self.on_line(line, events) {
-            Ok(false) => None,
-            Ok(true) => {
-                self.finished = true;
-                Some(Ok(std::mem::take(events)))
-            }
-            Err(error) => Some(self.fail(std::mem::take(events), error)),
-        }
+/// What one line means for the answer.
+fn on_line(
+    connection: &Connection,
+    peer: &str,
+    request_id: &str,
+    line: &[u8],
+    events: &mut Vec<Event>,
+) -> Result<Progress, TransportError> {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Progress::More);
     }
-
-    /// Handles one line; `true` once the answer is complete.
-    fn on_line(&mut self, line: &[u8], events: &mut Vec<Event>) -> Result<bool, TransportError> {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            return Ok(false);
-        }
-        match protocol::parse_line(line, &self.request_id)
-            .map_err(|e| TransportError::new(ErrorKind::Protocol, format!("{}: {e}", self.peer)))?
-        {
-            Line::Events(mut new, finished) => {
-                // Neighbouring tokens are merged so one receive yields fewer events.
-                for event in new.drain(..) {
-                    match (events.last_mut(), event) {
-                        (Some(Event::Token(last)), Event::Token(next)) => last.push_str(&next),
-                        (_, event) => events.push(event),
-                    }
+    match protocol::parse_line(line, request_id)
+        .map_err(|e| TransportError::new(ErrorKind::Protocol, format!("{peer}: {e}")))?
+    {
+        Line::Events(mut new, finished) => {
+            // Neighbouring tokens are merged so one receive yields fewer events.
+            for event in new.drain(..) {
+                match (events.last_mut(), event) {
+                    (Some(Event::Token(last)), Event::Token(next)) => last.push_str(&next),
+                    (_, event) => events.push(event),
                 }
-                Ok(finished)
             }
-            Line::Ping(pong) => {
-                self.connection.write(&pong).map_err(|e| socket_error(&e, false))?;
-                events.push(Event::Heartbeat);
-                Ok(false)
-            }
-            Line::Skip => Ok(false),
+            Ok(if finished { Progress::Finished } else { Progress::More })
         }
-    }
-
-    /// Hands over the events already produced, keeping the error for the next call.
-    fn fail(&mut self, events: Vec<Event>, error: TransportError) -> Result<Vec<Event>, TransportError> {
-        self.finished = true;
-        if events.is_empty() {
-            return Err(error);
+        Line::Ping(pong) => {
+            connection.write(&pong).map_err(|e| socket_error(&e, false))?;
+            events.push(Event::Heartbeat);
+            Ok(Progress::More)
         }
-        self.pending_error = Some(error);
-        Ok(events)
+        Line::Skip => Ok(Progress::More),
     }
 }
 

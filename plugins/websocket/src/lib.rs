@@ -8,11 +8,12 @@ pub mod handshake;
 
 use std::time::{Duration, Instant};
 
-use aish_dialects::{Dialect, DialectKind, Progress};
+use aish_dialects::http::retry_after_ms;
+use aish_dialects::{AnswerState, Dialect, Message, Progress};
 use aish_plugin_sdk::socket::{
     Connection, Endpoint, Read, dead_connection, random_u64, transport_error as socket_error,
 };
-use aish_plugin_sdk::{ConnectOptions, ErrorKind, Event, Outgoing, RawEvent, Transport, TransportError};
+use aish_plugin_sdk::{ConnectOptions, ErrorKind, Event, Outgoing, Transport, TransportError};
 use frame::{Decoder, Frame, opcode};
 
 /// The largest message accepted: a 16 MiB answer in one frame, with room for its JSON.
@@ -30,10 +31,8 @@ pub struct WebSocket {
     interval: Duration,
     last_seen: Instant,
     next_ping: Instant,
-    /// An error met after events that still had to be handed over.
-    pending_error: Option<TransportError>,
-    /// The answer's end (or error) has been produced.
-    finished: bool,
+    /// Finished, or failed with an error that waits for the events before it.
+    state: AnswerState,
     /// We sent our close frame.
     close_sent: bool,
     rng: u64,
@@ -89,51 +88,43 @@ impl Transport for WebSocket {
             interval,
             last_seen: now,
             next_ping: now + interval,
-            pending_error: None,
-            finished: false,
+            state: AnswerState::default(),
             close_sent: false,
             rng,
         })
     }
 
     fn send(&mut self, message: Outgoing) -> Result<(), TransportError> {
-        let payload = match self.dialect.kind() {
-            DialectKind::Aish => {
-                let context: serde_json::Value = serde_json::from_str(&message.context).unwrap_or_default();
-                serde_json::json!({"message": message.message, "context": context}).to_string().into_bytes()
-            }
-            DialectKind::Raw => message.message.into_bytes(),
-            _ => self.dialect.request(&message)?.body,
-        };
+        let payload = self.dialect.socket_request(&message)?;
         self.write_frame(opcode::TEXT, &payload)
     }
 
     fn receive(&mut self) -> Result<Vec<Event>, TransportError> {
-        if let Some(error) = self.pending_error.take() {
+        if let Some(error) = self.state.take_error() {
             return Err(error);
         }
         let mut events = Vec::new();
         loop {
             // Everything already received first, so one call hands over as much as it can.
-            while !self.finished {
+            while !self.state.is_finished() {
                 match self.decoder.next_frame() {
                     Ok(Some(frame)) => {
                         if let Err(error) = self.on_frame(frame, &mut events) {
-                            return self.fail(events, error);
+                            return self.state.fail_after(events, error);
                         }
                     }
                     Ok(None) => break,
                     Err(bad) => {
                         let _ = self.write_close(bad.code, "protocol error");
-                        return self.fail(events, TransportError::new(ErrorKind::Protocol, bad.message));
+                        return self.state.fail_after(events, TransportError::new(ErrorKind::Protocol, bad.message));
                     }
                 }
             }
-            if !events.is_empty() || self.finished {
+            if !events.is_empty() || self.state.is_finished() {
                 return Ok(events);
             }
             if let Err(error) = self.wait_for_bytes() {
-                return self.fail(events, error);
+                return self.state.fail_after(events, error);
             }
         }
     }
@@ -170,8 +161,8 @@ impl WebSocket {
                 Ok(())
             }
             Read::Idle => Ok(()),
-            // A raw stream ends when the server hangs up, close frame or not.
-            Read::Closed if self.dialect.kind() == DialectKind::Raw && !self.decoder.in_progress() => {
+            // A stream without an end marker ends when the server hangs up, close frame or not.
+            Read::Closed if !self.dialect.has_end_marker() && !self.decoder.in_progress() => {
                 self.decoder.push(&frame::server_close());
                 Ok(())
             }
@@ -187,14 +178,11 @@ impl WebSocket {
 
     fn on_frame(&mut self, frame: Frame, events: &mut Vec<Event>) -> Result<(), TransportError> {
         match frame {
-            Frame::Text(text) if self.dialect.kind() == DialectKind::Raw => {
-                events.push(Event::Raw(RawEvent { event: "message".into(), data: text, id: String::new() }));
-            }
             Frame::Text(text) => {
                 // A frame has no SSE event type: the message's own fields say what it is, and
                 // frames a dialect does not know are skipped.
-                if self.dialect.on_message("", &text, events)? == Progress::Finished {
-                    self.finished = true;
+                if self.dialect.on_message(&Message::data(&text), events)? == Progress::Finished {
+                    self.state.finish();
                 }
             }
             Frame::Binary(_) => {
@@ -204,7 +192,7 @@ impl WebSocket {
                     format!(
                         "{} sent a binary message; the {} dialect speaks JSON text",
                         self.peer,
-                        self.dialect.kind().name()
+                        self.dialect.name()
                     ),
                 ));
             }
@@ -215,9 +203,9 @@ impl WebSocket {
                 if !self.close_sent {
                     let _ = self.write_close(code.unwrap_or(1000), "");
                 }
-                if self.dialect.kind() == DialectKind::Raw && matches!(code, None | Some(1000)) {
-                    events.push(Event::Done(None));
-                    self.finished = true;
+                // A normal close ends the answer of a dialect without an end marker.
+                if matches!(code, None | Some(1000)) && self.dialect.on_close(events) == Progress::Finished {
+                    self.state.finish();
                     return Ok(());
                 }
                 let code_text = match code {
@@ -236,16 +224,6 @@ impl WebSocket {
             }
         }
         Ok(())
-    }
-
-    /// Hands over the events already produced, keeping the error for the next call.
-    fn fail(&mut self, events: Vec<Event>, error: TransportError) -> Result<Vec<Event>, TransportError> {
-        self.finished = true;
-        if events.is_empty() {
-            return Err(error);
-        }
-        self.pending_error = Some(error);
-        Ok(events)
     }
 
     fn ping(&mut self) -> Result<(), TransportError> {
@@ -318,7 +296,7 @@ fn check_upgrade(head: &handshake::Head, key: &str, peer: &str) -> Result<(), Tr
         _ => "refused the WebSocket upgrade",
     };
     let mut error = TransportError::new(kind, format!("{peer} {what} (HTTP {status})")).with_status(status);
-    error.retry_after_ms = head.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()).map(|s| s * 1000);
+    error.retry_after_ms = head.header("retry-after").and_then(retry_after_ms);
     Err(error)
 }
 

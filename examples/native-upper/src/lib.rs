@@ -1,7 +1,8 @@
-//! An example native stage plugin: `upper [PREFIX]` upper-cases its input (and puts PREFIX
-//! before it). Native code runs unsandboxed, so aish loads it only when the config says
-//! `[plugins.upper] trusted = true`. Build it with `cargo build --release -p aish-native-upper`
-//! and install `target/release/libaish_native_upper.so` as `upper.so` in the plugin folder.
+//! An example native stage plugin (`examples/native-upper`, a shared library, not a WebAssembly
+//! plugin): `upper [PREFIX]` upper-cases its input (and puts PREFIX before it). Native code runs
+//! unsandboxed, so aish loads it only when the config says `[plugins.upper] trusted = true`.
+//! Build it from the workspace with `cargo build --release -p aish-native-upper` and install it
+//! with `aish plugin add --name upper target/release/libaish_native_upper.so`.
 
 use aish_plugin_sdk::Stage;
 

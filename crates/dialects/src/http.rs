@@ -1,4 +1,5 @@
-//! Shared handling of HTTP answers for the transports that speak HTTP (sse, http).
+//! Shared handling of HTTP answers for the transports that speak HTTP (sse, http), and the
+//! `Retry-After` header, which the websocket transport's refused upgrades carry too.
 
 use aish_plugin_sdk::http::{HttpError, Response, describe};
 use aish_plugin_sdk::{ErrorKind, Event, TransportError};
@@ -14,8 +15,7 @@ pub const ANSWER_LIMIT: usize = 16 << 20;
 pub fn check_status(response: &mut Response) -> Result<(), TransportError> {
     let status = response.status();
     if !(200..300).contains(&status) {
-        let retry_after_ms =
-            response.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()).map(|s| s.saturating_mul(1000));
+        let retry_after_ms = response.header("retry-after").and_then(retry_after_ms);
         let body = response.read_to_end(ERROR_BODY_LIMIT).unwrap_or_default();
         let detail = Dialect::error_message(&body).unwrap_or_else(|| {
             let text = String::from_utf8_lossy(&body);
@@ -37,6 +37,12 @@ pub fn check_status(response: &mut Response) -> Result<(), TransportError> {
     Ok(())
 }
 
+/// The delay a `Retry-After` header asks for, in ms: its delay-seconds form, saturating rather
+/// than overflowing. The HTTP-date form gives `None` (the caller's own backoff applies).
+pub fn retry_after_ms(value: &str) -> Option<u64> {
+    value.trim().parse::<u64>().ok().map(|seconds| seconds.saturating_mul(1000))
+}
+
 /// The transport error for a failed host HTTP call.
 pub fn from_http(error: HttpError) -> TransportError {
     let kind = match &error {
@@ -56,4 +62,20 @@ pub fn whole_answer(dialect: &Dialect, response: &mut Response) -> Result<Vec<Ev
     }
     let (text, usage) = dialect.parse_answer(&body)?;
     Ok(vec![Event::Token(text), Event::Done(usage)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_after_ms;
+
+    #[test]
+    fn retry_after_seconds_to_ms_saturating() {
+        assert_eq!(retry_after_ms(" 7 "), Some(7000));
+        assert_eq!(retry_after_ms("0"), Some(0));
+        assert_eq!(retry_after_ms(&u64::MAX.to_string()), Some(u64::MAX), "no overflow");
+        assert_eq!(retry_after_ms(&(u64::MAX / 1000 + 1).to_string()), Some(u64::MAX));
+        assert_eq!(retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(retry_after_ms("-1"), None);
+        assert_eq!(retry_after_ms(""), None);
+    }
 }

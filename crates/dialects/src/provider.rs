@@ -1,0 +1,249 @@
+//! The one trait every provider implements ([`Provider`]), the values it works with (the AI's
+//! [`Config`], a streamed [`Message`], the answer's [`Tally`], the [`HttpShape`] of a request)
+//! and the small helpers the provider modules share.
+
+use std::fmt;
+
+use aish_plugin_sdk::{ConnectOptions, ErrorKind, Event, Outgoing, TransportError, Usage};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// One AI backend's wire format: what every module in `providers/` implements.
+///
+/// A transport frames bytes (an SSE event, an NDJSON line, a WebSocket message) and asks the
+/// provider what they mean; it never matches on a provider's name. A provider is created per
+/// connection, so it may keep state across the messages of one stream; the token count and
+/// usage every provider reports live in the [`Tally`] it is handed.
+pub trait Provider: fmt::Debug + Send {
+    /// The name the config gives it (`dialect = "openai"`).
+    fn name(&self) -> &'static str;
+
+    /// The HTTP request for `message`: streamed, or asking for a whole answer when
+    /// `message.stream` is false. `context` is the pipeline's context, parsed.
+    fn request(&self, message: &Outgoing, context: &Value, config: &Config) -> Result<HttpShape, TransportError>;
+
+    /// The text and usage of a whole (non-streamed) answer; `None` when the text is not where
+    /// this provider puts it.
+    fn parse_answer(&self, answer: &Value) -> Option<(String, Option<Usage>)>;
+
+    /// Reads one streamed message and appends what it means to `out`.
+    fn on_message(
+        &mut self,
+        message: &Message<'_>,
+        tally: &mut Tally,
+        out: &mut Vec<Event>,
+    ) -> Result<Progress, TransportError>;
+
+    /// How the stream is framed on a plain HTTP response. Default: server-sent events.
+    fn framing(&self) -> Framing {
+        Framing::Events
+    }
+
+    /// Whether a whole answer can be asked for. Default: yes.
+    fn answers_whole(&self) -> bool {
+        true
+    }
+
+    /// The one message a socket transport (WebSocket) sends for `message`, where the
+    /// connection itself is the stream. Default: the body of the HTTP request.
+    fn socket_request(&self, message: &Outgoing, context: &Value, config: &Config) -> Result<Vec<u8>, TransportError> {
+        Ok(self.request(message, context, config)?.body)
+    }
+
+    /// The event that ends the answer when the server closes the stream. `None` (the default)
+    /// for a provider that marks its end in a message, so a close before it cuts the answer short.
+    fn at_close(&self, _tally: &Tally) -> Option<Event> {
+        None
+    }
+}
+
+/// An HTTP request a dialect wants sent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpShape {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// Where to send it when the provider derives it from the configured URL (a provider that
+    /// names the operation in the path); `None` for the configured URL itself.
+    pub url: Option<String>,
+    /// Header fields besides the transport's own.
+    pub headers: Vec<(String, String)>,
+    /// The body (empty for a GET).
+    pub body: Vec<u8>,
+}
+
+impl HttpShape {
+    /// A POST of `body` as JSON, with `headers` after the content type.
+    pub fn json(body: &Value, headers: Vec<(String, String)>) -> Self {
+        let mut all = vec![("content-type".to_owned(), "application/json".to_owned())];
+        all.extend(headers);
+        HttpShape { method: "POST", url: None, headers: all, body: body.to_string().into_bytes() }
+    }
+}
+
+/// Whether an answer goes on after a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// More messages will follow.
+    More,
+    /// The answer is complete (a `done` or `error` event was produced).
+    Finished,
+}
+
+/// How a provider's stream is framed on a plain HTTP response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// Server-sent events (`text/event-stream`): the `sse` transport's.
+    Events,
+    /// One JSON object per line (NDJSON): the `http` transport's.
+    JsonLines,
+}
+
+/// One streamed message, as the transport framed it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Message<'a> {
+    /// The SSE event type (`message` when the stream named none); empty for a line or a
+    /// WebSocket message, which carry no type.
+    pub event: &'a str,
+    /// The payload.
+    pub data: &'a str,
+    /// The SSE last event id; empty elsewhere.
+    pub id: &'a str,
+}
+
+impl<'a> Message<'a> {
+    /// A message with no type or id: an NDJSON line or a WebSocket text message.
+    pub fn data(data: &'a str) -> Self {
+        Message { event: "", data, id: "" }
+    }
+}
+
+/// What a provider reads from the AI's config.
+#[derive(Debug)]
+pub struct Config {
+    /// The configured URL.
+    pub url: String,
+    /// The model to ask for.
+    pub model: Option<String>,
+    /// The API key, when the AI has one.
+    pub api_key: Option<String>,
+    settings: Value,
+}
+
+impl Config {
+    /// The config in `options`; fails when its settings are not JSON.
+    pub fn new(options: ConnectOptions) -> Result<Self, TransportError> {
+        let settings = if options.settings.trim().is_empty() {
+            Value::Object(Default::default())
+        } else {
+            serde_json::from_str(&options.settings).map_err(|e| {
+                TransportError::new(ErrorKind::InvalidInput, format!("settings are not a JSON object: {e}"))
+            })?
+        };
+        Ok(Config { url: options.url, model: options.model, api_key: options.api_key, settings })
+    }
+
+    /// A setting from the AI's config (or one the host adds, such as `last_event_id`).
+    pub fn setting(&self, key: &str) -> Option<&Value> {
+        self.settings.get(key)
+    }
+
+    /// A text setting.
+    pub fn setting_str(&self, key: &str) -> Option<&str> {
+        self.setting(key).and_then(Value::as_str)
+    }
+
+    /// A whole-number setting.
+    pub fn setting_u64(&self, key: &str) -> Option<u64> {
+        self.setting(key).and_then(Value::as_u64)
+    }
+
+    /// A number setting.
+    pub fn setting_f64(&self, key: &str) -> Option<f64> {
+        self.setting(key).and_then(Value::as_f64)
+    }
+}
+
+/// What an answer has counted: the token messages streamed and the usage the backend reported.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Input tokens, as the backend reported them.
+    pub input_tokens: Option<u64>,
+    /// Output tokens, as the backend reported them.
+    pub output_tokens: Option<u64>,
+    /// Token messages seen, the count reported when the backend reports none.
+    streamed: u64,
+}
+
+impl Tally {
+    /// Appends a token, merging it into a token just before it so one receive yields fewer events.
+    pub fn token(&mut self, out: &mut Vec<Event>, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        self.streamed += 1;
+        if let Some(Event::Token(last)) = out.last_mut() {
+            last.push_str(text);
+        } else {
+            out.push(Event::Token(text.to_owned()));
+        }
+    }
+
+    /// The usage to report: the backend's, the output counted from the stream when it gave none.
+    pub fn usage(&self) -> Option<Usage> {
+        Some(Usage { input_tokens: self.input_tokens, output_tokens: self.output_tokens.or(Some(self.streamed)) })
+    }
+
+    /// The `done` event that ends an answer.
+    pub fn done(&self) -> Event {
+        Event::Done(self.usage())
+    }
+}
+
+/// The context as a system message for chat APIs; none when there is nothing to say.
+pub(crate) fn system_text(context: &Value) -> Option<String> {
+    let map = context.as_object()?;
+    if map.is_empty() {
+        return None;
+    }
+    Some(format!("Context from the aish pipeline (JSON): {context}"))
+}
+
+/// A chat API's `messages`: the context as a system message, then the user's.
+pub(crate) fn chat_messages(message: &Outgoing, context: &Value) -> Vec<Value> {
+    let mut messages = Vec::new();
+    if let Some(system) = system_text(context) {
+        messages.push(json!({"role": "system", "content": system}));
+    }
+    messages.push(json!({"role": "user", "content": message.message}));
+    messages
+}
+
+/// The usage at two JSON pointers of a whole answer; `None` when the answer gives neither.
+pub(crate) fn usage_at(answer: &Value, input: &str, output: &str) -> Option<Usage> {
+    let input_tokens = answer.pointer(input).and_then(Value::as_u64);
+    let output_tokens = answer.pointer(output).and_then(Value::as_u64);
+    (input_tokens.is_some() || output_tokens.is_some()).then_some(Usage { input_tokens, output_tokens })
+}
+
+/// The text at a JSON pointer of a whole answer.
+pub(crate) fn text_at(answer: &Value, pointer: &str) -> Option<String> {
+    answer.pointer(pointer).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// Parses a message's JSON; a protocol error naming the dialect when it is not what it expects.
+pub(crate) fn parse_json<'a, T: Deserialize<'a>>(dialect: &str, data: &'a str) -> Result<T, TransportError> {
+    serde_json::from_str(data)
+        .map_err(|e| protocol(dialect, &format!("event data is not the expected JSON ({e})"), data))
+}
+
+/// A protocol error that shows the start of what arrived and points at the dialect setting.
+pub(crate) fn protocol(dialect: &str, what: &str, data: &str) -> TransportError {
+    let mut shown: String = data.chars().take(80).collect();
+    if shown.len() < data.len() {
+        shown.push('…');
+    }
+    TransportError::new(
+        ErrorKind::Protocol,
+        format!("{dialect} stream: {what}: {shown:?}; check the AI's dialect in config.toml"),
+    )
+}

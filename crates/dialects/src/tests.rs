@@ -1,0 +1,98 @@
+//! Tests of the [`Dialect`] front over every provider: lookup, whole answers, error bodies.
+//! Each provider's own stream and request tests sit in its module.
+
+use aish_plugin_sdk::{ConnectOptions, ErrorKind, Outgoing, Usage};
+use serde_json::Value;
+
+use crate::testing::dialect;
+use crate::{Dialect, Message};
+
+#[test]
+fn malformed_json_is_a_protocol_error_naming_the_dialect() {
+    let mut d = dialect("openai");
+    let mut out = Vec::new();
+    let err = d.on_message(&Message { event: "message", data: "{not json", id: "" }, &mut out).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Protocol);
+    assert!(err.message.starts_with("openai stream:"), "{}", err.message);
+}
+
+#[test]
+fn unknown_dialect_names_the_choices() {
+    let err = Dialect::new(ConnectOptions {
+        url: String::new(),
+        dialect: "klingon".into(),
+        model: None,
+        api_key: None,
+        settings: String::new(),
+    })
+    .unwrap_err();
+    assert!(err.message.contains("klingon") && err.message.contains("openai"));
+}
+
+#[test]
+fn error_message_from_common_bodies() {
+    assert_eq!(Dialect::error_message(br#"{"error":{"message":"bad key"}}"#).as_deref(), Some("bad key"));
+    assert_eq!(Dialect::error_message(br#"{"error":"nope"}"#).as_deref(), Some("nope"));
+    assert_eq!(Dialect::error_message(br#"{"detail":"Not Found"}"#).as_deref(), Some("Not Found"));
+    assert_eq!(Dialect::error_message(b"<html>"), None);
+}
+
+#[test]
+fn whole_answers_in_every_dialect() {
+    let cases = [
+        ("aish", r#"{"response":"whole"}"#, None),
+        ("rhetor", r#"{"content":"whole","model":"x"}"#, None),
+        (
+            "openai",
+            r#"{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"whole"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"#,
+            Some(Usage { input_tokens: Some(5), output_tokens: Some(1) }),
+        ),
+        (
+            "anthropic",
+            r#"{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text","text":"who"},{"type":"text","text":"le"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":2}}"#,
+            Some(Usage { input_tokens: Some(3), output_tokens: Some(2) }),
+        ),
+    ];
+    for (kind, body, usage) in cases {
+        let (text, got) = dialect(kind).parse_answer(body.as_bytes()).unwrap();
+        assert_eq!((text.as_str(), got), ("whole", usage), "{kind}");
+    }
+    let err = dialect("openai").parse_answer(br#"{"choices":[]}"#).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Protocol);
+}
+
+#[test]
+fn non_streaming_requests_ask_for_a_whole_answer() {
+    let message = Outgoing { message: "hi".into(), context: "{}".into(), stream: false };
+    for kind in ["aish", "rhetor", "openai", "anthropic"] {
+        let body: Value = serde_json::from_slice(&dialect(kind).request(&message).unwrap().body).unwrap();
+        assert_eq!(body["stream"], false, "{kind}");
+        assert!(body.get("stream_options").is_none(), "{kind}");
+    }
+    assert_eq!(dialect("raw").request(&message).unwrap_err().kind, ErrorKind::InvalidInput);
+}
+
+#[test]
+fn socket_requests_per_dialect() {
+    let message = Outgoing { message: "hi".into(), context: r#"{"a":1}"#.into(), stream: true };
+    let frame = |kind: &str| dialect(kind).socket_request(&message).unwrap();
+    // aish: the message and context, no `stream` (the connection is the stream).
+    let aish: Value = serde_json::from_slice(&frame("aish")).unwrap();
+    assert_eq!(aish, serde_json::json!({"message": "hi", "context": {"a": 1}}));
+    // raw: the message as it is; the others: the body of their HTTP request.
+    assert_eq!(frame("raw"), b"hi");
+    assert_eq!(frame("openai"), dialect("openai").request(&message).unwrap().body);
+}
+
+#[test]
+fn only_raw_ends_at_close_and_only_ollama_streams_lines() {
+    for kind in ["aish", "rhetor", "openai", "anthropic", "ollama", "raw"] {
+        let mut d = dialect(kind);
+        assert_eq!(d.has_end_marker(), kind != "raw", "{kind}");
+        assert_eq!(d.answers_whole(), kind != "raw", "{kind}");
+        assert_eq!(d.framing() == crate::Framing::JsonLines, kind == "ollama", "{kind}");
+        let mut out = Vec::new();
+        let ends = d.on_close(&mut out) == crate::Progress::Finished;
+        assert_eq!((ends, out.is_empty()), (kind == "raw", kind != "raw"), "{kind}");
+    }
+}

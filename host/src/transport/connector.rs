@@ -1,0 +1,184 @@
+//! Opening transport sessions for configured AIs: finding the plugin, granting it what the
+//! config allows (one HTTP client and TLS setup per plugin and host list, reused), connecting.
+//! Native stage libraries are opened here too, only when the config trusts them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+
+use super::plugin_session::TransportSession;
+use super::{ConnectOptions, ErrorKind, TransportError};
+use crate::config::{AiConfig, Config};
+use crate::plugin::capabilities::AllowList;
+use crate::plugin::host_http::HttpGrant;
+use crate::plugin::host_socket::{SocketGrant, tls_config};
+use crate::plugin::native::{NativeError, NativeLibrary};
+use crate::plugin::runtime::{DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT};
+use crate::plugin::{Grant, PluginError, Registry, Runtime};
+
+/// Network grants by (plugin, allowed hosts): one HTTP client each, so connections are reused.
+type NetworkGrants = std::collections::HashMap<(String, Vec<String>), (Option<HttpGrant>, Option<SocketGrant>)>;
+
+/// Opens transport sessions: finds the plugin, grants it what the config allows, connects.
+#[derive(Clone)]
+pub struct Connector {
+    runtime: Arc<Runtime>,
+    registry: Arc<Registry>,
+    config: Arc<Config>,
+    network_grants: Arc<std::sync::Mutex<NetworkGrants>>,
+    natives: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<NativeLibrary>>>>,
+}
+
+impl Connector {
+    /// A connector over a runtime, the installed plugins and the config.
+    pub fn new(runtime: Arc<Runtime>, registry: Arc<Registry>, config: Arc<Config>) -> Self {
+        Connector { runtime, registry, config, network_grants: Default::default(), natives: Default::default() }
+    }
+
+    /// The same, over another set of installed plugins (after one was added or removed).
+    pub fn with_registry(&self, registry: Arc<Registry>) -> Self {
+        Connector { registry, natives: Default::default(), ..self.clone() }
+    }
+
+    /// The config in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The installed plugins.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The plugin runtime.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// Native stage plugin `name`, opened once and only when the config trusts it.
+    pub fn native_stage(&self, name: &str) -> Result<Arc<NativeLibrary>, NativeError> {
+        if !self.config.plugin(name).trusted {
+            return Err(NativeError::Untrusted(name.to_owned()));
+        }
+        let mut natives = self.natives.lock().expect("native plugin lock");
+        if let Some(library) = natives.get(name) {
+            return Ok(library.clone());
+        }
+        let path = self.registry.native(name).ok_or_else(|| NativeError::NotFound(name.to_owned()))?;
+        let library = Arc::new(NativeLibrary::open(path)?);
+        natives.insert(name.to_owned(), library.clone());
+        Ok(library)
+    }
+
+    /// What the config grants plugin `name`; `extra_hosts` adds hosts the user named directly.
+    pub fn grant(&self, name: &str, extra_hosts: &[String]) -> Result<Grant, TransportError> {
+        let settings = self.config.plugin(name);
+        let mut hosts = self.config.allowed_hosts(name);
+        hosts.extend(extra_hosts.iter().cloned());
+        let allow = AllowList::parse(&hosts)
+            .map_err(|e| TransportError::new(ErrorKind::InvalidInput, format!("[plugins.{name}] allow_hosts: {e}")))?;
+        let asks = self.registry.get(name).map(|p| p.manifest.capabilities.clone()).unwrap_or_default();
+        let key = (name.to_owned(), hosts);
+        let mut grants = self.network_grants.lock().expect("grant cache lock");
+        let (http, socket) = match grants.get(&key) {
+            Some(granted) => granted.clone(),
+            None => {
+                let roots = match &settings.ca_file {
+                    Some(file) => load_roots(file).map_err(|e| {
+                        TransportError::new(ErrorKind::InvalidInput, format!("[plugins.{name}] ca_file: {e}"))
+                    })?,
+                    None => Vec::new(),
+                };
+                let setup = |what: &str, e: String| {
+                    TransportError::new(ErrorKind::Other, format!("cannot set up {what} for plugin `{name}`: {e}"))
+                };
+                let http = match asks.http {
+                    true => {
+                        Some(HttpGrant::new(name, allow.clone(), &roots).map_err(|e| setup("HTTP", e.to_string()))?)
+                    }
+                    false => None,
+                };
+                let socket = match asks.socket {
+                    true => {
+                        let tls = tls_config(&roots).map_err(|e| setup("TLS", e))?;
+                        Some(SocketGrant::new(name, allow, Arc::new(tls)))
+                    }
+                    false => None,
+                };
+                grants.insert(key, (http.clone(), socket.clone()));
+                (http, socket)
+            }
+        };
+        Ok(Grant {
+            http,
+            socket,
+            memory_limit: settings.memory_limit_mb.map(|mb| (mb as usize) << 20).unwrap_or(DEFAULT_MEMORY_LIMIT),
+            time_limit: settings.time_limit_ms.map(Duration::from_millis).unwrap_or(DEFAULT_TIME_LIMIT),
+        })
+    }
+
+    /// Connects to a configured AI through its transport.
+    pub async fn connect_ai(&self, ai: &AiConfig) -> Result<TransportSession, TransportError> {
+        let api_key = match &ai.api_key_env {
+            Some(var) => Some(std::env::var(var).map_err(|_| {
+                TransportError::new(
+                    ErrorKind::InvalidInput,
+                    format!("the API key variable {var} is not set; export it before starting aish"),
+                )
+            })?),
+            None => None,
+        };
+        let mut settings = serde_json::to_value(&ai.settings).unwrap_or_default();
+        if let (Some(ms), Some(map)) = (ai.heartbeat_ms, settings.as_object_mut()) {
+            map.entry("heartbeat_ms").or_insert(ms.into());
+        }
+        let options = ConnectOptions {
+            url: ai.url.clone(),
+            dialect: ai.dialect.clone(),
+            model: ai.model.clone(),
+            api_key,
+            settings,
+        };
+        // An AI's own host is open to whichever transport carries it (its configured one, a
+        // fallback, or one chosen at run time), unless the user listed the plugin's hosts.
+        let explicit = self.config.plugins.get(&ai.transport).is_some_and(|p| p.allow_hosts.is_some());
+        let own_host: Vec<String> = if explicit {
+            Vec::new()
+        } else {
+            crate::plugin::capabilities::host_pattern_of(&ai.url).into_iter().collect()
+        };
+        let grant = self.grant(&ai.transport, &own_host)?;
+        self.connect(&ai.transport, grant, options).await
+    }
+
+    /// Connects through plugin `transport` with an explicit grant.
+    pub async fn connect(
+        &self,
+        transport: &str,
+        grant: Grant,
+        options: ConnectOptions,
+    ) -> Result<TransportSession, TransportError> {
+        let plugin =
+            self.registry.get(transport).ok_or_else(|| plugin_error(PluginError::NotFound(transport.to_owned())))?;
+        let pre = self.runtime.prepare(plugin).map_err(plugin_error)?;
+        let store = self.runtime.store(transport, &grant);
+        TransportSession::connect(store, pre, &options).await
+    }
+}
+
+/// Reads a PEM file of root certificates.
+fn load_roots(file: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let roots = CertificateDer::pem_file_iter(file)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("cannot read certificates from {}: {e}", file.display()))?;
+    if roots.is_empty() {
+        return Err(format!("{} holds no PEM certificate", file.display()));
+    }
+    Ok(roots)
+}
+
+fn plugin_error(error: PluginError) -> TransportError {
+    TransportError::new(ErrorKind::Plugin, error.to_string())
+}

@@ -1,0 +1,213 @@
+//! A live conversation with one transport plugin instance (connect, send, receive, heartbeat,
+//! close), whichever contract version it was built against: calls go through per-version
+//! bindings and what comes back is converted to the host's own types.
+
+use std::time::Duration;
+
+use wasmtime::Store;
+use wasmtime::component::ResourceAny;
+
+use super::{ConnectOptions, ErrorKind, Event, Outgoing, TransportError, Usage};
+use crate::plugin::runtime::{HostState, TransportPre, describe_trap, start_call};
+use crate::plugin::{v0_1_0, v0_2_0};
+
+/// A plugin instance's exports, by the contract version it was built against.
+enum Bindings {
+    V0_1(v0_1_0::TransportPlugin),
+    V0_2(v0_2_0::TransportPlugin),
+}
+
+/// Calls `$call` on the instance's stream-wrapper, whichever contract version it was built
+/// against, and converts what it returns to the host's types. The generated types differ by
+/// version; `wit_conversions!` gives each version its conversions.
+macro_rules! each_version {
+    ($bindings:expr, $stream:ident => $call:expr) => {
+        match $bindings {
+            Bindings::V0_1(bindings) => {
+                let $stream = bindings.aish_plugin_transport().stream_wrapper();
+                $call.map(|result| result.map(FromWit::from_wit).map_err(FromWit::from_wit))
+            }
+            Bindings::V0_2(bindings) => {
+                let $stream = bindings.aish_plugin_transport().stream_wrapper();
+                $call.map(|result| result.map(FromWit::from_wit).map_err(FromWit::from_wit))
+            }
+        }
+    };
+}
+
+/// One conversation with one plugin instance.
+pub struct TransportSession {
+    store: Store<HostState>,
+    bindings: Bindings,
+    handle: ResourceAny,
+    /// The instance trapped; it must not be called again.
+    dead: bool,
+}
+
+impl TransportSession {
+    /// Instantiates a prepared plugin in `store` and connects with `options`.
+    pub(crate) async fn connect(
+        mut store: Store<HostState>,
+        pre: TransportPre,
+        options: &ConnectOptions,
+    ) -> Result<TransportSession, TransportError> {
+        start_call(&mut store);
+        let bindings = match pre {
+            TransportPre::V0_1(pre) => pre.instantiate_async(&mut store).await.map(Bindings::V0_1),
+            TransportPre::V0_2(pre) => pre.instantiate_async(&mut store).await.map(Bindings::V0_2),
+        }
+        .map_err(|e| trap(&store, &e))?;
+        start_call(&mut store);
+        let result = each_version!(&bindings, stream => stream.call_connect(&mut store, &options.into()).await);
+        let handle = result.map_err(|e| trap(&store, &e))??;
+        Ok(TransportSession { store, bindings, handle, dead: false })
+    }
+
+    /// Sends a message.
+    pub async fn send(&mut self, message: &Outgoing) -> Result<(), TransportError> {
+        self.check_alive()?;
+        start_call(&mut self.store);
+        let result = each_version!(&self.bindings, stream => stream.call_send(&mut self.store, self.handle, &message.into()).await);
+        self.settle(result)?
+    }
+
+    /// The next events; an empty list once the stream has ended.
+    pub async fn receive(&mut self) -> Result<Vec<Event>, TransportError> {
+        self.check_alive()?;
+        start_call(&mut self.store);
+        let result = each_version!(&self.bindings, stream => stream.call_receive(&mut self.store, self.handle).await);
+        self.settle(result)?
+    }
+
+    /// Asks the plugin to prove the connection is alive.
+    pub async fn heartbeat(&mut self) -> Result<(), TransportError> {
+        self.check_alive()?;
+        start_call(&mut self.store);
+        let result = each_version!(&self.bindings, stream => stream.call_heartbeat(&mut self.store, self.handle).await);
+        self.settle(result)?
+    }
+
+    /// Closes the connection and frees the plugin's resource.
+    pub async fn close(mut self) {
+        if self.dead {
+            return;
+        }
+        start_call(&mut self.store);
+        let closed = match &self.bindings {
+            Bindings::V0_1(bindings) => {
+                bindings.aish_plugin_transport().stream_wrapper().call_close(&mut self.store, self.handle).await
+            }
+            Bindings::V0_2(bindings) => {
+                bindings.aish_plugin_transport().stream_wrapper().call_close(&mut self.store, self.handle).await
+            }
+        };
+        if closed.is_ok() {
+            let _ = self.handle.resource_drop_async(&mut self.store).await;
+        }
+    }
+
+    fn check_alive(&self) -> Result<(), TransportError> {
+        if self.dead {
+            return Err(TransportError::new(ErrorKind::Plugin, "the plugin stopped earlier in this answer"));
+        }
+        Ok(())
+    }
+
+    fn settle<T>(&mut self, result: wasmtime::Result<T>) -> Result<T, TransportError> {
+        result.map_err(|e| {
+            self.dead = true;
+            trap(&self.store, &e)
+        })
+    }
+}
+
+fn trap(store: &Store<HostState>, error: &wasmtime::Error) -> TransportError {
+    TransportError::new(ErrorKind::Plugin, describe_trap(store, error))
+}
+
+/// Conversion of what a plugin returned to the host's own types.
+trait FromWit<T> {
+    fn from_wit(value: T) -> Self;
+}
+
+impl FromWit<()> for () {
+    fn from_wit(_: ()) {}
+}
+
+impl FromWit<ResourceAny> for ResourceAny {
+    fn from_wit(value: ResourceAny) -> Self {
+        value
+    }
+}
+
+impl<T, U: FromWit<T>> FromWit<Vec<T>> for Vec<U> {
+    fn from_wit(values: Vec<T>) -> Self {
+        values.into_iter().map(U::from_wit).collect()
+    }
+}
+
+/// The conversions between the host's types and one contract version's generated ones.
+macro_rules! wit_conversions {
+    ($version:ident) => {
+        impl FromWit<$version::aish::plugin::types::TransportError> for TransportError {
+            fn from_wit(error: $version::aish::plugin::types::TransportError) -> Self {
+                use $version::aish::plugin::types::ErrorKind as Kind;
+                let kind = match error.kind {
+                    Kind::StreamUnavailable => ErrorKind::StreamUnavailable,
+                    Kind::Connect => ErrorKind::Connect,
+                    Kind::Denied => ErrorKind::Denied,
+                    Kind::Server => ErrorKind::Server,
+                    Kind::Protocol => ErrorKind::Protocol,
+                    Kind::Interrupted => ErrorKind::Interrupted,
+                    Kind::InvalidInput => ErrorKind::InvalidInput,
+                    Kind::Other => ErrorKind::Other,
+                };
+                TransportError {
+                    kind,
+                    message: crate::text::one_line(&error.message, 1000),
+                    status: error.status,
+                    retry_after: error.retry_after_ms.map(Duration::from_millis),
+                }
+            }
+        }
+
+        impl FromWit<$version::aish::plugin::types::Event> for Event {
+            fn from_wit(event: $version::aish::plugin::types::Event) -> Self {
+                use $version::aish::plugin::types::Event as Wit;
+                match event {
+                    Wit::Token(text) => Event::Token(text),
+                    Wit::Metadata(text) => {
+                        Event::Metadata(serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+                    }
+                    Wit::Heartbeat => Event::Heartbeat,
+                    Wit::Done(usage) => Event::Done(
+                        usage.map(|u| Usage { input_tokens: u.input_tokens, output_tokens: u.output_tokens }),
+                    ),
+                    Wit::Error(message) => Event::Error(message),
+                    Wit::Raw(raw) => Event::Raw { event: raw.event, data: raw.data, id: raw.id },
+                }
+            }
+        }
+
+        impl From<&ConnectOptions> for $version::aish::plugin::types::ConnectOptions {
+            fn from(options: &ConnectOptions) -> Self {
+                Self {
+                    url: options.url.clone(),
+                    dialect: options.dialect.clone(),
+                    model: options.model.clone(),
+                    api_key: options.api_key.clone(),
+                    settings: options.settings.to_string(),
+                }
+            }
+        }
+
+        impl From<&Outgoing> for $version::aish::plugin::types::Outgoing {
+            fn from(message: &Outgoing) -> Self {
+                Self { message: message.message.clone(), context: message.context.to_string(), stream: message.stream }
+            }
+        }
+    };
+}
+
+wit_conversions!(v0_1_0);
+wit_conversions!(v0_2_0);
