@@ -225,7 +225,7 @@ fn no_stream_asks_for_a_whole_answer() {
     let run = aish(home.path(), &["--no-stream", "gpt", "hi"], None);
     assert_eq!((run.code, run.stdout.as_str()), (0, "All at once.\n"), "{run:?}");
     assert!(!run.stderr.contains("[Streaming"), "{}", run.stderr);
-    assert!(run.stderr.contains(", 4 tokens]"), "the backend's count: {}", run.stderr);
+    assert!(run.stderr.contains(", 3 in / 4 out]"), "the backend's count: {}", run.stderr);
     let body = server.requests()[0].json();
     assert_eq!(body["stream"], false);
 

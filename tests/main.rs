@@ -4,9 +4,11 @@
 mod support;
 
 mod cli;
+mod conversations;
 mod history;
 mod hostile;
 mod layout;
+mod modern_dialects;
 mod native;
 mod ndjson;
 mod pipeline;

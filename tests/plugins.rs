@@ -12,11 +12,11 @@ fn add_list_info_remove() {
 
     let list = aish(home.path(), &["plugin", "list"], None).stdout;
     let rows: Vec<Vec<&str>> = list.lines().skip(1).map(|l| l.split_whitespace().take(5).collect()).collect();
-    assert!(rows.contains(&vec!["sse", "transport", "0.1.0", "0.2.0", "built-in"]), "{list}");
-    assert!(rows.contains(&vec!["snoop", "transport", "0.1.0", "0.2.0", "user"]), "{list}");
+    assert!(rows.contains(&vec!["sse", "transport", "0.1.0", "0.3.0", "built-in"]), "{list}");
+    assert!(rows.contains(&vec!["snoop", "transport", "0.1.0", "0.3.0", "user"]), "{list}");
 
     let info = aish(home.path(), &["plugin", "info", "snoop"], None).stdout;
-    assert!(info.contains("plugin API:    0.2.0 (supported)"), "{info}");
+    assert!(info.contains("plugin API:    0.3.0 (supported)"), "{info}");
     assert!(info.contains("capabilities:  http"), "{info}");
     assert!(info.contains("allowed hosts: no hosts yet"), "{info}");
 
@@ -65,12 +65,12 @@ fn bad_plugin_files_are_refused_with_the_reason() {
 
     let future = dir.path().join("future.wasm");
     let bytes = std::fs::read(test_plugin("snoop")).unwrap();
-    std::fs::write(&future, replace(&bytes, b"wit = \"0.2.0\"", b"wit = \"9.9.0\"")).unwrap();
+    std::fs::write(&future, replace(&bytes, b"wit = \"0.3.0\"", b"wit = \"9.9.0\"")).unwrap();
     let run = aish(home.path(), &["plugin", "add", future.to_str().unwrap()], None);
     assert_eq!(run.code, 1);
     assert_eq!(
         run.stderr.trim(),
-        "error: plugin `snoop` was built for aish plugin API 9.9.0, and this aish loads 0.1.0, 0.2.0; rebuild it with a matching aish-plugin-sdk or upgrade aish"
+        "error: plugin `snoop` was built for aish plugin API 9.9.0, and this aish loads 0.1.0, 0.2.0, 0.3.0; rebuild it with a matching aish-plugin-sdk or upgrade aish"
     );
     let run = aish(home.path(), &["plugin", "add", "/no/such/file.wasm"], None);
     assert!(run.stderr.contains("cannot read it"), "{}", run.stderr);
@@ -151,5 +151,25 @@ fn a_plugin_built_against_the_previous_contract_still_loads_and_runs() {
     // Its HTTP import reaches the server through the same host code as the current contract's.
     let run = aish(home.path(), &["-c", "echo still working | old"], None);
     assert_eq!((run.code, run.stdout.as_str()), (0, "[200] still working \n"), "{run:?}");
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn a_plugin_built_against_contract_0_2_0_still_loads_and_uses_its_socket() {
+    let server =
+        crate::support::server::TestServer::always(crate::support::server::Reply::body(200, "text/plain", "ok"));
+    let home = home();
+    crate::support::write_config(
+        home.path(),
+        &format!("[ai.old]\nurl = \"{}\"\ntransport = \"legacy2\"\n", server.url("/")),
+    );
+    let legacy = test_plugin("legacy2");
+    let run = aish(home.path(), &["plugin", "add", legacy.to_str().unwrap()], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    let info = aish(home.path(), &["plugin", "info", "legacy2"], None).stdout;
+    assert!(info.contains("plugin API:    0.2.0 (supported)"), "{info}");
+    // Its socket import reaches the server through the same host code as the current contract's.
+    let run = aish(home.path(), &["-c", "echo still working | old"], None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "[HTTP/1.1 200 Scripted] still working \n"), "{run:?}");
     assert_eq!(server.requests().len(), 1);
 }

@@ -85,7 +85,10 @@ async fn the_message_frame_carries_the_message_and_context() {
     });
     let answer = ask(&connector(None, ""), "websocket", &server.url("/"), "aish", "the question").await;
     assert!(answer.error.is_none(), "{:?}", answer.error);
-    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), json!({"message": "the question", "context": {}}));
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+        json!({"message": "the question", "context": {}, "history": []})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

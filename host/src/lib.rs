@@ -6,6 +6,7 @@
 //! - [`commands`]: what a line is: a built-in, `!N`, or a pipeline (then recorded);
 //! - [`pipeline`]: the pipeline language, its plan and run, emitting stage events;
 //! - [`transport`]: an answer from one AI: plugin sessions plus fallback, retry and resume;
+//! - [`conversation`]: what each AI was told and answered, trimmed to fit its model;
 //! - [`plugin`]: the WebAssembly plugin runtime (loading, limits, capabilities, cache);
 //!
 //! and the consumers of what a run produced: [`display`] (how answers look) and [`history`]
@@ -13,6 +14,7 @@
 
 pub mod commands;
 pub mod config;
+pub mod conversation;
 pub mod display;
 pub mod history;
 pub mod pipeline;

@@ -68,6 +68,22 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     let mut session = Session::new(app.connector.clone(), display, cli.no_stream)
         .with_history(app.history())
         .with_plugin_dir(app.paths.plugin_dir());
+    if cli.resume || cli.session.is_some() {
+        match session.resume(cli.session.as_deref()) {
+            Ok((id, turns)) => {
+                if interactive {
+                    session.display().warning(&format!("continuing session {id} ({turns} turns remembered)"));
+                }
+            }
+            Err(e @ aish::session::ResumeError::NoSession) => {
+                session.display().warning(&format!("warning: {e}; starting a new one"));
+            }
+            Err(e) => {
+                session.display().error(&e.to_string());
+                return Ok(EXIT_USAGE);
+            }
+        }
+    }
     if let Some(line) = &cli.command {
         return Ok(run_line(&mut session, line, piped_stdin()?).await);
     }

@@ -22,7 +22,7 @@
 extern crate self as aish_plugin_sdk;
 
 /// The version of the plugin contract (the WIT package `aish:plugin`) this SDK builds against.
-pub const WIT_VERSION: &str = "0.2.0";
+pub const WIT_VERSION: &str = "0.3.0";
 
 #[cfg(feature = "transport")]
 pub mod http;
@@ -42,7 +42,9 @@ mod transport;
 #[cfg(any(feature = "stage", feature = "native"))]
 pub use stage_trait::Stage;
 #[cfg(feature = "transport")]
-pub use transport::{ConnectOptions, ErrorKind, Event, Outgoing, RawEvent, Transport, TransportError, Usage};
+pub use transport::{
+    ConnectOptions, ErrorKind, Event, Outgoing, RawEvent, Role, ToolCall, Transport, TransportError, Turn, Usage,
+};
 
 /// Items the export macros expand to; not part of the SDK's API.
 #[doc(hidden)]
@@ -64,7 +66,7 @@ macro_rules! __embed_manifest {
             const TEXT: &str = concat!(
                 "kind = \"",
                 $kind,
-                "\"\nwit = \"0.2.0\"\n",
+                "\"\nwit = \"0.3.0\"\n",
                 include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/plugin.toml"))
             );
             const BYTES: &[u8] = TEXT.as_bytes();

@@ -18,7 +18,9 @@ pub mod bindings {
     pub use wit_bindgen::rt as wit_bindgen_rt;
 }
 
-pub use bindings::aish::plugin::types::{ConnectOptions, ErrorKind, Event, Outgoing, RawEvent, TransportError, Usage};
+pub use bindings::aish::plugin::types::{
+    ConnectOptions, ErrorKind, Event, Outgoing, RawEvent, Role, ToolCall, TransportError, Turn, Usage,
+};
 use bindings::exports::aish::plugin::transport::{GuestStreamWrapper, StreamWrapper};
 
 impl TransportError {
@@ -70,7 +72,7 @@ impl TransportError {
 /// }
 ///
 /// aish_plugin_sdk::register_transport!(Echo);
-/// # let outgoing = Outgoing { message: "hello there".into(), context: "{}".into(), stream: true };
+/// # let outgoing = Outgoing { message: "hello there".into(), context: "{}".into(), stream: true, system: None, history: Vec::new() };
 /// # let mut echo = Echo::connect(ConnectOptions { url: String::new(), dialect: String::new(), model: None, api_key: None, settings: String::new() }).unwrap();
 /// # echo.send(outgoing).unwrap();
 /// # assert_eq!(echo.receive().unwrap(), vec![Event::Token("hello ".into())]);

@@ -94,7 +94,7 @@ async fn through(connector: &Connector, transport: &str, url: &str) -> (usize, u
     let options =
         ConnectOptions { url: url.into(), dialect: "aish".into(), model: None, api_key: None, settings: json!({}) };
     let mut session = connector.connect(transport, grant, options).await.expect("connect");
-    session.send(&Outgoing { message: "go".into(), context: json!({}), stream: true }).await.expect("send");
+    session.send(&Outgoing::new("go", json!({}), true)).await.expect("send");
     let (mut tokens, mut bytes) = (0, 0);
     loop {
         let events = session.receive().await.expect("receive");

@@ -103,7 +103,7 @@ pub async fn ask_with_settings(
     let mut answer = Answer { events: Vec::new(), error: None };
     let run = async {
         let mut session = connector.connect(transport, grant, options).await?;
-        session.send(&Outgoing { message: message.into(), context: serde_json::json!({}), stream: true }).await?;
+        session.send(&Outgoing::new(message, serde_json::json!({}), true)).await?;
         for _ in 0..100_000 {
             let events = session.receive().await?;
             if events.is_empty() {

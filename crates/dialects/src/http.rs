@@ -54,14 +54,14 @@ pub fn from_http(error: HttpError) -> TransportError {
     TransportError::new(kind, describe(&error))
 }
 
-/// Reads a whole (non-streamed) answer: its text, then `done` with the backend's usage.
+/// Reads a whole (non-streamed) answer: its text, its tool calls, then `done` with the
+/// backend's usage.
 pub fn whole_answer(dialect: &Dialect, response: &mut Response) -> Result<Vec<Event>, TransportError> {
     let body = response.read_to_end(ANSWER_LIMIT + 1).map_err(from_http)?;
     if body.len() > ANSWER_LIMIT {
         return Err(TransportError::new(ErrorKind::Protocol, "the answer is larger than 16 MiB"));
     }
-    let (text, usage) = dialect.parse_answer(&body)?;
-    Ok(vec![Event::Token(text), Event::Done(usage)])
+    Ok(dialect.parse_answer(&body)?.into_events())
 }
 
 #[cfg(test)]

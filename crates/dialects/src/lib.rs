@@ -1,25 +1,30 @@
 //! Provider dialects, and the helpers every transport plugin shares. A dialect says how a
 //! request to one kind of AI backend is shaped and what the messages it streams back mean;
 //! transports (SSE, WebSocket, HTTP) frame the bytes and ask the [`Dialect`] (SPEC section 6).
-//! Each provider is one module in `providers/` behind the [`Provider`] trait.
+//! Each provider is one module in `providers/` behind the [`Provider`] trait; what every chat
+//! provider sends besides the message (persona, context note, earlier turns) is shared in
+//! `conversation`, and tool calls streamed in pieces are assembled in `tools`.
 //!
 //! The shared helpers: [`lines::Lines`] splits a byte stream into lines, [`AnswerState`]
 //! tracks whether an answer is finished or failed, and [`http`] turns HTTP answers and
 //! `Retry-After` into events and errors.
 
 mod answer;
+mod conversation;
 pub mod http;
 pub mod lines;
 mod provider;
 mod providers;
+mod tools;
 
 use std::time::Duration;
 
-use aish_plugin_sdk::{ConnectOptions, ErrorKind, Event, Outgoing, TransportError, Usage};
+use aish_plugin_sdk::{ConnectOptions, ErrorKind, Event, Outgoing, TransportError};
 use serde_json::Value;
 
 pub use answer::AnswerState;
-pub use provider::{Config, Framing, HttpShape, Message, Progress, Provider, Tally};
+pub use conversation::context_note;
+pub use provider::{Config, Framing, HttpShape, Message, Progress, Provider, Tally, WholeAnswer};
 
 /// The heartbeat interval when an AI's config sets no `heartbeat_ms`: how often a transport
 /// with pings pings; no byte for twice as long means the connection is dead.
@@ -67,7 +72,9 @@ impl Dialect {
         self.provider.answers_whole()
     }
 
-    /// Whether the end of the stream is marked by a message (else the server closing ends it).
+    /// Whether the answer still waits for a message that ends it, so the server closing the
+    /// stream now would cut it short; `false` when the close itself ends the answer (`raw`, or
+    /// `gemini` once its last chunk said why it finished).
     pub fn has_end_marker(&self) -> bool {
         self.provider.at_close(&self.tally).is_none()
     }
@@ -84,15 +91,16 @@ impl Dialect {
         self.provider.socket_request(message, &context, &self.config)
     }
 
-    /// Reads a whole (non-streamed) answer: its text and the usage the backend reported.
-    pub fn parse_answer(&self, body: &[u8]) -> Result<(String, Option<Usage>), TransportError> {
+    /// Reads a whole (non-streamed) answer: its text, its tool calls and the usage the backend
+    /// reported.
+    pub fn parse_answer(&self, body: &[u8]) -> Result<WholeAnswer, TransportError> {
         let name = self.name();
         let shown = || String::from_utf8_lossy(body).into_owned();
         let value: Value = serde_json::from_slice(body)
             .map_err(|e| provider::protocol(name, &format!("the answer is not JSON ({e})"), &shown()))?;
-        self.provider
-            .parse_answer(&value)
-            .ok_or_else(|| provider::protocol(name, "the answer has no text where this dialect puts it", &shown()))
+        self.provider.parse_answer(&value).ok_or_else(|| {
+            provider::protocol(name, "the answer has no text or tool call where this dialect puts them", &shown())
+        })
     }
 
     /// Reads one streamed message (an SSE event, an NDJSON line, a WebSocket text message) and
@@ -154,9 +162,25 @@ fn parse_context(context: &str) -> Result<Value, TransportError> {
 /// Helpers for the providers' unit tests.
 #[cfg(test)]
 mod testing {
-    use aish_plugin_sdk::{ConnectOptions, Event};
+    use aish_plugin_sdk::{ConnectOptions, Event, Outgoing, Role, ToolCall, Turn};
 
     use crate::{Dialect, Message, Progress};
+
+    /// A message with a persona, earlier turns and a context.
+    pub fn outgoing(message: &str, system: Option<&str>, history: &[(Role, &str)], context: &str) -> Outgoing {
+        Outgoing {
+            message: message.into(),
+            context: context.into(),
+            stream: true,
+            system: system.map(str::to_owned),
+            history: history.iter().map(|(role, content)| Turn { role: *role, content: (*content).into() }).collect(),
+        }
+    }
+
+    /// A plain streamed message with an empty context.
+    pub fn plain(message: &str) -> Outgoing {
+        outgoing(message, None, &[], "{}")
+    }
 
     /// A dialect with a model and an API key.
     pub fn dialect(kind: &str) -> Dialect {
@@ -183,6 +207,16 @@ mod testing {
     /// The text of every token.
     pub fn text(events: &[Event]) -> String {
         events.iter().filter_map(|e| if let Event::Token(t) = e { Some(t.as_str()) } else { None }).collect()
+    }
+
+    /// A tool call event.
+    pub fn tool(id: &str, name: &str, arguments: &str) -> Event {
+        Event::ToolCall(ToolCall { id: id.into(), name: name.into(), arguments: arguments.into() })
+    }
+
+    /// The JSON body of a dialect's request for `message`.
+    pub fn body(d: &Dialect, message: &Outgoing) -> serde_json::Value {
+        serde_json::from_slice(&d.request(message).unwrap().body).unwrap()
     }
 }
 

@@ -1,12 +1,12 @@
 //! The one trait every provider implements ([`Provider`]), the values it works with (the AI's
-//! [`Config`], a streamed [`Message`], the answer's [`Tally`], the [`HttpShape`] of a request)
-//! and the small helpers the provider modules share.
+//! [`Config`], a streamed [`Message`], the answer's [`Tally`], the [`HttpShape`] of a request,
+//! a [`WholeAnswer`]) and the small helpers the provider modules share.
 
 use std::fmt;
 
-use aish_plugin_sdk::{ConnectOptions, ErrorKind, Event, Outgoing, TransportError, Usage};
+use aish_plugin_sdk::{ConnectOptions, ErrorKind, Event, Outgoing, ToolCall, TransportError, Usage};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// One AI backend's wire format: what every module in `providers/` implements.
 ///
@@ -22,9 +22,9 @@ pub trait Provider: fmt::Debug + Send {
     /// `message.stream` is false. `context` is the pipeline's context, parsed.
     fn request(&self, message: &Outgoing, context: &Value, config: &Config) -> Result<HttpShape, TransportError>;
 
-    /// The text and usage of a whole (non-streamed) answer; `None` when the text is not where
-    /// this provider puts it.
-    fn parse_answer(&self, answer: &Value) -> Option<(String, Option<Usage>)>;
+    /// The text, tool calls and usage of a whole (non-streamed) answer; `None` when neither
+    /// text nor tool calls are where this provider puts them.
+    fn parse_answer(&self, answer: &Value) -> Option<WholeAnswer>;
 
     /// Reads one streamed message and appends what it means to `out`.
     fn on_message(
@@ -50,10 +50,41 @@ pub trait Provider: fmt::Debug + Send {
         Ok(self.request(message, context, config)?.body)
     }
 
-    /// The event that ends the answer when the server closes the stream. `None` (the default)
-    /// for a provider that marks its end in a message, so a close before it cuts the answer short.
+    /// The event that ends the answer when the server closes the stream now. `None` (the
+    /// default) for a provider that marks its end in a message, so a close before it cuts the
+    /// answer short; a provider whose stream ends with the close may still answer `None` until
+    /// the stream has said it is finishing.
     fn at_close(&self, _tally: &Tally) -> Option<Event> {
         None
+    }
+}
+
+/// A whole (non-streamed) answer, as a provider reads it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WholeAnswer {
+    /// The answer's text (empty when the model only called tools).
+    pub text: String,
+    /// The usage the backend reported, if any.
+    pub usage: Option<Usage>,
+    /// The tool calls the model asked for, in order.
+    pub tool_calls: Vec<ToolCall>,
+}
+
+impl WholeAnswer {
+    /// An answer with text and usage and no tool calls.
+    pub fn text(text: String, usage: Option<Usage>) -> Self {
+        WholeAnswer { text, usage, tool_calls: Vec::new() }
+    }
+
+    /// The events a transport yields for it: the text, each tool call, then `done`.
+    pub fn into_events(self) -> Vec<Event> {
+        let mut events = Vec::with_capacity(self.tool_calls.len() + 2);
+        if !self.text.is_empty() || self.tool_calls.is_empty() {
+            events.push(Event::Token(self.text));
+        }
+        events.extend(self.tool_calls.into_iter().map(Event::ToolCall));
+        events.push(Event::Done(self.usage));
+        events
     }
 }
 
@@ -163,15 +194,13 @@ impl Config {
     }
 }
 
-/// What an answer has counted: the token messages streamed and the usage the backend reported.
+/// What an answer has counted: the usage the backend reported.
 #[derive(Debug, Default)]
 pub struct Tally {
     /// Input tokens, as the backend reported them.
     pub input_tokens: Option<u64>,
     /// Output tokens, as the backend reported them.
     pub output_tokens: Option<u64>,
-    /// Token messages seen, the count reported when the backend reports none.
-    streamed: u64,
 }
 
 impl Tally {
@@ -180,7 +209,6 @@ impl Tally {
         if text.is_empty() {
             return;
         }
-        self.streamed += 1;
         if let Some(Event::Token(last)) = out.last_mut() {
             last.push_str(text);
         } else {
@@ -188,34 +216,17 @@ impl Tally {
         }
     }
 
-    /// The usage to report: the backend's, the output counted from the stream when it gave none.
+    /// The usage to report: the backend's figures, `None` when it gave none (the host then
+    /// counts the text it received; a count of messages here would pass for the backend's).
     pub fn usage(&self) -> Option<Usage> {
-        Some(Usage { input_tokens: self.input_tokens, output_tokens: self.output_tokens.or(Some(self.streamed)) })
+        (self.input_tokens.is_some() || self.output_tokens.is_some())
+            .then_some(Usage { input_tokens: self.input_tokens, output_tokens: self.output_tokens })
     }
 
     /// The `done` event that ends an answer.
     pub fn done(&self) -> Event {
         Event::Done(self.usage())
     }
-}
-
-/// The context as a system message for chat APIs; none when there is nothing to say.
-pub(crate) fn system_text(context: &Value) -> Option<String> {
-    let map = context.as_object()?;
-    if map.is_empty() {
-        return None;
-    }
-    Some(format!("Context from the aish pipeline (JSON): {context}"))
-}
-
-/// A chat API's `messages`: the context as a system message, then the user's.
-pub(crate) fn chat_messages(message: &Outgoing, context: &Value) -> Vec<Value> {
-    let mut messages = Vec::new();
-    if let Some(system) = system_text(context) {
-        messages.push(json!({"role": "system", "content": system}));
-    }
-    messages.push(json!({"role": "user", "content": message.message}));
-    messages
 }
 
 /// The usage at two JSON pointers of a whole answer; `None` when the answer gives neither.

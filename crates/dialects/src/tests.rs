@@ -4,7 +4,7 @@
 use aish_plugin_sdk::{ConnectOptions, ErrorKind, Outgoing, Usage};
 use serde_json::Value;
 
-use crate::testing::dialect;
+use crate::testing::{dialect, plain};
 use crate::{Dialect, Message};
 
 #[test]
@@ -52,10 +52,21 @@ fn whole_answers_in_every_dialect() {
             r#"{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text","text":"who"},{"type":"text","text":"le"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":2}}"#,
             Some(Usage { input_tokens: Some(3), output_tokens: Some(2) }),
         ),
+        (
+            "responses",
+            r#"{"object":"response","status":"completed","output":[{"type":"message","role":"assistant","content":[{"type":"output_text","text":"whole","annotations":[]}]}],"usage":{"input_tokens":4,"output_tokens":1}}"#,
+            Some(Usage { input_tokens: Some(4), output_tokens: Some(1) }),
+        ),
+        (
+            "gemini",
+            r#"{"candidates":[{"content":{"parts":[{"text":"who"},{"text":"le"}],"role":"model"},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":2,"candidatesTokenCount":1}}"#,
+            Some(Usage { input_tokens: Some(2), output_tokens: Some(1) }),
+        ),
     ];
     for (kind, body, usage) in cases {
-        let (text, got) = dialect(kind).parse_answer(body.as_bytes()).unwrap();
-        assert_eq!((text.as_str(), got), ("whole", usage), "{kind}");
+        let whole = dialect(kind).parse_answer(body.as_bytes()).unwrap();
+        assert_eq!((whole.text.as_str(), whole.usage), ("whole", usage), "{kind}");
+        assert!(whole.tool_calls.is_empty(), "{kind}");
     }
     let err = dialect("openai").parse_answer(br#"{"choices":[]}"#).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Protocol);
@@ -63,8 +74,8 @@ fn whole_answers_in_every_dialect() {
 
 #[test]
 fn non_streaming_requests_ask_for_a_whole_answer() {
-    let message = Outgoing { message: "hi".into(), context: "{}".into(), stream: false };
-    for kind in ["aish", "rhetor", "openai", "anthropic"] {
+    let message = Outgoing { stream: false, ..plain("hi") };
+    for kind in ["aish", "rhetor", "openai", "anthropic", "responses"] {
         let body: Value = serde_json::from_slice(&dialect(kind).request(&message).unwrap().body).unwrap();
         assert_eq!(body["stream"], false, "{kind}");
         assert!(body.get("stream_options").is_none(), "{kind}");
@@ -74,11 +85,11 @@ fn non_streaming_requests_ask_for_a_whole_answer() {
 
 #[test]
 fn socket_requests_per_dialect() {
-    let message = Outgoing { message: "hi".into(), context: r#"{"a":1}"#.into(), stream: true };
+    let message = Outgoing { context: r#"{"a":1}"#.into(), ..plain("hi") };
     let frame = |kind: &str| dialect(kind).socket_request(&message).unwrap();
     // aish: the message and context, no `stream` (the connection is the stream).
     let aish: Value = serde_json::from_slice(&frame("aish")).unwrap();
-    assert_eq!(aish, serde_json::json!({"message": "hi", "context": {"a": 1}}));
+    assert_eq!(aish, serde_json::json!({"message": "hi", "context": {"a": 1}, "history": []}));
     // raw: the message as it is; the others: the body of their HTTP request.
     assert_eq!(frame("raw"), b"hi");
     assert_eq!(frame("openai"), dialect("openai").request(&message).unwrap().body);
@@ -86,7 +97,8 @@ fn socket_requests_per_dialect() {
 
 #[test]
 fn only_raw_ends_at_close_and_only_ollama_streams_lines() {
-    for kind in ["aish", "rhetor", "openai", "anthropic", "ollama", "raw"] {
+    // (Gemini's close ends its stream too, but only after a chunk said why it finished.)
+    for kind in ["aish", "rhetor", "openai", "anthropic", "ollama", "responses", "gemini", "raw"] {
         let mut d = dialect(kind);
         assert_eq!(d.has_end_marker(), kind != "raw", "{kind}");
         assert_eq!(d.answers_whole(), kind != "raw", "{kind}");

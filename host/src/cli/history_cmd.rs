@@ -38,6 +38,7 @@ pub fn run(app: &App, json: bool, since: Option<&str>, until: Option<&str>) -> u
             let record = aish::history::EntryRef {
                 number: entry.number,
                 timestamp: entry.timestamp,
+                session_id: &entry.session_id,
                 command: &entry.command,
                 responses: &responses,
                 metadata: &entry.metadata,

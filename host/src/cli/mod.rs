@@ -41,6 +41,14 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub no_stream: bool,
 
+    /// Resumes the most recent session's conversations (from the history).
+    #[arg(short = 'C', long = "continue", global = true, conflicts_with = "session")]
+    pub resume: bool,
+
+    /// Resumes the conversations of session ID (`session` shows a session's id).
+    #[arg(long, value_name = "ID", global = true)]
+    pub session: Option<String>,
+
     /// A Tekton Rhetor whose AIs join the configured ones (default: localhost on
     /// TEKTON_RHETOR_PORT when that is set).
     #[arg(short = 'r', long = "rhetor", value_name = "URL", global = true)]

@@ -50,7 +50,7 @@ pub async fn run(
             return EXIT_FAILED;
         }
     };
-    let outgoing = Outgoing { message: message.unwrap_or_default(), context: json!({}), stream: true };
+    let outgoing = Outgoing::new(message.unwrap_or_default(), json!({}), true);
     if let Err(e) = session.send(&outgoing).await {
         print_error(&mut print, &e);
         return EXIT_FAILED;

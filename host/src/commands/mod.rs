@@ -2,6 +2,7 @@
 //! built-ins (one registry, which the shell's highlighting and completion read too), or a
 //! pipeline, which runs and is then recorded in the history.
 
+mod conversation;
 mod history;
 mod plugins;
 mod state;
@@ -75,6 +76,15 @@ pub const BUILTINS: &[Builtin] = &[
         "memory",
         &[("memory [add TEXT | clear]", "shows or sets memory hints sent to every AI stage")],
         state::memory,
+    ),
+    builtin(
+        "conversation",
+        &[
+            ("conversation [AI]", "shows what every AI (or AI) remembers of this session"),
+            ("conversation clear [AI]", "forgets every conversation (or AI's)"),
+            ("conversation new", "starts a new session: a new id, every conversation forgotten"),
+        ],
+        conversation::conversation,
     ),
     Builtin { name: "exit", aliases: &["quit"], usage: &[("exit", "leaves the shell (also Ctrl-D)")], run: exit },
 ];

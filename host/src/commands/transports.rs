@@ -23,7 +23,16 @@ pub(super) fn list_ais(session: &mut Session, args: &str) -> Option<Flow> {
             Ok(()) => "up".to_owned(),
             Err(why) => format!("down ({why})"),
         };
-        text.push_str(&format!("{name:<12} {:<10} {:<10} {:<44} {state}\n", ai.transport, ai.dialect, ai.url));
+        text.push_str(&format!("{name:<12} {:<10} {:<10} {:<44} {state}", ai.transport, ai.dialect, ai.url));
+        if let Some(system) = &ai.system {
+            let first: String = crate::text::one_line(system.trim(), 40);
+            let more = if system.trim().chars().count() > 40 { "…" } else { "" };
+            text.push_str(&format!("  [persona: {first}{more}]"));
+        }
+        if ai.stateless {
+            text.push_str("  [stateless]");
+        }
+        text.push('\n');
     }
     session.display().print(&text);
     Some(Flow::Continue)

@@ -50,6 +50,15 @@ pub struct AiConfig {
     pub reconnect: ReconnectConfig,
     /// The heartbeat interval in ms (default 25 000); no byte for twice this long is a dead connection.
     pub heartbeat_ms: Option<u64>,
+    /// The AI's system prompt (its persona), sent first in every request.
+    pub system: Option<String>,
+    /// A file holding the system prompt, relative to the config file (read at load into `system`).
+    pub system_file: Option<PathBuf>,
+    /// The most tokens of conversation sent (default per dialect); oldest turns go first.
+    pub max_context_tokens: Option<u64>,
+    /// Keep no conversation for this AI (each request stands alone).
+    #[serde(default)]
+    pub stateless: bool,
 }
 
 /// How a cut stream is reconnected: exponential backoff with jitter.
@@ -84,6 +93,10 @@ impl AiConfig {
             settings: Default::default(),
             reconnect: Default::default(),
             heartbeat_ms: None,
+            system: None,
+            system_file: None,
+            max_context_tokens: None,
+            stateless: false,
         }
     }
 }
@@ -186,9 +199,10 @@ impl Config {
                     for (name, ai) in section(&key, value).map_err(|m| error(Some(key.clone()), m))? {
                         let key = format!("ai.{name}");
                         check_name(&name).map_err(|m| error(Some(key.clone()), m))?;
-                        let ai =
+                        let mut ai =
                             AiConfig::deserialize(ai).map_err(|e| error(Some(key.clone()), e.message().to_owned()))?;
                         validate_ai(&ai).map_err(|m| error(Some(key.clone()), m))?;
+                        read_system_file(&mut ai, path).map_err(|m| error(Some(format!("{key}.system_file")), m))?;
                         config.ai.insert(name, ai);
                     }
                 }
@@ -258,7 +272,30 @@ fn check_name(name: &str) -> Result<(), String> {
     if ok { Ok(()) } else { Err(format!("`{name}` is not a usable AI name: use letters, digits, `-` and `_`")) }
 }
 
+/// Reads `system_file` (relative to the config file) into `system`.
+fn read_system_file(ai: &mut AiConfig, config_path: &Path) -> Result<(), String> {
+    let Some(file) = &ai.system_file else { return Ok(()) };
+    if ai.system.is_some() {
+        return Err("give `system` or `system_file`, not both".into());
+    }
+    let file = config_path.parent().map_or_else(|| file.clone(), |dir| dir.join(file));
+    let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    ai.system = Some(text.trim_end().to_owned());
+    ai.system_file = Some(file);
+    Ok(())
+}
+
+impl AiConfig {
+    /// The most tokens of conversation a request to this AI carries.
+    pub fn context_limit(&self) -> u64 {
+        self.max_context_tokens.unwrap_or_else(|| crate::conversation::default_limit(&self.dialect))
+    }
+}
+
 fn validate_ai(ai: &AiConfig) -> Result<(), String> {
+    if ai.max_context_tokens == Some(0) {
+        return Err("`max_context_tokens` must be greater than 0".into());
+    }
     if ai.url.trim().is_empty() {
         return Err("`url` is empty".into());
     }

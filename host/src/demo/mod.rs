@@ -101,7 +101,7 @@ async fn handle(request: Request<Incoming>, delay: Duration) -> Result<Response<
     };
     let message = request.get("message").and_then(Value::as_str).unwrap_or_default();
     let context = request.get("context").cloned().unwrap_or(Value::Null);
-    let answer = persona.answer(message, &context);
+    let answer = persona.answer(message, &context, history(&request));
     if request.get("stream").and_then(Value::as_bool) == Some(false) {
         return Ok(text(StatusCode::OK, "application/json", json!({"response": answer}).to_string()));
     }
@@ -160,7 +160,7 @@ fn upgrade(mut request: Request<Incoming>, persona: &'static Persona, delay: Dur
             let request: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
             let message = request.get("message").and_then(Value::as_str).unwrap_or_default();
             let context = request.get("context").cloned().unwrap_or(Value::Null);
-            let answer = persona.answer(message, &context);
+            let answer = persona.answer(message, &context, history(&request));
             for token in personas::tokens(&answer) {
                 let event = json!({"event": "token", "data": {"token": token}});
                 if socket.send(Message::text(event.to_string())).await.is_err() {
@@ -196,6 +196,11 @@ fn text(status: StatusCode, content_type: &str, body: String) -> Response<Body> 
         .header("content-type", content_type)
         .body(Full::new(Bytes::from(body)).boxed())
         .expect("static headers are valid")
+}
+
+/// The conversation turns an `aish`-dialect request carries (none when it has no `history`).
+fn history(request: &Value) -> &[Value] {
+    request.get("history").and_then(Value::as_array).map_or(&[], Vec::as_slice)
 }
 
 fn json_error(status: StatusCode, message: &str) -> Response<Body> {

@@ -25,10 +25,21 @@ impl Persona {
         PERSONAS.iter().find(|p| p.name == name)
     }
 
-    /// The answer to `message` with the pipeline `context`.
-    pub fn answer(&self, message: &str, context: &Value) -> String {
+    /// The answer to `message` with the pipeline `context` and the conversation so far
+    /// (`history`: the `{role, content}` turns the `aish` dialect sends).
+    pub fn answer(&self, message: &str, context: &Value, history: &[Value]) -> String {
         let words = keywords(message);
-        let body = (self.answer)(message, &words);
+        let mut body = (self.answer)(message, &words);
+        // The demo remembers too: it refers back to the first thing it was told this session.
+        let told: Vec<&str> = history
+            .iter()
+            .filter(|t| t.get("role").and_then(Value::as_str) == Some("user"))
+            .filter_map(|t| t.get("content").and_then(Value::as_str))
+            .collect();
+        if let Some(first) = told.first() {
+            let times = if told.len() == 1 { "once".to_owned() } else { format!("{} times", told.len()) };
+            body.push_str(&format!(" (We have talked {times} before; you first told me about “{}”.)", topic(first)));
+        }
         match context.get("previous_ai").and_then(Value::as_str) {
             Some(previous) => format!("Building on {previous}: {body}"),
             None => body,
@@ -188,10 +199,19 @@ mod tests {
     #[test]
     fn answers_use_the_message_and_the_context() {
         let apollo = Persona::find("apollo").unwrap();
-        let answer = apollo.answer("Gardens on every rooftop in the city", &json!({}));
+        let answer = apollo.answer("Gardens on every rooftop in the city", &json!({}), &[]);
         assert!(answer.contains("gardens") && answer.contains("rooftop"), "{answer}");
-        let next = Persona::find("athena").unwrap().answer(&answer, &json!({"previous_ai": "apollo"}));
+        assert!(!answer.contains("talked"), "{answer}");
+        let next = Persona::find("athena").unwrap().answer(&answer, &json!({"previous_ai": "apollo"}), &[]);
         assert!(next.starts_with("Building on apollo:"), "{next}");
+    }
+
+    #[test]
+    fn answers_refer_back_to_the_conversation() {
+        let history =
+            [json!({"role": "user", "content": "rooftop gardens"}), json!({"role": "assistant", "content": "…"})];
+        let answer = Persona::find("apollo").unwrap().answer("and bees?", &json!({}), &history);
+        assert!(answer.contains("We have talked once before; you first told me about “rooftop gardens”"), "{answer}");
     }
 
     #[test]

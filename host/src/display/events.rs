@@ -44,7 +44,13 @@ impl EventSink for Display {
                 self.stage = Some(Shown { info, visibility });
             }
             StageEvent::Token(text) => self.token(text, self.current_visibility()),
-            StageEvent::Completed { elapsed, tokens } => self.stage_end(elapsed, tokens, self.current_visibility()),
+            StageEvent::ToolCall(call) => self.tool_call(&call.name, &call.arguments, self.current_visibility()),
+            StageEvent::Completed { elapsed, tokens, input_tokens } => {
+                self.stage_end(elapsed, tokens, input_tokens, self.current_visibility())
+            }
+            StageEvent::Trimmed { ai, turns, limit } => {
+                self.notice(&format!("[{ai}: {turns} earlier turns left out to fit max_context_tokens = {limit}]"))
+            }
             StageEvent::Interrupted { why } => self.stage_interrupted(why, self.current_visibility()),
             StageEvent::Failed { error } => self.error(error),
             StageEvent::Output(text) => self.print(text),

@@ -117,16 +117,48 @@ impl Display {
     }
 
     /// The answer ended; `tokens` is what the backend reported, or the count of token events.
-    fn stage_end(&mut self, elapsed: Duration, tokens: u64, visibility: Visibility) {
+    fn stage_end(&mut self, elapsed: Duration, tokens: u64, input_tokens: Option<u64>, visibility: Visibility) {
         if visibility == Visibility::Shown && !self.at_line_start {
             self.write_out("\n");
         }
-        let line = format!("[Complete - {:.1}s, {tokens} tokens]", elapsed.as_secs_f64());
+        let count = match input_tokens {
+            Some(input) => format!("{input} in / {tokens} out"),
+            None => format!("{tokens} tokens"),
+        };
+        let line = format!("[Complete - {:.1}s, {count}]", elapsed.as_secs_f64());
         if self.tty {
             self.status(&line);
             self.write_out("\n");
         } else {
             self.status(&line);
+        }
+    }
+
+    /// A tool call the model asked for, on a line of its own.
+    fn tool_call(&mut self, name: &str, arguments: &str, visibility: Visibility) {
+        if visibility == Visibility::Quiet {
+            return;
+        }
+        if !self.at_line_start {
+            self.write_out("\n");
+        }
+        let line = format!("[tool call] {name} {arguments}");
+        let painted = self.paint(Color::Magenta.normal(), &line);
+        self.write_out(&painted);
+        self.write_out("\n");
+    }
+
+    /// A passing remark about the run (dim on a terminal, on stderr otherwise).
+    fn notice(&mut self, line: &str) {
+        if self.tty {
+            if !self.at_line_start {
+                self.write_out("\n");
+            }
+            let painted = self.paint(Style::new().dimmed(), line);
+            self.write_out(&painted);
+            self.write_out("\n");
+        } else {
+            let _ = writeln!(self.err, "{line}");
         }
     }
 

@@ -24,6 +24,15 @@ pub struct StageFigures {
     /// Why the stage failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the AI was sent (AI stages only): with `answer`, what conversations are rebuilt from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// What the AI answered, as far as it arrived (AI stages only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+    /// Tool calls the model asked for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<crate::transport::ToolCall>,
 }
 
 /// What is known about how a command ran.
@@ -69,6 +78,9 @@ pub struct EntryRef<'a> {
     pub number: u64,
     /// Unix time in seconds.
     pub timestamp: f64,
+    /// The session the command ran in.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub session_id: &'a str,
     /// The command line.
     pub command: &'a str,
     /// Each AI's answer, in pipeline order.
@@ -94,6 +106,9 @@ pub struct Entry {
     pub number: u64,
     /// Unix time in seconds.
     pub timestamp: f64,
+    /// The session the command ran in (empty for entries older than sessions).
+    #[serde(default)]
+    pub session_id: String,
     /// The command line.
     pub command: String,
     /// Each AI's answer, in pipeline order.
@@ -196,6 +211,7 @@ mod tests {
         let entry = EntryRef {
             number: 1,
             timestamp: 2.5,
+            session_id: "",
             command: "c",
             responses: &[("zeta", "1"), ("alpha", "2")],
             metadata: &metadata,

@@ -43,6 +43,8 @@ pub struct History {
 
 /// A command to record.
 pub struct Record<'a> {
+    /// The session it ran in.
+    pub session_id: &'a str,
     /// The command line.
     pub command: &'a str,
     /// Each AI's answer, in order.
@@ -95,10 +97,21 @@ impl History {
         let mut metadata = record.metadata.clone();
         metadata.error = metadata.error.as_deref().map(|e| self.redact(e).into_owned());
         for stage in &mut metadata.stages {
-            stage.error = stage.error.as_deref().map(|e| self.redact(e).into_owned());
+            for text in [&mut stage.error, &mut stage.message, &mut stage.answer].into_iter().flatten() {
+                if let std::borrow::Cow::Owned(clean) = self.redact(text) {
+                    *text = clean;
+                }
+            }
         }
 
-        let entry = EntryRef { number, timestamp, command: &command, responses: &responses, metadata: &metadata };
+        let entry = EntryRef {
+            number,
+            timestamp,
+            session_id: record.session_id,
+            command: &command,
+            responses: &responses,
+            metadata: &metadata,
+        };
         let mut writer = BufWriter::with_capacity(64 * 1024, &mut jsonl);
         serde_json::to_writer(&mut writer, &entry)
             .map_err(|e| HistoryError { path: self.jsonl_path(), source: e.into() })?;
@@ -242,7 +255,7 @@ mod tests {
     use super::*;
 
     fn record(command: &str) -> Record<'_> {
-        Record { command, responses: vec![("apollo", "an answer")], metadata: Metadata::default() }
+        Record { session_id: "s1", command, responses: vec![("apollo", "an answer")], metadata: Metadata::default() }
     }
 
     #[test]
@@ -266,7 +279,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let history = History::new(dir.path(), Vec::new());
         let big = "y".repeat(200_000);
-        let record = Record { command: "big", responses: vec![("apollo", &big)], metadata: Metadata::default() };
+        let record = Record {
+            session_id: "s1",
+            command: "big",
+            responses: vec![("apollo", &big)],
+            metadata: Metadata::default(),
+        };
         history.append(&record).unwrap();
         history.append(&record).unwrap();
         let mut file = File::open(history.jsonl_path()).unwrap();
@@ -279,6 +297,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let history = History::new(dir.path(), vec!["sk-live-123456789".into(), "short".into()]);
         let record = Record {
+            session_id: "s1",
             command: "echo sk-live-123456789 | apollo",
             responses: vec![("apollo", "your key sk-live-123456789 is short")],
             metadata: Metadata { error: Some("bad key sk-live-123456789".into()), ..Metadata::default() },

@@ -6,8 +6,13 @@ use std::time::Duration;
 use super::{Metadata, Record, StageFigures};
 use crate::pipeline::{Outcome, RunError};
 
-/// The record of `line`, which ran for `elapsed` and ended in `result`.
-pub fn record<'a>(line: &'a str, result: &'a Result<Outcome, RunError>, elapsed: Duration) -> Record<'a> {
+/// The record of `line`, which ran in session `session_id` for `elapsed` and ended in `result`.
+pub fn record<'a>(
+    session_id: &'a str,
+    line: &'a str,
+    result: &'a Result<Outcome, RunError>,
+    elapsed: Duration,
+) -> Record<'a> {
     let mut metadata = Metadata { duration: elapsed.as_secs_f64(), ..Metadata::default() };
     let mut responses = Vec::new();
     match result {
@@ -33,6 +38,10 @@ pub fn record<'a>(line: &'a str, result: &'a Result<Outcome, RunError>, elapsed:
                     first_token: stage.first_token.map(|d| d.as_secs_f64()),
                     interrupted: stage.interrupted,
                     error: stage.error.clone(),
+                    // Stage plugins are sent no message; AI stages keep theirs for conversations.
+                    message: (!stage.message.is_empty()).then(|| stage.message.clone()),
+                    answer: (!stage.message.is_empty()).then(|| stage.response.clone()),
+                    tool_calls: stage.tool_calls.clone(),
                 });
             }
             let first = outcome.stages.first();
@@ -41,5 +50,5 @@ pub fn record<'a>(line: &'a str, result: &'a Result<Outcome, RunError>, elapsed:
         }
         Err(e) => metadata.error = Some(e.to_string()),
     }
-    Record { command: line, responses, metadata }
+    Record { session_id, command: line, responses, metadata }
 }

@@ -10,10 +10,11 @@ use serde_json::{Value, json};
 use super::events::{EventSink, StageEvent, StageInfo};
 use super::plan::{Step, plan};
 use super::{Context, Outcome, Pipeline, RunError, StageResult, redirect, stages};
+use crate::conversation::{self, Conversations};
 use crate::transport::{Answer, Connector, Outgoing, Piece};
 
 /// What one run takes from the session it belongs to.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub struct RunSettings<'a> {
     /// The id every AI stage receives as `session_id`.
     pub session_id: &'a str,
@@ -23,13 +24,15 @@ pub struct RunSettings<'a> {
     pub transports: &'a BTreeMap<String, String>,
     /// Ask every AI for a whole answer instead of a stream.
     pub no_stream: bool,
+    /// Each AI's conversation: sent with every request to it, and added to as it answers.
+    pub conversations: &'a mut Conversations,
 }
 
 /// Runs a parsed pipeline, reporting to `sink` as it goes. `stdin` is input for a first stage
 /// that has no other.
 pub async fn run(
     connector: &Connector,
-    settings: &RunSettings<'_>,
+    settings: RunSettings<'_>,
     pipeline: &Pipeline,
     stdin: Option<String>,
     sink: &mut dyn EventSink,
@@ -52,7 +55,7 @@ pub async fn run(
         let branches = match step {
             Step::Echo(_) => continue,
             Step::Plugin(command) => {
-                let context = stage_context(settings, &command.context, position, previous.as_ref());
+                let context = stage_context(&settings, &command.context, position, previous.as_ref());
                 let result = stages::run_plugin(connector, command, &Value::Object(context), &input).await;
                 let failed = result.error.is_some();
                 if let Some(error) = &result.error {
@@ -70,6 +73,8 @@ pub async fn run(
             Step::Ais(branches) => branches,
         };
         let mut answers = Vec::new();
+        // Whether each answer joins its AI's conversation.
+        let mut stateful = Vec::new();
         for branch in branches {
             let message = with_args(&branch.args, &input);
             if message.trim().is_empty() {
@@ -78,7 +83,7 @@ pub async fn run(
                     branch.name
                 )));
             }
-            let mut context = stage_context(settings, &branch.context, position, previous.as_ref());
+            let mut context = stage_context(&settings, &branch.context, position, previous.as_ref());
             context.insert("previous_response".into(), json!(previous.as_ref().map(|p| &p.1)));
             context.insert("memory_hints".into(), json!(settings.memory_hints));
             let mut ai = connector.config().ai[&branch.name].clone();
@@ -86,7 +91,20 @@ pub async fn run(
                 ai.transport.clone_from(transport);
             }
             let stream = !settings.no_stream && ai.stream != Some(false);
-            let message = Outgoing { message, context: Value::Object(context), stream };
+            let history = if ai.stateless {
+                Vec::new()
+            } else {
+                let limit = ai.context_limit();
+                let turns = settings.conversations.turns(&branch.name);
+                let (kept, left_out) = conversation::fit(turns, ai.system.as_deref(), &message, limit);
+                if left_out > 0 {
+                    sink.event(StageEvent::Trimmed { ai: &branch.name, turns: left_out, limit });
+                }
+                kept
+            };
+            let message =
+                Outgoing { message, context: Value::Object(context), stream, system: ai.system.clone(), history };
+            stateful.push(!ai.stateless);
             answers.push(Answer::start(connector, &branch.name, &ai, message));
         }
         let fan_out = answers.len() > 1;
@@ -113,7 +131,12 @@ pub async fn run(
             }
             results.push(result);
         }
-        let failed = results.iter().any(|r| r.error.is_some() || r.interrupted);
+        for (result, stateful) in results.iter().zip(stateful) {
+            if stateful && result.complete() {
+                settings.conversations.record(&result.ai, &result.message, &result.as_turn());
+            }
+        }
+        let failed = results.iter().any(|r| !r.complete());
         text = Some(if fan_out {
             results.iter().map(|r| format!("[{}]\n{}", r.ai, r.response.trim_end())).collect::<Vec<_>>().join("\n\n")
         } else {
@@ -161,8 +184,8 @@ async fn show(
     interrupt: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
 ) -> StageResult {
     let mut result = StageResult::empty(&answer.ai, &answer.transport, answer.streamed);
+    result.message.clone_from(&answer.message);
     let name = answer.ai.clone();
-    let mut counted = 0u64;
     let mut started = false;
     sink.event(StageEvent::Stage(info));
     loop {
@@ -188,9 +211,13 @@ async fn show(
             }
             Some(Piece::Token(text, at)) => {
                 result.first_token.get_or_insert(at);
-                counted += 1;
                 sink.event(StageEvent::Token(&text));
                 result.response.push_str(&text);
+            }
+            Some(Piece::ToolCall(call, at)) => {
+                result.first_token.get_or_insert(at);
+                sink.event(StageEvent::ToolCall(&call));
+                result.tool_calls.push(call);
             }
             Some(Piece::Done(usage, at)) => {
                 result.usage = usage;
@@ -209,7 +236,9 @@ async fn show(
             }
         }
     }
-    result.tokens = result.usage.and_then(|u| u.output_tokens).unwrap_or(counted);
+    // A reported count wins, unless it says 0 for text that plainly arrived.
+    let reported = result.usage.and_then(|u| u.output_tokens).filter(|&n| n > 0 || result.response.is_empty());
+    result.tokens = reported.unwrap_or_else(|| conversation::estimate_tokens(&result.response));
     if result.interrupted && result.error.is_none() {
         sink.event(StageEvent::Interrupted { why: "stopped by Ctrl-C" });
     } else if let Some(error) = &result.error {
@@ -218,7 +247,8 @@ async fn show(
         }
         sink.event(StageEvent::Failed { error });
     } else {
-        sink.event(StageEvent::Completed { elapsed: result.elapsed, tokens: result.tokens });
+        let input_tokens = result.usage.and_then(|u| u.input_tokens);
+        sink.event(StageEvent::Completed { elapsed: result.elapsed, tokens: result.tokens, input_tokens });
     }
     result
 }
@@ -226,6 +256,7 @@ async fn show(
 /// What an answer stopped before it was shown had produced: kept, marked interrupted.
 fn drain(answer: &mut Answer) -> StageResult {
     let mut result = StageResult::empty(&answer.ai, &answer.transport, answer.streamed);
+    result.message.clone_from(&answer.message);
     result.interrupted = true;
     keep_arrived(answer, &mut result);
     result

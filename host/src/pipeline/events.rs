@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::transport::ToolCall;
+
 /// An AI stage about to be shown: what it is and where it stands in the pipeline.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StageInfo {
@@ -23,6 +25,15 @@ pub struct StageInfo {
 /// One thing that happened while a pipeline ran.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StageEvent<'a> {
+    /// Earlier turns of an AI's conversation were left out so the request fits its model.
+    Trimmed {
+        /// The AI.
+        ai: &'a str,
+        /// How many turns were left out.
+        turns: usize,
+        /// The limit they would have passed (`max_context_tokens`).
+        limit: u64,
+    },
     /// An AI stage's events follow, until it completes, fails or is interrupted.
     Stage(&'a StageInfo),
     /// The AI's transport could not stream; `transport` carries the answer instead.
@@ -36,12 +47,16 @@ pub enum StageEvent<'a> {
     Answering,
     /// A piece of the answer.
     Token(&'a str),
+    /// The model asked for a tool call (shown on a line of its own).
+    ToolCall(&'a ToolCall),
     /// The answer is complete.
     Completed {
         /// Time from sending to the end.
         elapsed: Duration,
-        /// Tokens the backend reported, or the count of pieces.
+        /// Output tokens the backend reported, or an estimate from the text.
         tokens: u64,
+        /// Input tokens, when the backend reported them.
+        input_tokens: Option<u64>,
     },
     /// The answer stopped before its end; what arrived is kept.
     Interrupted {

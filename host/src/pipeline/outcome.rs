@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::ParseError;
-use crate::transport::Usage;
+use crate::transport::{ToolCall, Usage};
 
 /// What became of one stage (an AI's answer or a stage plugin's output).
 #[derive(Clone, Debug, PartialEq)]
@@ -16,8 +16,12 @@ pub struct StageResult {
     pub streamed: bool,
     /// Why a fallback transport had to carry the answer, if one did.
     pub degraded: Option<String>,
+    /// What the AI was sent (empty for a stage plugin).
+    pub message: String,
     /// The answer as far as it arrived.
     pub response: String,
+    /// Tool calls the model asked for, in order.
+    pub tool_calls: Vec<ToolCall>,
     /// Tokens reported by the backend (or counted).
     pub tokens: u64,
     /// Usage as the backend reported it.
@@ -33,6 +37,16 @@ pub struct StageResult {
 }
 
 impl StageResult {
+    /// Whether the answer arrived whole.
+    pub fn complete(&self) -> bool {
+        self.error.is_none() && !self.interrupted
+    }
+
+    /// The answer as a conversation keeps it: its text, then a line per tool call.
+    pub fn as_turn(&self) -> String {
+        crate::conversation::answer_turn(&self.response, &self.tool_calls)
+    }
+
     /// A stage that has produced nothing yet.
     pub fn empty(ai: &str, transport: &str, streamed: bool) -> Self {
         StageResult {
@@ -40,7 +54,9 @@ impl StageResult {
             transport: transport.to_owned(),
             streamed,
             degraded: None,
+            message: String::new(),
             response: String::new(),
+            tool_calls: Vec::new(),
             tokens: 0,
             usage: None,
             elapsed: Duration::ZERO,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use reqwest::Url;
 use wasmtime::component::Resource;
 
-use super::bindings::v0_2_0::aish::plugin::{http, log, types};
+use super::bindings::v0_3_0::aish::plugin::{http, log, types};
 use super::capabilities::AllowList;
 use super::runtime::HostState;
 

@@ -8,7 +8,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use wasmtime::component::Resource;
 
-use super::bindings::v0_2_0::aish::plugin::socket;
+use super::bindings::v0_3_0::aish::plugin::socket;
 use super::capabilities::AllowList;
 use super::runtime::HostState;
 

@@ -19,7 +19,7 @@ pub use manifest::{Manifest, PluginKind};
 pub use registry::{Plugin, Registry, Source};
 pub use runtime::{Grant, Runtime};
 
-pub(crate) use bindings::{v0_1_0, v0_2_0};
+pub(crate) use bindings::{v0_1_0, v0_2_0, v0_3_0};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));
 

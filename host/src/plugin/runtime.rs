@@ -11,7 +11,7 @@ use wasmtime::{Config, Engine, Store, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::{v0_1_0, v0_2_0};
+use super::bindings::{v0_1_0, v0_2_0, v0_3_0};
 use super::cache::ComponentCache;
 use super::host_http::HttpGrant;
 use super::host_socket::SocketGrant;
@@ -136,6 +136,8 @@ pub enum TransportPre {
     V0_1(v0_1_0::TransportPluginPre<HostState>),
     /// `aish:plugin@0.2.0`.
     V0_2(v0_2_0::TransportPluginPre<HostState>),
+    /// `aish:plugin@0.3.0`.
+    V0_3(v0_3_0::TransportPluginPre<HostState>),
 }
 
 /// A stage plugin ready to instantiate, by the contract version it was built against.
@@ -145,6 +147,8 @@ pub enum StagePre {
     V0_1(v0_1_0::stage::StagePluginPre<HostState>),
     /// `aish:plugin@0.2.0`.
     V0_2(v0_2_0::stage::StagePluginPre<HostState>),
+    /// `aish:plugin@0.3.0`.
+    V0_3(v0_3_0::stage::StagePluginPre<HostState>),
 }
 
 /// Loads and runs plugins.
@@ -171,12 +175,16 @@ impl Runtime {
             .map_err(|e| PluginError::Engine(e.to_string()))?;
         v0_2_0::TransportPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
             .map_err(|e| PluginError::Engine(e.to_string()))?;
+        v0_3_0::TransportPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
+            .map_err(|e| PluginError::Engine(e.to_string()))?;
         // Stage plugins get logging and nothing else (not even HTTP).
         let mut stage_linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut stage_linker).map_err(|e| PluginError::Engine(e.to_string()))?;
         v0_1_0::stage::StagePlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut stage_linker, |state| state)
             .map_err(|e| PluginError::Engine(e.to_string()))?;
         v0_2_0::stage::StagePlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut stage_linker, |state| state)
+            .map_err(|e| PluginError::Engine(e.to_string()))?;
+        v0_3_0::stage::StagePlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut stage_linker, |state| state)
             .map_err(|e| PluginError::Engine(e.to_string()))?;
         Ok(Runtime {
             cache: ComponentCache::new(cache_dir, &engine),
@@ -194,7 +202,8 @@ impl Runtime {
         self.prepare_kind(plugin, super::PluginKind::Transport, &self.linker, &self.loaded, |pre, version| {
             Ok(match version {
                 "0.1.0" => TransportPre::V0_1(v0_1_0::TransportPluginPre::new(pre)?),
-                _ => TransportPre::V0_2(v0_2_0::TransportPluginPre::new(pre)?),
+                "0.2.0" => TransportPre::V0_2(v0_2_0::TransportPluginPre::new(pre)?),
+                _ => TransportPre::V0_3(v0_3_0::TransportPluginPre::new(pre)?),
             })
         })
     }
@@ -204,7 +213,8 @@ impl Runtime {
         self.prepare_kind(plugin, super::PluginKind::Stage, &self.stage_linker, &self.stages, |pre, version| {
             Ok(match version {
                 "0.1.0" => StagePre::V0_1(v0_1_0::stage::StagePluginPre::new(pre)?),
-                _ => StagePre::V0_2(v0_2_0::stage::StagePluginPre::new(pre)?),
+                "0.2.0" => StagePre::V0_2(v0_2_0::stage::StagePluginPre::new(pre)?),
+                _ => StagePre::V0_3(v0_3_0::stage::StagePluginPre::new(pre)?),
             })
         })
     }

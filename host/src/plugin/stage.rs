@@ -50,5 +50,6 @@ pub async fn run_stage(
     match pre {
         StagePre::V0_1(pre) => drive!(pre),
         StagePre::V0_2(pre) => drive!(pre),
+        StagePre::V0_3(pre) => drive!(pre),
     }
 }

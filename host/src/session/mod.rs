@@ -3,14 +3,20 @@
 //! at run time, the history it keeps and the display it shows on. A typed line enters here,
 //! goes to the [commands](crate::commands), and from there to the pipeline engine.
 
+mod resume;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::conversation::Conversations;
 use crate::display::Display;
 use crate::history::History;
 use crate::pipeline::{Context, Outcome, Pipeline, RunError, RunSettings, parse_with_context};
 use crate::transport::Connector;
+
+pub(crate) use resume::CLEAR;
+pub use resume::ResumeError;
 
 /// One run's state, and the entry point for every line typed in it.
 pub struct Session {
@@ -26,23 +32,25 @@ pub struct Session {
     pub(crate) memory_hints: Vec<String>,
     /// Transports chosen at run time with `transport AI NAME`, by AI.
     pub(crate) transports: BTreeMap<String, String>,
+    /// What each AI was sent and answered in this session.
+    pub(crate) conversations: Conversations,
 }
 
 impl Session {
     /// A session over `connector` that shows answers on `display`; `no_stream` asks every AI for
     /// whole answers.
     pub fn new(connector: Connector, display: Display, no_stream: bool) -> Self {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         Session {
             connector,
             display,
-            id: format!("{:x}-{:x}", now.as_millis(), std::process::id()),
+            id: new_id(),
             no_stream,
             history: None,
             plugin_dir: None,
             context: Context::new(),
             memory_hints: Vec::new(),
             transports: BTreeMap::new(),
+            conversations: Conversations::default(),
         }
     }
 
@@ -71,6 +79,22 @@ impl Session {
     /// The display answers and messages go to.
     pub fn display(&mut self) -> &mut Display {
         &mut self.display
+    }
+
+    /// Every AI's conversation in this session.
+    pub fn conversations(&self) -> &Conversations {
+        &self.conversations
+    }
+
+    /// Every AI's conversation, to change.
+    pub(crate) fn conversations_mut(&mut self) -> &mut Conversations {
+        &mut self.conversations
+    }
+
+    /// Starts a new session: a new id, and every conversation forgotten.
+    pub fn renew(&mut self) {
+        self.id = new_id();
+        self.conversations.clear_all();
     }
 
     /// The history, if kept.
@@ -125,15 +149,22 @@ impl Session {
             memory_hints: &self.memory_hints,
             transports: &self.transports,
             no_stream: self.no_stream,
+            conversations: &mut self.conversations,
         };
-        crate::pipeline::run(&self.connector, &settings, pipeline, stdin, &mut self.display).await
+        crate::pipeline::run(&self.connector, settings, pipeline, stdin, &mut self.display).await
     }
 
     /// Keeps `line` and what it produced in the history, if one is kept.
     pub(crate) fn record(&mut self, line: &str, result: &Result<Outcome, RunError>, elapsed: Duration) {
         let Some(history) = &self.history else { return };
-        if let Err(e) = history.append(&crate::history::record(line, result, elapsed)) {
+        if let Err(e) = history.append(&crate::history::record(&self.id, line, result, elapsed)) {
             self.display.warning(&format!("warning: this command was not saved: {e}"));
         }
     }
+}
+
+/// A session id unique to this process and moment.
+fn new_id() -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    format!("{:x}-{:x}", now.as_millis(), std::process::id())
 }

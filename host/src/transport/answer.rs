@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::policy::{Backoff, open, route};
-use super::{Connector, ErrorKind, Event, Outgoing, Usage};
+use super::{Connector, ErrorKind, Event, Outgoing, ToolCall, Usage};
 use crate::config::AiConfig;
 
 /// A piece of an answer, with when it was produced (from the start of the request).
@@ -26,6 +26,8 @@ pub enum Piece {
     Started,
     /// Answer text.
     Token(String, Duration),
+    /// The model asked for a tool call.
+    ToolCall(ToolCall, Duration),
     /// The answer is complete.
     Done(Option<Usage>, Duration),
     /// The answer failed; `interrupted` when what arrived is a truncated answer.
@@ -47,6 +49,8 @@ pub struct Answer {
     pub transport: String,
     /// Whether it was asked for as a stream.
     pub streamed: bool,
+    /// What the AI was sent.
+    pub message: String,
     /// The pieces as they come.
     pub pieces: mpsc::UnboundedReceiver<Piece>,
     task: JoinHandle<()>,
@@ -59,11 +63,12 @@ impl Answer {
     pub fn start(connector: &Connector, name: &str, ai: &AiConfig, message: Outgoing) -> Answer {
         let (tx, pieces) = mpsc::unbounded_channel();
         let streamed = message.stream;
+        let text = message.message.clone();
         let order = route(connector, ai, message.stream);
         let transport = order[0].clone();
         let (connector, ai_config) = (connector.clone(), ai.clone());
         let task = tokio::spawn(async move { produce(connector, ai_config, order, message, tx).await });
-        Answer { ai: name.to_owned(), transport, streamed, pieces, task }
+        Answer { ai: name.to_owned(), transport, streamed, message: text, pieces, task }
     }
 
     /// Stops producing (Ctrl-C); pieces already sent can still be read.
@@ -158,6 +163,7 @@ async fn produce(
             let piece = match event {
                 Event::Token(text) => Piece::Token(text, started.elapsed()),
                 Event::Raw { data, .. } => Piece::Token(format!("{data}\n"), started.elapsed()),
+                Event::ToolCall(call) => Piece::ToolCall(call, started.elapsed()),
                 Event::Done(usage) => {
                     finished = true;
                     Piece::Done(usage, started.elapsed())

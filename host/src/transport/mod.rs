@@ -46,6 +46,38 @@ pub enum Event {
         /// Last event ID in force.
         id: String,
     },
+    /// The model asked for a tool call (part of the answer; aish runs no tools).
+    ToolCall(ToolCall),
+}
+
+/// A tool or function call a model asked for.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ToolCall {
+    /// The backend's id for the call (empty when it gives none).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    /// The tool's name.
+    pub name: String,
+    /// The arguments as JSON text.
+    pub arguments: String,
+}
+
+/// Who said a turn of a conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// What the AI was sent.
+    User,
+    /// What the AI answered.
+    Assistant,
+}
+
+/// One earlier turn of an AI's conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Turn {
+    /// Who said it.
+    pub role: Role,
+    /// What was said.
+    pub content: String,
 }
 
 impl Event {
@@ -64,6 +96,9 @@ impl Event {
             }
             Event::Error(message) => json!({"type": "error", "message": message}),
             Event::Raw { event, data, id } => json!({"type": "event", "event": event, "data": data, "id": id}),
+            Event::ToolCall(call) => {
+                json!({"type": "tool_call", "id": call.id, "name": call.name, "arguments": call.arguments})
+            }
         }
     }
 }
@@ -153,4 +188,15 @@ pub struct Outgoing {
     pub context: Value,
     /// Whether to stream.
     pub stream: bool,
+    /// The AI's system prompt.
+    pub system: Option<String>,
+    /// The conversation so far, oldest first (trimmed to fit; the message is not in it).
+    pub history: Vec<Turn>,
+}
+
+impl Outgoing {
+    /// A message with no system prompt and no earlier turns.
+    pub fn new(message: impl Into<String>, context: Value, stream: bool) -> Self {
+        Outgoing { message: message.into(), context, stream, system: None, history: Vec::new() }
+    }
 }

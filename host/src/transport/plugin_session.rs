@@ -7,14 +7,15 @@ use std::time::Duration;
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
-use super::{ConnectOptions, ErrorKind, Event, Outgoing, TransportError, Usage};
+use super::{ConnectOptions, ErrorKind, Event, Outgoing, Role, ToolCall, TransportError, Usage};
 use crate::plugin::runtime::{HostState, TransportPre, describe_trap, start_call};
-use crate::plugin::{v0_1_0, v0_2_0};
+use crate::plugin::{v0_1_0, v0_2_0, v0_3_0};
 
 /// A plugin instance's exports, by the contract version it was built against.
 enum Bindings {
     V0_1(v0_1_0::TransportPlugin),
     V0_2(v0_2_0::TransportPlugin),
+    V0_3(v0_3_0::TransportPlugin),
 }
 
 /// Calls `$call` on the instance's stream-wrapper, whichever contract version it was built
@@ -28,6 +29,10 @@ macro_rules! each_version {
                 $call.map(|result| result.map(FromWit::from_wit).map_err(FromWit::from_wit))
             }
             Bindings::V0_2(bindings) => {
+                let $stream = bindings.aish_plugin_transport().stream_wrapper();
+                $call.map(|result| result.map(FromWit::from_wit).map_err(FromWit::from_wit))
+            }
+            Bindings::V0_3(bindings) => {
                 let $stream = bindings.aish_plugin_transport().stream_wrapper();
                 $call.map(|result| result.map(FromWit::from_wit).map_err(FromWit::from_wit))
             }
@@ -55,6 +60,7 @@ impl TransportSession {
         let bindings = match pre {
             TransportPre::V0_1(pre) => pre.instantiate_async(&mut store).await.map(Bindings::V0_1),
             TransportPre::V0_2(pre) => pre.instantiate_async(&mut store).await.map(Bindings::V0_2),
+            TransportPre::V0_3(pre) => pre.instantiate_async(&mut store).await.map(Bindings::V0_3),
         }
         .map_err(|e| trap(&store, &e))?;
         start_call(&mut store);
@@ -98,6 +104,9 @@ impl TransportSession {
                 bindings.aish_plugin_transport().stream_wrapper().call_close(&mut self.store, self.handle).await
             }
             Bindings::V0_2(bindings) => {
+                bindings.aish_plugin_transport().stream_wrapper().call_close(&mut self.store, self.handle).await
+            }
+            Bindings::V0_3(bindings) => {
                 bindings.aish_plugin_transport().stream_wrapper().call_close(&mut self.store, self.handle).await
             }
         };
@@ -171,6 +180,28 @@ macro_rules! wit_conversions {
             }
         }
 
+        impl From<&ConnectOptions> for $version::aish::plugin::types::ConnectOptions {
+            fn from(options: &ConnectOptions) -> Self {
+                Self {
+                    url: options.url.clone(),
+                    dialect: options.dialect.clone(),
+                    model: options.model.clone(),
+                    api_key: options.api_key.clone(),
+                    settings: options.settings.to_string(),
+                }
+            }
+        }
+    };
+}
+
+wit_conversions!(v0_1_0);
+wit_conversions!(v0_2_0);
+wit_conversions!(v0_3_0);
+
+/// Messages and events of the versions before conversations: an older plugin is sent the
+/// message alone (no system prompt, no earlier turns) and yields no tool calls.
+macro_rules! legacy_messages {
+    ($version:ident) => {
         impl FromWit<$version::aish::plugin::types::Event> for Event {
             fn from_wit(event: $version::aish::plugin::types::Event) -> Self {
                 use $version::aish::plugin::types::Event as Wit;
@@ -189,18 +220,6 @@ macro_rules! wit_conversions {
             }
         }
 
-        impl From<&ConnectOptions> for $version::aish::plugin::types::ConnectOptions {
-            fn from(options: &ConnectOptions) -> Self {
-                Self {
-                    url: options.url.clone(),
-                    dialect: options.dialect.clone(),
-                    model: options.model.clone(),
-                    api_key: options.api_key.clone(),
-                    settings: options.settings.to_string(),
-                }
-            }
-        }
-
         impl From<&Outgoing> for $version::aish::plugin::types::Outgoing {
             fn from(message: &Outgoing) -> Self {
                 Self { message: message.message.clone(), context: message.context.to_string(), stream: message.stream }
@@ -209,5 +228,50 @@ macro_rules! wit_conversions {
     };
 }
 
-wit_conversions!(v0_1_0);
-wit_conversions!(v0_2_0);
+legacy_messages!(v0_1_0);
+legacy_messages!(v0_2_0);
+
+impl FromWit<v0_3_0::aish::plugin::types::Event> for Event {
+    fn from_wit(event: v0_3_0::aish::plugin::types::Event) -> Self {
+        use v0_3_0::aish::plugin::types::Event as Wit;
+        match event {
+            Wit::Token(text) => Event::Token(text),
+            Wit::Metadata(text) => {
+                Event::Metadata(serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+            }
+            Wit::Heartbeat => Event::Heartbeat,
+            Wit::Done(usage) => {
+                Event::Done(usage.map(|u| Usage { input_tokens: u.input_tokens, output_tokens: u.output_tokens }))
+            }
+            Wit::Error(message) => Event::Error(message),
+            Wit::Raw(raw) => Event::Raw { event: raw.event, data: raw.data, id: raw.id },
+            Wit::ToolCall(call) => {
+                Event::ToolCall(ToolCall { id: call.id, name: call.name, arguments: call.arguments })
+            }
+        }
+    }
+}
+
+impl From<&Outgoing> for v0_3_0::aish::plugin::types::Outgoing {
+    fn from(message: &Outgoing) -> Self {
+        use v0_3_0::aish::plugin::types::{Role as WitRole, Turn as WitTurn};
+        let history = message
+            .history
+            .iter()
+            .map(|turn| WitTurn {
+                role: match turn.role {
+                    Role::User => WitRole::User,
+                    Role::Assistant => WitRole::Assistant,
+                },
+                content: turn.content.clone(),
+            })
+            .collect();
+        Self {
+            message: message.message.clone(),
+            context: message.context.to_string(),
+            stream: message.stream,
+            system: message.system.clone(),
+            history,
+        }
+    }
+}

@@ -69,7 +69,7 @@ impl Transport for Tekton {
 
     fn send(&mut self, message: Outgoing) -> Result<(), TransportError> {
         let context: serde_json::Value = serde_json::from_str(&message.context).unwrap_or_default();
-        let line = protocol::chat_request(&message.message, &context, message.stream, &self.request_id);
+        let line = protocol::chat_request(&message, &context, &self.request_id);
         self.connection.write(&line).map_err(|e| socket_error(&e, true))?;
         self.sent = true;
         Ok(())

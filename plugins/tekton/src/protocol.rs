@@ -1,24 +1,35 @@
 //! The Tekton specialist socket protocol: one JSON object per line each way. aish sends
-//! `{"type":"chat","content","context","stream","request_id"}`; the specialist answers with
-//! `stream_chunk` lines ended by `stream_end` or `stream_error`, or with one `chat_response`.
+//! `{"type":"chat","content","context","stream","request_id"}`, with the AI's persona as
+//! `system` and the earlier turns as `history` (`[{"role","content"}]`, as the aish dialect
+//! sends them) when it has them; the specialist answers with `stream_chunk` lines ended by
+//! `stream_end` or `stream_error`, or with one `chat_response`.
 
 use std::borrow::Cow;
 
-use aish_plugin_sdk::{Event, Usage};
+use aish_plugin_sdk::{Event, Outgoing, Role, Usage};
 use serde::Deserialize;
 use serde_json::Value;
 
-/// The chat request line, newline included.
-pub fn chat_request(content: &str, context: &Value, stream: bool, request_id: &str) -> Vec<u8> {
-    let mut line = serde_json::json!({
+/// The chat request line for `message` (its context parsed), newline included.
+pub fn chat_request(message: &Outgoing, context: &Value, request_id: &str) -> Vec<u8> {
+    let mut request = serde_json::json!({
         "type": "chat",
-        "content": content,
+        "content": message.message,
         "context": context,
-        "stream": stream,
+        "stream": message.stream,
         "request_id": request_id,
-    })
-    .to_string()
-    .into_bytes();
+    });
+    if let Some(system) = &message.system {
+        request["system"] = Value::String(system.clone());
+    }
+    if !message.history.is_empty() {
+        let turns = message.history.iter().map(|turn| {
+            let role = if turn.role == Role::User { "user" } else { "assistant" };
+            serde_json::json!({"role": role, "content": turn.content})
+        });
+        request["history"] = Value::Array(turns.collect());
+    }
+    let mut line = request.to_string().into_bytes();
     line.push(b'\n');
     line
 }
@@ -124,14 +135,35 @@ fn end_events(message: &Message<'_>) -> Vec<Event> {
 mod tests {
     use super::*;
 
+    fn outgoing(system: Option<&str>, history: Vec<aish_plugin_sdk::Turn>) -> Outgoing {
+        Outgoing {
+            message: "hi".into(),
+            context: String::new(),
+            stream: true,
+            system: system.map(str::to_owned),
+            history,
+        }
+    }
+
     #[test]
     fn the_request_line() {
-        let line = chat_request("hi", &serde_json::json!({"a": 1}), true, "r1");
+        let line = chat_request(&outgoing(None, Vec::new()), &serde_json::json!({"a": 1}), "r1");
         assert_eq!(line.last(), Some(&b'\n'));
         let value: Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(
             value,
             serde_json::json!({"type": "chat", "content": "hi", "context": {"a": 1}, "stream": true, "request_id": "r1"})
+        );
+        let turns = vec![
+            aish_plugin_sdk::Turn { role: Role::User, content: "a".into() },
+            aish_plugin_sdk::Turn { role: Role::Assistant, content: "b".into() },
+        ];
+        let line = chat_request(&outgoing(Some("You are Prometheus."), turns), &serde_json::json!({}), "r2");
+        let value: Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(value["system"], "You are Prometheus.");
+        assert_eq!(
+            value["history"],
+            serde_json::json!([{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}])
         );
     }
 

@@ -1,15 +1,17 @@
-//! aish's own protocol (and the embedded demo AIs'): `{"message", "context", "stream"}` in;
-//! `{"event":"token","data":{"token":…}}` messages up to `done` (or `error`) out; a whole
-//! answer is `{"response": …}`.
+//! aish's own protocol (and the embedded demo AIs'): `{"message", "context", "stream",
+//! "system"?, "history"}` in (the whole context object, the persona when set, the earlier turns
+//! as `{"role", "content"}`); `{"event":"token","data":{"token":…}}` messages up to `done` (or
+//! `error`) out; a whole answer is `{"response": …}`.
 
 use std::borrow::Cow;
 
-use aish_plugin_sdk::{Event, Outgoing, TransportError, Usage};
+use aish_plugin_sdk::{Event, Outgoing, TransportError};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::provider::{Config, HttpShape, Message, Progress, Provider, Tally, parse_json, protocol};
+use crate::conversation::role_name;
+use crate::provider::{Config, HttpShape, Message, Progress, Provider, Tally, WholeAnswer, parse_json, protocol};
 
 /// The `aish` dialect.
 #[derive(Debug, Default)]
@@ -21,17 +23,18 @@ impl Provider for Aish {
     }
 
     fn request(&self, message: &Outgoing, context: &Value, _config: &Config) -> Result<HttpShape, TransportError> {
-        let body = json!({"message": message.message, "context": context, "stream": message.stream});
+        let mut body = aish_body(message, context);
+        body["stream"] = json!(message.stream);
         Ok(HttpShape::json(&body, Vec::new()))
     }
 
     fn socket_request(&self, message: &Outgoing, context: &Value, _config: &Config) -> Result<Vec<u8>, TransportError> {
         // On a socket the connection is the stream: no `stream` field.
-        Ok(json!({"message": message.message, "context": context}).to_string().into_bytes())
+        Ok(aish_body(message, context).to_string().into_bytes())
     }
 
-    fn parse_answer(&self, answer: &Value) -> Option<(String, Option<Usage>)> {
-        whole_text(answer).map(|text| (text, None))
+    fn parse_answer(&self, answer: &Value) -> Option<WholeAnswer> {
+        whole_text(answer).map(|text| WholeAnswer::text(text, None))
     }
 
     fn on_message(
@@ -41,6 +44,9 @@ impl Provider for Aish {
         out: &mut Vec<Event>,
     ) -> Result<Progress, TransportError> {
         if message.event == "done" {
+            // `event: done` may carry the counts: `{"usage": {"input_tokens", "output_tokens"}}`.
+            let value: Value = serde_json::from_str(message.data).unwrap_or_default();
+            counts(tally, value.get("usage").unwrap_or(&value));
             out.push(tally.done());
             return Ok(Progress::Finished);
         }
@@ -83,6 +89,10 @@ impl Provider for Aish {
                 Ok(Progress::More)
             }
             "done" => {
+                if let Some(raw) = envelope.data {
+                    let value: Value = serde_json::from_str(raw.get()).unwrap_or_default();
+                    counts(tally, value.get("usage").unwrap_or(&value));
+                }
                 out.push(tally.done());
                 Ok(Progress::Finished)
             }
@@ -108,6 +118,28 @@ impl Provider for Aish {
     }
 }
 
+/// The body of an aish request, without `stream`: the message, the whole context, the persona
+/// when set and the earlier turns.
+fn aish_body(message: &Outgoing, context: &Value) -> Value {
+    let history: Vec<Value> =
+        message.history.iter().map(|t| json!({"role": role_name(t.role), "content": t.content})).collect();
+    let mut body = json!({"message": message.message, "context": context, "history": history});
+    if let Some(system) = &message.system {
+        body["system"] = json!(system);
+    }
+    body
+}
+
+/// The token counts an aish server reports at the end, when it does.
+fn counts(tally: &mut Tally, usage: &Value) {
+    if let Some(n) = usage.get("input_tokens").and_then(Value::as_u64) {
+        tally.input_tokens = Some(n);
+    }
+    if let Some(n) = usage.get("output_tokens").and_then(Value::as_u64) {
+        tally.output_tokens = Some(n);
+    }
+}
+
 /// A whole answer's text in aish's shape (and Rhetor's): `response`, else `content`.
 pub(super) fn whole_text(answer: &Value) -> Option<String> {
     answer.get("response").or_else(|| answer.get("content")).and_then(Value::as_str).map(str::to_owned)
@@ -115,10 +147,11 @@ pub(super) fn whole_text(answer: &Value) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{dialect, run};
-    use aish_plugin_sdk::{Event, Usage};
+    use aish_plugin_sdk::{Event, Role};
+    use serde_json::json;
 
     use crate::Progress;
+    use crate::testing::{body, dialect, outgoing, run};
 
     #[test]
     fn aish_dialect_tokens_done_and_errors() {
@@ -131,14 +164,34 @@ mod tests {
                 ("done", ""),
             ],
         );
-        assert_eq!(
-            out,
-            vec![Event::Token("ab".into()), Event::Done(Some(Usage { input_tokens: None, output_tokens: Some(2) }))]
-        );
+        assert_eq!(out, vec![Event::Token("ab".into()), Event::Done(None)], "no counts from the server: none reported");
         assert_eq!(progress, Progress::Finished);
+        let mut d = dialect("aish");
+        let (out, _) = run(&mut d, &[("done", r#"{"usage":{"input_tokens":7,"output_tokens":3}}"#)]);
+        let usage = aish_plugin_sdk::Usage { input_tokens: Some(7), output_tokens: Some(3) };
+        assert_eq!(out, vec![Event::Done(Some(usage))]);
 
         let mut d = dialect("aish");
         let (out, _) = run(&mut d, &[("message", r#"{"event":"error","data":{"message":"model offline"}}"#)]);
         assert_eq!(out, vec![Event::Error("model offline".into())]);
+    }
+
+    #[test]
+    fn aish_request_carries_the_whole_context_persona_and_history() {
+        let d = dialect("aish");
+        let context = r#"{"pipeline_position":2,"previous_ai":"apollo","previous_response":"p","session_id":"s"}"#;
+        let message = outgoing("hi", Some("You are Athena."), &[(Role::User, "a"), (Role::Assistant, "b")], context);
+        assert_eq!(
+            body(&d, &message),
+            json!({
+                "message": "hi",
+                "context": {"pipeline_position": 2, "previous_ai": "apollo", "previous_response": "p", "session_id": "s"},
+                "system": "You are Athena.",
+                "history": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}],
+                "stream": true,
+            })
+        );
+        let frame: serde_json::Value = serde_json::from_slice(&d.socket_request(&message).unwrap()).unwrap();
+        assert!(frame.get("stream").is_none() && frame["history"].as_array().unwrap().len() == 2);
     }
 }

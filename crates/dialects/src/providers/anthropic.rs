@@ -1,18 +1,24 @@
-//! Anthropic's Messages API: `{"model", "max_tokens", "messages", "system"}` in; typed SSE
-//! events (`message_start`, `content_block_delta`, `message_delta`, `message_stop`, `ping`,
-//! `error`) out, usage split between the first and the last.
+//! Anthropic's Messages API: `{"model", "max_tokens", "system", "messages"}` in (the persona
+//! and context note in `system`, the conversation as alternating user/assistant turns); typed
+//! SSE events out (`message_start`, `content_block_start`/`_delta`/`_stop` for text and
+//! `tool_use` blocks, `message_delta`, `message_stop`, `ping`, `error`), usage split between
+//! the first and the last.
 
 use std::borrow::Cow;
 
-use aish_plugin_sdk::{Event, Outgoing, TransportError, Usage};
+use aish_plugin_sdk::{Event, Outgoing, TransportError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::provider::{Config, HttpShape, Message, Progress, Provider, Tally, parse_json, system_text, usage_at};
+use crate::conversation::{alternating, role_name, system_text};
+use crate::provider::{Config, HttpShape, Message, Progress, Provider, Tally, WholeAnswer, parse_json, usage_at};
+use crate::tools::{PendingCalls, call};
 
-/// The `anthropic` dialect.
+/// The `anthropic` dialect; keeps the `tool_use` blocks being streamed.
 #[derive(Debug, Default)]
-pub(crate) struct Anthropic;
+pub(crate) struct Anthropic {
+    calls: PendingCalls,
+}
 
 impl Provider for Anthropic {
     fn name(&self) -> &'static str {
@@ -20,14 +26,22 @@ impl Provider for Anthropic {
     }
 
     fn request(&self, message: &Outgoing, context: &Value, config: &Config) -> Result<HttpShape, TransportError> {
+        // Anthropic wants turns that alternate and start with the user.
+        let messages: Vec<Value> = alternating(message)
+            .into_iter()
+            .map(|(role, content)| json!({"role": role_name(role), "content": content}))
+            .collect();
         let mut body = json!({
             "model": config.model.as_deref().unwrap_or("claude-sonnet-4-5"),
             "max_tokens": config.setting_u64("max_tokens").unwrap_or(4096),
-            "messages": [{"role": "user", "content": message.message}],
+            "messages": messages,
             "stream": message.stream,
         });
-        if let Some(system) = system_text(context) {
+        if let Some(system) = system_text(message, context) {
             body["system"] = json!(system);
+        }
+        if let Some(temperature) = config.setting_f64("temperature") {
+            body["temperature"] = json!(temperature);
         }
         let mut headers = vec![("anthropic-version".to_owned(), "2023-06-01".to_owned())];
         if let Some(key) = &config.api_key {
@@ -36,14 +50,21 @@ impl Provider for Anthropic {
         Ok(HttpShape::json(&body, headers))
     }
 
-    fn parse_answer(&self, answer: &Value) -> Option<(String, Option<Usage>)> {
+    fn parse_answer(&self, answer: &Value) -> Option<WholeAnswer> {
         let blocks = answer.get("content").and_then(Value::as_array)?;
-        let text = blocks
+        let kind = |b: &Value| b.get("type").and_then(Value::as_str).unwrap_or("").to_owned();
+        let text =
+            blocks.iter().filter(|b| kind(b) == "text").filter_map(|b| b.get("text").and_then(Value::as_str)).collect();
+        let tool_calls = blocks
             .iter()
-            .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
-            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .filter(|b| kind(b) == "tool_use")
+            .map(|b| {
+                let field = |key: &str| b.get(key).and_then(Value::as_str).unwrap_or("");
+                call(field("id"), field("name"), b.get("input"))
+            })
             .collect();
-        Some((text, usage_at(answer, "/usage/input_tokens", "/usage/output_tokens")))
+        let usage = usage_at(answer, "/usage/input_tokens", "/usage/output_tokens");
+        Some(WholeAnswer { text, usage, tool_calls })
     }
 
     fn on_message(
@@ -53,10 +74,18 @@ impl Provider for Anthropic {
         out: &mut Vec<Event>,
     ) -> Result<Progress, TransportError> {
         let data = message.data;
-        match message.event {
+        // Over a socket a message has no SSE event name; its `type` field says the same.
+        let named = if message.event.is_empty() || message.event == "message" {
+            let value: Value = parse_json(self.name(), data)?;
+            Cow::Owned(value.get("type").and_then(Value::as_str).unwrap_or("").to_owned())
+        } else {
+            Cow::Borrowed(message.event)
+        };
+        match named.as_ref() {
             "content_block_delta" => {
                 #[derive(Deserialize)]
                 struct BlockDelta<'a> {
+                    index: Option<u64>,
                     #[serde(borrow)]
                     delta: DeltaBody<'a>,
                 }
@@ -66,13 +95,33 @@ impl Provider for Anthropic {
                     kind: Cow<'a, str>,
                     #[serde(borrow)]
                     text: Option<Cow<'a, str>>,
+                    #[serde(borrow)]
+                    partial_json: Option<Cow<'a, str>>,
                 }
                 let delta: BlockDelta<'_> = parse_json(self.name(), data)?;
-                if delta.delta.kind == "text_delta"
-                    && let Some(text) = delta.delta.text.as_deref()
-                {
-                    tally.token(out, text);
+                match (delta.delta.kind.as_ref(), delta.delta.text, delta.delta.partial_json) {
+                    ("text_delta", Some(text), _) => tally.token(out, &text),
+                    ("input_json_delta", _, Some(piece)) => {
+                        self.calls.append(&delta.index.unwrap_or(0).to_string(), &piece);
+                    }
+                    _ => {}
                 }
+                Ok(Progress::More)
+            }
+            "content_block_start" => {
+                let value: Value = parse_json(self.name(), data)?;
+                let block = value.get("content_block");
+                if block.and_then(|b| b.get("type")).and_then(Value::as_str) == Some("tool_use") {
+                    let key = value.get("index").and_then(Value::as_u64).unwrap_or(0).to_string();
+                    let field = |name: &str| block.and_then(|b| b.get(name)).and_then(Value::as_str).unwrap_or("");
+                    self.calls.begin(&key, field("id"), field("name"));
+                }
+                Ok(Progress::More)
+            }
+            "content_block_stop" => {
+                let value: Value = parse_json(self.name(), data)?;
+                let key = value.get("index").and_then(Value::as_u64).unwrap_or(0).to_string();
+                self.calls.finish(&key, out);
                 Ok(Progress::More)
             }
             "message_start" => {
@@ -96,6 +145,7 @@ impl Provider for Anthropic {
                 Ok(Progress::More)
             }
             "message_stop" => {
+                self.calls.finish_all(out);
                 out.push(tally.done());
                 Ok(Progress::Finished)
             }
@@ -120,11 +170,11 @@ impl Provider for Anthropic {
 
 #[cfg(test)]
 mod tests {
-    use aish_plugin_sdk::{Event, Outgoing, Usage};
-    use serde_json::Value;
+    use aish_plugin_sdk::{Event, Role, Usage};
+    use serde_json::json;
 
     use crate::Progress;
-    use crate::testing::{dialect, run, text};
+    use crate::testing::{body, dialect, outgoing, plain, run, text, tool};
 
     #[test]
     fn anthropic_stream_as_documented() {
@@ -163,24 +213,136 @@ mod tests {
         assert_eq!(out.last(), Some(&Event::Done(Some(Usage { input_tokens: Some(25), output_tokens: Some(15) }))));
     }
 
+    /// The "Streaming request with tool use" example of Anthropic's streaming docs: a text
+    /// block, then a `tool_use` block whose input arrives as `input_json_delta` pieces.
     #[test]
-    fn anthropic_error_event_fails() {
+    fn anthropic_tool_use_assembled_at_its_block_stop() {
+        let delta = |piece: &str| {
+            json!({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":piece}})
+                .to_string()
+        };
+        let pieces: Vec<String> =
+            ["", "{\"location\":", " \"San", " Francisc", "o,", " CA\"", ", ", "\"unit\": \"fah", "renheit\"}"]
+                .map(delta)
+                .into();
+        let mut messages = vec![
+            (
+                "message_start",
+                r#"{"type":"message_start","message":{"id":"msg_014p7gG3wDgGV9EUtLvnow3U","type":"message","role":"assistant","model":"claude-3-haiku-20240307","stop_sequence":null,"usage":{"input_tokens":472,"output_tokens":2},"content":[],"stop_reason":null}}"#,
+            ),
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+            ),
+            ("ping", r#"{"type": "ping"}"#),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Okay"}}"#,
+            ),
+            ("content_block_stop", r#"{"type":"content_block_stop","index":0}"#),
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_01T1x1fJ34qAmk2tNTrN7Up6","name":"get_weather","input":{}}}"#,
+            ),
+        ];
+        messages.extend(pieces.iter().map(|p| ("content_block_delta", p.as_str())));
+        messages.push(("content_block_stop", r#"{"type":"content_block_stop","index":1}"#));
+        let mut d = dialect("anthropic");
+        let (out, _) = run(&mut d, &messages);
+        let call = tool(
+            "toolu_01T1x1fJ34qAmk2tNTrN7Up6",
+            "get_weather",
+            r#"{"location": "San Francisco, CA", "unit": "fahrenheit"}"#,
+        );
+        assert_eq!(out.last(), Some(&call), "handed over at its block's stop");
+        assert_eq!(text(&out), "Okay");
+        let (out, progress) = run(
+            &mut d,
+            &[
+                (
+                    "message_delta",
+                    r#"{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":89}}"#,
+                ),
+                ("message_stop", r#"{"type":"message_stop"}"#),
+            ],
+        );
+        assert_eq!(progress, Progress::Finished);
+        assert_eq!(out.last(), Some(&Event::Done(Some(Usage { input_tokens: Some(472), output_tokens: Some(89) }))));
+        assert!(!out.iter().any(|e| matches!(e, Event::ToolCall(_))), "the call went once");
+    }
+
+    #[test]
+    fn anthropic_error_mid_stream_keeps_the_text_before_it() {
         let mut d = dialect("anthropic");
         let (out, progress) = run(
             &mut d,
-            &[("error", r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#)],
+            &[
+                (
+                    "content_block_delta",
+                    r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Half"}}"#,
+                ),
+                ("error", r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#),
+            ],
         );
-        assert_eq!(out, vec![Event::Error("overloaded_error: Overloaded".into())]);
+        assert_eq!(out, vec![Event::Token("Half".into()), Event::Error("overloaded_error: Overloaded".into())]);
         assert_eq!(progress, Progress::Finished);
     }
 
     #[test]
-    fn anthropic_request_headers() {
+    fn anthropic_events_named_by_type_over_a_socket() {
+        let mut d = dialect("anthropic");
+        let (out, progress) = run(
+            &mut d,
+            &[
+                ("", r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#),
+                ("", r#"{"type":"message_stop"}"#),
+            ],
+        );
+        assert_eq!((text(&out), progress), ("Hi".to_owned(), Progress::Finished));
+    }
+
+    #[test]
+    fn anthropic_request_system_field_and_alternating_turns() {
         let d = dialect("anthropic");
-        let shape = d.request(&Outgoing { message: "hi".into(), context: "{}".into(), stream: true }).unwrap();
+        let context =
+            r#"{"pipeline_position":2,"previous_ai":"apollo","previous_response":"THE ANSWER","session_id":"s-1"}"#;
+        let message =
+            outgoing("THE ANSWER", Some("You are Athena."), &[(Role::User, "hi"), (Role::Assistant, "hello")], context);
+        let shape = d.request(&message).unwrap();
         assert!(shape.headers.contains(&("x-api-key".into(), "sk-test".into())));
         assert!(shape.headers.iter().any(|(n, _)| n == "anthropic-version"));
-        let body: Value = serde_json::from_slice(&shape.body).unwrap();
-        assert!(body.get("system").is_none(), "an empty context sends no system prompt");
+        let body = body(&d, &message);
+        assert_eq!(
+            body["system"],
+            "You are Athena.\n\nYou are stage 2 of a pipeline; your input is the answer of apollo."
+        );
+        assert_eq!(
+            body["messages"],
+            json!([
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "hello"},
+                {"role": "user", "content": "THE ANSWER"},
+            ])
+        );
+        let sent = String::from_utf8(shape.body).unwrap();
+        assert_eq!(sent.matches("THE ANSWER").count(), 1);
+        assert!(!sent.contains("s-1"));
+        let body = crate::testing::body(&d, &plain("hi"));
+        assert!(body.get("system").is_none(), "an empty context and no persona send no system prompt");
+    }
+
+    #[test]
+    fn anthropic_whole_answer_with_tool_use() {
+        let whole = dialect("anthropic")
+            .parse_answer(br#"{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text","text":"Let me check."},{"type":"tool_use","id":"toolu_01A09q90qw90lq917835lq9","name":"get_weather","input":{"location":"San Francisco, CA"}}],"stop_reason":"tool_use","usage":{"input_tokens":10,"output_tokens":20}}"#)
+            .unwrap();
+        assert_eq!(
+            whole.into_events(),
+            vec![
+                Event::Token("Let me check.".into()),
+                tool("toolu_01A09q90qw90lq917835lq9", "get_weather", r#"{"location":"San Francisco, CA"}"#),
+                Event::Done(Some(Usage { input_tokens: Some(10), output_tokens: Some(20) })),
+            ]
+        );
     }
 }

@@ -19,6 +19,8 @@ providers! {
     openai::OpenAi,
     anthropic::Anthropic,
     ollama::Ollama,
+    responses::Responses,
+    gemini::Gemini,
     raw::Raw,
 }
 

@@ -1,19 +1,25 @@
-//! OpenAI-compatible chat completions (OpenAI, vLLM, llama.cpp, LM Studio, …): `messages` in;
-//! `choices[0].delta.content` chunks up to `[DONE]` out, usage in the last chunk.
+//! OpenAI-compatible chat completions (OpenAI, vLLM, llama.cpp, LM Studio, …): `messages` in
+//! (the persona and context note as one system message, then the conversation); out,
+//! `choices[0].delta.content` chunks and `tool_calls` pieces up to `[DONE]`, usage in the last
+//! chunk (asked for with `stream_options.include_usage`).
 
 use std::borrow::Cow;
 
-use aish_plugin_sdk::{Event, Outgoing, TransportError, Usage};
+use aish_plugin_sdk::{Event, Outgoing, TransportError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::conversation::chat_messages;
 use crate::provider::{
-    Config, HttpShape, Message, Progress, Provider, Tally, chat_messages, parse_json, text_at, usage_at,
+    Config, HttpShape, Message, Progress, Provider, Tally, WholeAnswer, parse_json, text_at, usage_at,
 };
+use crate::tools::{PendingCalls, call};
 
-/// The `openai` dialect.
+/// The `openai` dialect; keeps the tool calls being streamed.
 #[derive(Debug, Default)]
-pub(crate) struct OpenAi;
+pub(crate) struct OpenAi {
+    calls: PendingCalls,
+}
 
 impl Provider for OpenAi {
     fn name(&self) -> &'static str {
@@ -35,9 +41,25 @@ impl Provider for OpenAi {
         Ok(HttpShape::json(&body, headers))
     }
 
-    fn parse_answer(&self, answer: &Value) -> Option<(String, Option<Usage>)> {
-        let text = text_at(answer, "/choices/0/message/content")?;
-        Some((text, usage_at(answer, "/usage/prompt_tokens", "/usage/completion_tokens")))
+    fn parse_answer(&self, answer: &Value) -> Option<WholeAnswer> {
+        let message = answer.pointer("/choices/0/message")?;
+        let tool_calls: Vec<_> = message
+            .get("tool_calls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| {
+                let name = c.pointer("/function/name").and_then(Value::as_str)?;
+                let id = c.get("id").and_then(Value::as_str).unwrap_or("");
+                Some(call(id, name, c.pointer("/function/arguments")))
+            })
+            .collect();
+        let text = text_at(message, "/content").or_else(|| text_at(message, "/refusal"));
+        if text.is_none() && tool_calls.is_empty() {
+            return None;
+        }
+        let usage = usage_at(answer, "/usage/prompt_tokens", "/usage/completion_tokens");
+        Some(WholeAnswer { text: text.unwrap_or_default(), usage, tool_calls })
     }
 
     fn on_message(
@@ -47,6 +69,7 @@ impl Provider for OpenAi {
         out: &mut Vec<Event>,
     ) -> Result<Progress, TransportError> {
         if message.data == "[DONE]" {
+            self.calls.finish_all(out);
             out.push(tally.done());
             return Ok(Progress::Finished);
         }
@@ -61,11 +84,27 @@ impl Provider for OpenAi {
         struct Choice<'a> {
             #[serde(borrow)]
             delta: Option<Delta<'a>>,
+            #[serde(borrow)]
+            finish_reason: Option<Cow<'a, str>>,
         }
         #[derive(Deserialize)]
         struct Delta<'a> {
             #[serde(borrow)]
             content: Option<Cow<'a, str>>,
+            #[serde(borrow)]
+            refusal: Option<Cow<'a, str>>,
+            tool_calls: Option<Vec<CallDelta>>,
+        }
+        #[derive(Deserialize)]
+        struct CallDelta {
+            index: Option<u64>,
+            id: Option<String>,
+            function: Option<FunctionDelta>,
+        }
+        #[derive(Deserialize)]
+        struct FunctionDelta {
+            name: Option<String>,
+            arguments: Option<String>,
         }
         #[derive(Deserialize)]
         struct ChunkUsage {
@@ -83,8 +122,21 @@ impl Provider for OpenAi {
             tally.input_tokens = usage.prompt_tokens;
             tally.output_tokens = usage.completion_tokens;
         }
-        if let Some(content) = chunk.choices.first().and_then(|c| c.delta.as_ref()).and_then(|d| d.content.as_deref()) {
-            tally.token(out, content);
+        let Some(choice) = chunk.choices.into_iter().next() else { return Ok(Progress::More) };
+        if let Some(delta) = choice.delta {
+            if let Some(text) = delta.content.as_deref().or(delta.refusal.as_deref()) {
+                tally.token(out, text);
+            }
+            for (position, piece) in delta.tool_calls.into_iter().flatten().enumerate() {
+                // Pieces name their call by `index`; a server that gives none sends whole calls.
+                let key = piece.index.unwrap_or(position as u64).to_string();
+                let function = piece.function.unwrap_or(FunctionDelta { name: None, arguments: None });
+                self.calls.begin(&key, piece.id.as_deref().unwrap_or(""), function.name.as_deref().unwrap_or(""));
+                self.calls.append(&key, function.arguments.as_deref().unwrap_or(""));
+            }
+        }
+        if choice.finish_reason.is_some() {
+            self.calls.finish_all(out);
         }
         Ok(Progress::More)
     }
@@ -92,11 +144,11 @@ impl Provider for OpenAi {
 
 #[cfg(test)]
 mod tests {
-    use aish_plugin_sdk::{Event, Outgoing, Usage};
-    use serde_json::{Value, json};
+    use aish_plugin_sdk::{Event, Role, Usage};
+    use serde_json::json;
 
     use crate::Progress;
-    use crate::testing::{dialect, run, text};
+    use crate::testing::{body, dialect, outgoing, plain, run, text, tool};
 
     #[test]
     fn openai_stream_as_documented() {
@@ -132,27 +184,110 @@ mod tests {
         assert_eq!(out.last(), Some(&Event::Done(Some(Usage { input_tokens: Some(9), output_tokens: Some(2) }))));
     }
 
+    /// A streamed tool call as OpenAI's function-calling guide shows it ("Streaming": the first
+    /// piece names the call, the rest carry `function.arguments` pieces by `index`), then the
+    /// `tool_calls` finish and the usage chunk.
     #[test]
-    fn openai_request_shape() {
-        let d = dialect("openai");
-        let shape = d
-            .request(&Outgoing { message: "hi".into(), context: r#"{"pipeline_position":1}"#.into(), stream: true })
-            .unwrap();
-        let body: Value = serde_json::from_slice(&shape.body).unwrap();
-        assert_eq!(body["model"], "m");
-        assert_eq!(body["stream"], true);
-        assert_eq!(body["messages"][0]["role"], "system");
-        assert!(body["messages"][0]["content"].as_str().unwrap().contains("pipeline_position"));
-        assert_eq!(body["messages"][1], json!({"role": "user", "content": "hi"}));
-        assert!(shape.headers.contains(&("authorization".into(), "Bearer sk-test".into())));
+    fn openai_tool_call_assembled_from_pieces() {
+        let piece = |arguments: &str| {
+            json!({"id":"chatcmpl-2","object":"chat.completion.chunk","model":"gpt-4o","choices":[{"index":0,
+                "delta":{"tool_calls":[{"index":0,"id":null,"function":{"arguments":arguments,"name":null},"type":null}]},
+                "finish_reason":null}]})
+            .to_string()
+        };
+        let first = r#"{"id":"chatcmpl-2","object":"chat.completion.chunk","model":"gpt-4o","choices":[{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_DdmO9pD3xa9XTPNJ32zg2hcA","function":{"arguments":"","name":"get_weather"},"type":"function"}]},"finish_reason":null}]}"#;
+        let pieces: Vec<String> = ["{\"", "location", "\":\"", "Paris", ",", " France", "\"}"].map(piece).into();
+        let mut messages = vec![("message", first)];
+        messages.extend(pieces.iter().map(|p| ("message", p.as_str())));
+        messages.push((
+            "message",
+            r#"{"id":"chatcmpl-2","object":"chat.completion.chunk","model":"gpt-4o","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#,
+        ));
+        messages.push((
+            "message",
+            r#"{"id":"chatcmpl-2","object":"chat.completion.chunk","model":"gpt-4o","choices":[],"usage":{"prompt_tokens":80,"completion_tokens":18,"total_tokens":98}}"#,
+        ));
+        messages.push(("message", "[DONE]"));
+        let mut d = dialect("openai");
+        let (out, progress) = run(&mut d, &messages);
+        assert_eq!(progress, Progress::Finished, "only tool calls and no text is a complete answer");
+        assert_eq!(
+            out,
+            vec![
+                tool("call_DdmO9pD3xa9XTPNJ32zg2hcA", "get_weather", r#"{"location":"Paris, France"}"#),
+                Event::Done(Some(Usage { input_tokens: Some(80), output_tokens: Some(18) })),
+            ]
+        );
+        // A server that ends at `[DONE]` without a finish reason still hands the call over.
+        let mut d = dialect("openai");
+        let (out, _) = run(&mut d, &[("message", first), ("message", &pieces[0]), ("message", "[DONE]")]);
+        assert_eq!(out, vec![tool("call_DdmO9pD3xa9XTPNJ32zg2hcA", "get_weather", "{\""), Event::Done(None)]);
     }
 
     #[test]
-    fn openai_error_chunk_fails() {
+    fn openai_request_with_persona_history_and_note() {
+        let d = dialect("openai");
+        let context = r#"{"pipeline_position":2,"previous_ai":"apollo","previous_response":"EARLIER ANSWER","session_id":"s-1","memory_hints":["be kind"]}"#;
+        let message = outgoing(
+            "EARLIER ANSWER",
+            Some("You are Athena."),
+            &[(Role::User, "my name is Zed"), (Role::Assistant, "Hello Zed")],
+            context,
+        );
+        let shape = d.request(&message).unwrap();
+        let body = body(&d, &message);
+        assert_eq!(body["model"], "m");
+        assert_eq!(
+            (body["stream"].clone(), body["stream_options"].clone()),
+            (json!(true), json!({"include_usage": true}))
+        );
+        assert_eq!(
+            body["messages"],
+            json!([
+                {"role": "system", "content": "You are Athena.\n\nYou are stage 2 of a pipeline; your input is the answer of apollo.\nMemory hints:\n- be kind"},
+                {"role": "user", "content": "my name is Zed"},
+                {"role": "assistant", "content": "Hello Zed"},
+                {"role": "user", "content": "EARLIER ANSWER"},
+            ])
+        );
+        let sent = String::from_utf8(shape.body).unwrap();
+        assert_eq!(sent.matches("EARLIER ANSWER").count(), 1, "the previous answer goes once");
+        assert!(!sent.contains("s-1"), "never the session id");
+        assert!(shape.headers.contains(&("authorization".into(), "Bearer sk-test".into())));
+        // The first stage with no persona: no system message at all.
+        let body = body_of(&plain("hi"));
+        assert_eq!(body["messages"], json!([{"role": "user", "content": "hi"}]));
+    }
+
+    fn body_of(message: &aish_plugin_sdk::Outgoing) -> serde_json::Value {
+        body(&dialect("openai"), message)
+    }
+
+    #[test]
+    fn openai_whole_answer_with_tool_calls() {
+        let whole = dialect("openai")
+            .parse_answer(br#"{"id":"chatcmpl-3","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_qOfTGgDrItLORNfC6VwUbyLL","type":"function","function":{"name":"get_weather","arguments":"{\"location\":\"Shanghai\"}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":91,"completion_tokens":14,"total_tokens":105}}"#)
+            .unwrap();
+        assert_eq!(
+            whole.into_events(),
+            vec![
+                tool("call_qOfTGgDrItLORNfC6VwUbyLL", "get_weather", r#"{"location":"Shanghai"}"#),
+                Event::Done(Some(Usage { input_tokens: Some(91), output_tokens: Some(14) })),
+            ]
+        );
+    }
+
+    #[test]
+    fn openai_error_chunk_fails_and_keeps_what_came_before() {
         let mut d = dialect("openai");
-        let (out, progress) =
-            run(&mut d, &[("message", r#"{"error":{"message":"Rate limit reached","type":"requests"}}"#)]);
-        assert_eq!(out, vec![Event::Error("Rate limit reached".into())]);
+        let (out, progress) = run(
+            &mut d,
+            &[
+                ("message", r#"{"choices":[{"index":0,"delta":{"content":"Half"},"finish_reason":null}]}"#),
+                ("message", r#"{"error":{"message":"Rate limit reached","type":"requests"}}"#),
+            ],
+        );
+        assert_eq!(out, vec![Event::Token("Half".into()), Event::Error("Rate limit reached".into())]);
         assert_eq!(progress, Progress::Finished);
     }
 }

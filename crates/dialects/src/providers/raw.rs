@@ -2,10 +2,10 @@
 //! dialect for. A message with text is POSTed as it is (none: a GET); the stream ends when
 //! the server closes it.
 
-use aish_plugin_sdk::{ErrorKind, Event, Outgoing, RawEvent, TransportError, Usage};
+use aish_plugin_sdk::{ErrorKind, Event, Outgoing, RawEvent, TransportError};
 use serde_json::Value;
 
-use crate::provider::{Config, HttpShape, Message, Progress, Provider, Tally};
+use crate::provider::{Config, HttpShape, Message, Progress, Provider, Tally, WholeAnswer};
 
 /// The `raw` dialect.
 #[derive(Debug, Default)]
@@ -38,11 +38,16 @@ impl Provider for Raw {
         })
     }
 
-    fn socket_request(&self, message: &Outgoing, _context: &Value, _config: &Config) -> Result<Vec<u8>, TransportError> {
+    fn socket_request(
+        &self,
+        message: &Outgoing,
+        _context: &Value,
+        _config: &Config,
+    ) -> Result<Vec<u8>, TransportError> {
         Ok(message.message.clone().into_bytes())
     }
 
-    fn parse_answer(&self, _answer: &Value) -> Option<(String, Option<Usage>)> {
+    fn parse_answer(&self, _answer: &Value) -> Option<WholeAnswer> {
         None
     }
 
@@ -54,7 +59,11 @@ impl Provider for Raw {
     ) -> Result<Progress, TransportError> {
         // A WebSocket message has no type; it is a `message` as an untyped SSE event is.
         let event = if message.event.is_empty() { "message" } else { message.event };
-        out.push(Event::Raw(RawEvent { event: event.to_owned(), data: message.data.to_owned(), id: message.id.to_owned() }));
+        out.push(Event::Raw(RawEvent {
+            event: event.to_owned(),
+            data: message.data.to_owned(),
+            id: message.id.to_owned(),
+        }));
         Ok(Progress::More)
     }
 

@@ -1,10 +1,12 @@
-//! Tekton's Rhetor: `{"message", "temperature", "max_tokens", "context_id", …}` in;
-//! `{"type":"chunk","content":…}` messages up to `complete` (or `error`) out.
+//! Tekton's Rhetor: `{"message", "context", "system"?, "temperature", "max_tokens",
+//! "context_id", …}` in, with one `context_id` for the whole run (the configured one, else the
+//! session id), since Rhetor keeps the conversation itself; `{"type":"chunk","content":…}`
+//! messages up to `complete` (or `error`) out.
 
-use aish_plugin_sdk::{Event, Outgoing, TransportError, Usage};
+use aish_plugin_sdk::{Event, Outgoing, TransportError};
 use serde_json::{Value, json};
 
-use crate::provider::{Config, HttpShape, Message, Progress, Provider, Tally, parse_json};
+use crate::provider::{Config, HttpShape, Message, Progress, Provider, Tally, WholeAnswer, parse_json};
 
 /// The `rhetor` dialect.
 #[derive(Debug, Default)]
@@ -18,19 +20,29 @@ impl Provider for Rhetor {
     fn request(&self, message: &Outgoing, context: &Value, config: &Config) -> Result<HttpShape, TransportError> {
         let mut body = json!({
             "message": message.message,
+            "context": context,
             "temperature": config.setting_f64("temperature").unwrap_or(0.7),
             "max_tokens": config.setting_u64("max_tokens").unwrap_or(4000),
             "include_metadata": true,
             "stream": message.stream,
         });
-        if let Some(id) = config.setting("context_id").or_else(|| context.get("context_id")) {
+        // One Rhetor conversation per run: the configured id, else one the caller set, else
+        // the session's. No history array: Rhetor keeps the turns under that id.
+        let id = [config.setting("context_id"), context.get("context_id"), context.get("session_id")]
+            .into_iter()
+            .flatten()
+            .find(|id| !id.is_null());
+        if let Some(id) = id {
             body["context_id"] = id.clone();
+        }
+        if let Some(system) = &message.system {
+            body["system"] = json!(system);
         }
         Ok(HttpShape::json(&body, Vec::new()))
     }
 
-    fn parse_answer(&self, answer: &Value) -> Option<(String, Option<Usage>)> {
-        super::aish::whole_text(answer).map(|text| (text, None))
+    fn parse_answer(&self, answer: &Value) -> Option<WholeAnswer> {
+        super::aish::whole_text(answer).map(|text| WholeAnswer::text(text, None))
     }
 
     fn on_message(
@@ -67,10 +79,11 @@ impl Provider for Rhetor {
 
 #[cfg(test)]
 mod tests {
-    use aish_plugin_sdk::Event;
+    use aish_plugin_sdk::{ConnectOptions, Event, Role};
+    use serde_json::json;
 
-    use crate::Progress;
-    use crate::testing::{dialect, run, text};
+    use crate::testing::{body, dialect, outgoing, run, text};
+    use crate::{Dialect, Progress};
 
     #[test]
     fn rhetor_chunks_complete_and_error() {
@@ -87,5 +100,29 @@ mod tests {
         let mut d = dialect("rhetor");
         let (out, _) = run(&mut d, &[("message", r#"{"type":"error","error":"no budget"}"#)]);
         assert_eq!(out, vec![Event::Error("no budget".into())]);
+    }
+
+    #[test]
+    fn rhetor_keeps_one_context_id_per_run_and_sends_the_persona() {
+        let context = r#"{"session_id":"sess-42","pipeline_position":1}"#;
+        let message = outgoing("hi", Some("You are Rhetor."), &[(Role::User, "a"), (Role::Assistant, "b")], context);
+        let body_of = |settings: &str| {
+            let d = Dialect::new(ConnectOptions {
+                url: "http://127.0.0.1:1/".into(),
+                dialect: "rhetor".into(),
+                model: None,
+                api_key: None,
+                settings: settings.into(),
+            })
+            .unwrap();
+            body(&d, &message)
+        };
+        let sent = body_of("");
+        assert_eq!(sent["context_id"], "sess-42");
+        assert_eq!(sent["system"], "You are Rhetor.");
+        assert_eq!(sent["context"], json!({"session_id": "sess-42", "pipeline_position": 1}));
+        assert!(sent.get("history").is_none(), "Rhetor keeps the turns itself");
+        assert_eq!(body_of(r#"{"context_id":"mine"}"#)["context_id"], "mine");
+        assert!(body(&dialect("rhetor"), &outgoing("hi", None, &[], "{}")).get("system").is_none());
     }
 }
