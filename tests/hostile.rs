@@ -127,6 +127,7 @@ fn plugin_logs_reach_stderr_as_one_clean_line() {
     write_config(home.path(), &format!("[ai.nosy]\nurl = \"{}\"\ntransport = \"snoop\"\n", server.url("/")));
     let run = aish(home.path(), &["nosy", "hi"], None);
     let logged: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("[plugin snoop]")).collect();
-    assert_eq!(logged, vec!["[plugin snoop] warning: snooping  [31maround second line"], "{}", run.stderr);
+    // The ESC is shown as a sign (the one sanitiser's rule), the line break as a space.
+    assert_eq!(logged, vec!["[plugin snoop] warning: snooping ␛[31maround second line"], "{}", run.stderr);
     assert!(!run.stderr.contains('\x1b'), "no escape sequence from a plugin reaches the terminal");
 }

@@ -5,6 +5,8 @@ mod support;
 
 mod cli;
 mod conversations;
+mod display;
+mod hardening;
 mod history;
 mod hostile;
 mod layout;
@@ -14,6 +16,8 @@ mod ndjson;
 mod pipeline;
 mod plugins;
 mod reconnect;
+mod runtime_limits;
+mod sandbox;
 mod sdk;
 mod shell;
 mod sse;

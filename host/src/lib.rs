@@ -19,6 +19,8 @@ pub mod display;
 pub mod history;
 pub mod pipeline;
 pub mod plugin;
+#[cfg(test)]
+mod proptests;
 pub mod session;
-mod text;
+pub mod text;
 pub mod transport;

@@ -29,7 +29,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", cli::for_stderr(&format!("{e:#}")));
             ExitCode::from(EXIT_FAILED)
         }
     }
@@ -41,13 +41,13 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     let app = match App::start(cli.config.as_deref(), cli.rhetor.as_deref(), interactive).await {
         Ok(app) => app,
         Err(e @ StartError::Config(_)) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", cli::for_stderr(&e.to_string()));
             return Ok(EXIT_USAGE);
         }
         Err(e) => return Err(e).context("aish could not start"),
     };
     for warning in &app.warnings {
-        eprintln!("warning: {warning}");
+        eprintln!("warning: {}", cli::for_stderr(warning));
     }
     match &cli.subcommand {
         Some(Sub::Plugin { action }) => {
@@ -65,6 +65,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(false) => Display::stdio().without_color(),
         _ => Display::stdio(),
     };
+    let render = if cli.plain { aish::display::Render::Plain } else { app.config().shell.render };
+    let display = display.with_render(render);
     let mut session = Session::new(app.connector.clone(), display, cli.no_stream)
         .with_history(app.history())
         .with_plugin_dir(app.paths.plugin_dir());

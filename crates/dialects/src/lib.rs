@@ -222,3 +222,6 @@ mod testing {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;

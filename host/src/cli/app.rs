@@ -41,6 +41,9 @@ impl App {
     pub async fn start(config_path: Option<&Path>, rhetor: Option<&str>, lenient: bool) -> Result<App, StartError> {
         let paths = Paths::from_env();
         let mut warnings = Vec::new();
+        if let Err(e) = paths.tighten() {
+            warnings.push(format!("cannot make aish's directories owner-only: {e}"));
+        }
         let loaded = match config_path {
             Some(path) => Config::load(path).map(Some),
             None => Config::load_optional(&paths.config_file()),

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::{App, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::{App, EXIT_FAILED, EXIT_OK, EXIT_USAGE, for_stderr, for_stdout};
 use aish::history::{parse_date, text_block};
 
 /// Prints the history (text blocks, or JSON Lines with `json`) between two dates.
@@ -20,12 +20,12 @@ pub fn run(app: &App, json: bool, since: Option<&str>, until: Option<&str>) -> u
     let loaded = match app.history().load() {
         Ok(loaded) => loaded,
         Err(e) => {
-            eprintln!("error: cannot read the history: {e}");
+            eprintln!("error: cannot read the history: {}", for_stderr(&e.to_string()));
             return EXIT_FAILED;
         }
     };
     if let Some(warning) = &loaded.warning {
-        eprintln!("warning: {warning}");
+        eprintln!("warning: {}", for_stderr(warning));
     }
     let mut out = std::io::stdout().lock();
     for entry in &loaded.entries {
@@ -43,9 +43,12 @@ pub fn run(app: &App, json: bool, since: Option<&str>, until: Option<&str>) -> u
                 responses: &responses,
                 metadata: &entry.metadata,
             };
-            serde_json::to_writer(&mut out, &record).map_err(std::io::Error::from).and_then(|_| out.write_all(b"\n"))
+            serde_json::to_string(&record)
+                .map_err(std::io::Error::from)
+                .and_then(|line| out.write_all(for_stdout(&line).as_bytes()))
+                .and_then(|_| out.write_all(b"\n"))
         } else {
-            out.write_all(text_block(entry.number, &entry.command, &responses, &entry.metadata).as_bytes())
+            out.write_all(for_stdout(&text_block(entry.number, &entry.command, &responses, &entry.metadata)).as_bytes())
         };
         if written.is_err() {
             break;

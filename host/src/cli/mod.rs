@@ -15,6 +15,18 @@ pub use history_cmd::run as run_history_command;
 pub use plugin_cmd::run as run_plugin_command;
 pub use probe::run as run_probe;
 
+/// Outside text for stdout: sanitised when stdout is a terminal, as it is for a pipe or file.
+pub fn for_stdout(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() { aish::text::sanitize(text) } else { text.into() }
+}
+
+/// Outside text for stderr: sanitised when stderr is a terminal.
+pub fn for_stderr(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() { aish::text::sanitize(text) } else { text.into() }
+}
+
 /// Exit status: success.
 pub const EXIT_OK: u8 = 0;
 /// Exit status: a stage failed.
@@ -40,6 +52,10 @@ pub struct Cli {
     /// Asks every AI for a whole answer instead of a stream.
     #[arg(long, global = true)]
     pub no_stream: bool,
+
+    /// Shows answers on a terminal as received (sanitised), without Markdown rendering.
+    #[arg(long, global = true)]
+    pub plain: bool,
 
     /// Resumes the most recent session's conversations (from the history).
     #[arg(short = 'C', long = "continue", global = true, conflicts_with = "session")]

@@ -5,7 +5,7 @@ use std::path::Path;
 use aish::plugin::manage::{self, Action};
 use aish::transport::Connector;
 
-use super::{EXIT_FAILED, EXIT_OK, PluginAction};
+use super::{EXIT_FAILED, EXIT_OK, PluginAction, for_stderr, for_stdout};
 
 /// Runs a plugin subcommand, printing to stdout and errors to stderr; returns the exit status.
 pub fn run(connector: &Connector, plugin_dir: &Path, action: &PluginAction) -> u8 {
@@ -17,11 +17,11 @@ pub fn run(connector: &Connector, plugin_dir: &Path, action: &PluginAction) -> u
     };
     match manage::run(connector, plugin_dir, &action) {
         Ok(text) => {
-            print!("{text}");
+            print!("{}", for_stdout(&text));
             EXIT_OK
         }
         Err(message) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", for_stderr(&message));
             EXIT_FAILED
         }
     }

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde_json::{Value, json};
 
-use super::{App, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::{App, EXIT_FAILED, EXIT_OK, EXIT_USAGE, for_stdout};
 use aish::plugin::capabilities::host_pattern_of;
 use aish::transport::{ConnectOptions, Event, Outgoing, TransportError};
 
@@ -23,7 +23,7 @@ pub async fn run(
     };
     let mut stdout = std::io::stdout().lock();
     let mut print = |value: Value| {
-        let _ = writeln!(stdout, "{value}");
+        let _ = writeln!(stdout, "{}", for_stdout(&value.to_string()));
         let _ = stdout.flush();
     };
     let print_error = |print: &mut dyn FnMut(Value), e: &TransportError| {

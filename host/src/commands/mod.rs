@@ -113,6 +113,10 @@ pub(crate) async fn execute(session: &mut Session, line: &str, stdin: Option<Str
     let line = line.trim();
     if let Some(n) = line.strip_prefix('!').and_then(|n| n.parse::<u64>().ok()) {
         let command = replayed(session, n)?;
+        if let Some(inner) = command.trim().strip_prefix('!').filter(|m| m.parse::<u64>().is_ok()) {
+            // Entries are never `!N` themselves; a hand-edited history must not loop either.
+            return Err(RunError::Usage(format!("!{n} is `!{inner}` itself; run `!{inner}` instead")));
+        }
         session.display().echo_command(&command);
         return Box::pin(execute(session, &command, stdin)).await;
     }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use paths::Paths;
+pub use paths::{Paths, private_dir, private_file};
 
 /// A configuration error: names the file, the key and what is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +59,11 @@ pub struct AiConfig {
     /// Keep no conversation for this AI (each request stands alone).
     #[serde(default)]
     pub stateless: bool,
+    /// The longest answer kept, in MiB (default 256); a longer one ends with an error that
+    /// keeps what arrived.
+    pub max_answer_mb: Option<u64>,
+    /// The longest one whole answer may take, in seconds (default: no bound).
+    pub timeout_s: Option<u64>,
 }
 
 /// How a cut stream is reconnected: exponential backoff with jitter.
@@ -97,6 +102,8 @@ impl AiConfig {
             system_file: None,
             max_context_tokens: None,
             stateless: false,
+            max_answer_mb: None,
+            timeout_s: None,
         }
     }
 }
@@ -120,12 +127,56 @@ pub struct PluginConfig {
     pub memory_limit_mb: Option<u64>,
     /// Most time the plugin may compute without returning or waiting on I/O, in ms (default 2000).
     pub time_limit_ms: Option<u64>,
-    /// Whether a native plugin of this name may be loaded (native code runs unsandboxed).
+    /// Whether a native plugin of this name may be loaded (native code runs unsandboxed):
+    /// `"sha256:<hex>"` pins the library's content; `true` is the deprecated unpinned form.
     #[serde(default)]
-    pub trusted: bool,
+    pub trusted: Trust,
     /// A PEM file of extra root certificates the plugin's TLS trusts (a private CA), besides
     /// the web's; relative to the config file.
     pub ca_file: Option<PathBuf>,
+}
+
+/// Whether a native plugin may be loaded: `[plugins.NAME] trusted = "sha256:<hex>"`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Trust {
+    /// Not trusted (no `trusted`, or `trusted = false`).
+    #[default]
+    No,
+    /// `trusted = true`: whatever the file holds (deprecated; loaded with a warning).
+    Unpinned,
+    /// `trusted = "sha256:<hex>"`: the library whose content has this SHA-256, and no other.
+    Sha256([u8; 32]),
+}
+
+impl Trust {
+    /// Reads the value of `trusted`.
+    pub fn from_toml(value: &toml::Value) -> Result<Trust, String> {
+        let wrong = || {
+            format!(
+                "`trusted` must be \"sha256:\" and the library's 64 hex digits (the line `aish plugin add` printed), or false; it is {value}"
+            )
+        };
+        match value {
+            toml::Value::Boolean(false) => Ok(Trust::No),
+            toml::Value::Boolean(true) => Ok(Trust::Unpinned),
+            toml::Value::String(text) => {
+                let hex = text.strip_prefix("sha256:").filter(|h| h.len() == 64).ok_or_else(wrong)?;
+                let mut digest = [0u8; 32];
+                for (byte, pair) in digest.iter_mut().zip(hex.as_bytes().chunks(2)) {
+                    let pair = std::str::from_utf8(pair).map_err(|_| wrong())?;
+                    *byte = u8::from_str_radix(pair, 16).map_err(|_| wrong())?;
+                }
+                Ok(Trust::Sha256(digest))
+            }
+            _ => Err(wrong()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Trust {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Trust::from_toml(&toml::Value::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
 }
 
 /// How the interactive shell behaves.
@@ -139,6 +190,20 @@ pub struct ShellConfig {
     pub prompt: Option<String>,
     /// Colours on a terminal (default true; `NO_COLOR` turns them off as well).
     pub color: Option<bool>,
+    /// How final answers show on a terminal: `markdown` (default) or `plain`.
+    #[serde(default)]
+    pub render: Render,
+}
+
+/// How a final answer is shown on a terminal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Render {
+    /// Rendered as Markdown while it streams (the default).
+    #[default]
+    Markdown,
+    /// As received (still sanitised).
+    Plain,
 }
 
 /// Line editing keys.
@@ -209,14 +274,23 @@ impl Config {
                 "plugins" => {
                     for (name, plugin) in section(&key, value).map_err(|m| error(Some(key.clone()), m))? {
                         let key = format!("plugins.{name}");
+                        if let Some(trusted) = plugin.get("trusted") {
+                            Trust::from_toml(trusted).map_err(|m| error(Some(format!("{key}.trusted")), m))?;
+                        }
                         let mut plugin = PluginConfig::deserialize(plugin)
                             .map_err(|e| error(Some(key.clone()), e.message().to_owned()))?;
                         if let (Some(file), Some(dir)) = (&plugin.ca_file, path.parent()) {
                             plugin.ca_file = Some(dir.join(file));
                         }
-                        if plugin.memory_limit_mb == Some(0) || plugin.time_limit_ms == Some(0) {
-                            return Err(error(Some(key), "limits must be greater than 0".into()));
-                        }
+                        within(
+                            "memory_limit_mb",
+                            plugin.memory_limit_mb,
+                            1,
+                            4096,
+                            "MiB (a plugin addresses 4 GiB at most)",
+                        )
+                        .and_then(|()| within("time_limit_ms", plugin.time_limit_ms, 1, 3_600_000, "ms"))
+                        .map_err(|m| error(Some(key.clone()), m))?;
                         config.plugins.insert(name, plugin);
                     }
                 }
@@ -286,16 +360,38 @@ fn read_system_file(ai: &mut AiConfig, config_path: &Path) -> Result<(), String>
 }
 
 impl AiConfig {
+    /// The most bytes of answer kept (`max_answer_mb`, default 256 MiB).
+    pub fn max_answer_bytes(&self) -> u64 {
+        self.max_answer_mb.unwrap_or(DEFAULT_MAX_ANSWER_MB) << 20
+    }
+
     /// The most tokens of conversation a request to this AI carries.
     pub fn context_limit(&self) -> u64 {
         self.max_context_tokens.unwrap_or_else(|| crate::conversation::default_limit(&self.dialect))
     }
 }
 
-fn validate_ai(ai: &AiConfig) -> Result<(), String> {
-    if ai.max_context_tokens == Some(0) {
-        return Err("`max_context_tokens` must be greater than 0".into());
+/// The longest answer kept when the config says nothing, in MiB.
+const DEFAULT_MAX_ANSWER_MB: u64 = 256;
+
+/// Checks that a number from the config is within what aish can use, so an absurd value is a
+/// config error naming the key, not an overflow or a hang later.
+fn within(key: &str, value: Option<u64>, low: u64, high: u64, unit: &str) -> Result<(), String> {
+    match value {
+        Some(v) if v < low || v > high => Err(format!("`{key}` is {v}; give {low} to {high} {unit}")),
+        _ => Ok(()),
     }
+}
+
+fn validate_ai(ai: &AiConfig) -> Result<(), String> {
+    within("heartbeat_ms", ai.heartbeat_ms, 100, 3_600_000, "ms (up to an hour)")?;
+    within("max_answer_mb", ai.max_answer_mb, 1, 4096, "MiB")?;
+    within("timeout_s", ai.timeout_s, 1, 604_800, "seconds (up to a week)")?;
+    within("max_context_tokens", ai.max_context_tokens, 1, 100_000_000, "tokens")?;
+    within("reconnect.attempts", Some(u64::from(ai.reconnect.attempts)), 0, 100, "attempts")?;
+    within("reconnect.initial_delay_ms", Some(ai.reconnect.initial_delay_ms), 0, 3_600_000, "ms")?;
+    within("reconnect.max_delay_ms", Some(ai.reconnect.max_delay_ms), 0, 3_600_000, "ms")?;
+
     if ai.url.trim().is_empty() {
         return Err("`url` is empty".into());
     }
@@ -343,7 +439,12 @@ allow_hosts = ["127.0.0.1:*", "api.openai.com:443"]
         let config = parse("[shell]\nedit_mode = \"vi\"\nprompt = \"ai\"\ncolor = false\n").unwrap();
         assert_eq!(
             config.shell,
-            ShellConfig { edit_mode: EditMode::Vi, prompt: Some("ai".into()), color: Some(false) }
+            ShellConfig {
+                edit_mode: EditMode::Vi,
+                prompt: Some("ai".into()),
+                color: Some(false),
+                render: Render::Markdown
+            }
         );
         let err = parse("[shell]\nedit_mode = \"nano\"\n").unwrap_err().to_string();
         assert!(err.contains("at `shell`") && err.contains("nano"), "{err}");
@@ -371,5 +472,26 @@ allow_hosts = ["127.0.0.1:*", "api.openai.com:443"]
         let err = parse("[ai.\"bad name\"]\nurl = \"http://x\"\n").unwrap_err().to_string();
         assert!(err.contains("bad name"), "{err}");
         assert!(!err.contains('\n'), "one line: {err}");
+    }
+
+    #[test]
+    fn trusted_pins_a_sha256_and_a_malformed_value_names_the_key() {
+        let hex = "9AD12e908b172832c681ebc9d38ecd5ed6a1626f7f57c811f430e4645a76f5ca";
+        let config = parse(&format!("[plugins.upper]\ntrusted = \"sha256:{hex}\"\n")).unwrap();
+        let Trust::Sha256(digest) = config.plugin("upper").trusted else { panic!("pinned") };
+        assert_eq!((digest[0], digest[31]), (0x9a, 0xca));
+        assert_eq!(parse("[plugins.upper]\ntrusted = true\n").unwrap().plugin("upper").trusted, Trust::Unpinned);
+        assert_eq!(parse("[plugins.upper]\ntrusted = false\n").unwrap().plugin("upper").trusted, Trust::No);
+        assert_eq!(parse("").unwrap().plugin("upper").trusted, Trust::No);
+        for bad in [
+            "\"yes\"",
+            "\"sha256:abc\"",
+            "\"sha512:00\"",
+            "1",
+            "\"sha256:1é0000000000000000000000000000000000000000000000000000000000000\"",
+        ] {
+            let err = parse(&format!("[plugins.upper]\ntrusted = {bad}\n")).unwrap_err().to_string();
+            assert!(err.starts_with("config error in /tmp/config.toml at `plugins.upper.trusted`: "), "{err}");
+        }
     }
 }

@@ -54,4 +54,38 @@ impl Paths {
     pub fn component_cache_dir(&self) -> PathBuf {
         self.cache_dir.join("components")
     }
+
+    /// Tightens aish's own directories that exist to owner-only (0700): they hold the history,
+    /// the config with its settings and compiled plugins.
+    pub fn tighten(&self) -> std::io::Result<()> {
+        for dir in [&self.config_dir, &self.data_dir, &self.cache_dir] {
+            if dir.is_dir() {
+                private_dir(dir)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Creates `dir` (and missing parents) readable by the owner only, and tightens it to 0700 when
+/// it already existed.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+    if mode != 0o700 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Creates `file` readable by the owner only if it is missing, and tightens it to 0600 if not.
+pub fn private_file(file: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(file)?;
+    let mode = std::fs::metadata(file)?.permissions().mode() & 0o777;
+    if mode != 0o600 {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
 }

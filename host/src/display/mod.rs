@@ -1,19 +1,29 @@
 //! How a streaming answer is shown (SPEC section 4). On a terminal: `[Streaming...] `, the
-//! tokens as they arrive, then `[Complete - 1.2s, 42 tokens]`. When stdout is not a terminal:
-//! only the answer on stdout, status lines on stderr, and no ANSI codes anywhere. The display
-//! consumes the pipeline's stage events (see `events.rs`) and decides what shows where.
+//! tokens as they arrive (the final answer rendered as Markdown, see `markdown/`), then
+//! `[Complete - 1.2s, 42 tokens]`. When stdout is not a terminal: only the answer on stdout,
+//! status lines on stderr, and no ANSI codes anywhere. Everything from outside that reaches a
+//! terminal passes the one sanitiser ([`crate::text`]); pipes and files get the bytes as they
+//! are. The display consumes the pipeline's stage events (see `events.rs`).
 
 mod events;
+pub mod markdown;
 
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use nu_ansi_term::{Color, Style};
 
+pub use crate::config::Render;
+use crate::text::sanitize;
+
 /// Where output goes and how it looks.
 pub struct Display {
     tty: bool,
+    /// Whether stderr is a terminal (then what goes there is sanitised too).
+    err_tty: bool,
     color: bool,
+    render: Render,
     out: Box<dyn Write + Send>,
     err: Box<dyn Write + Send>,
     /// The last byte written to stdout for the current answer, so answers end on a new line.
@@ -23,6 +33,12 @@ pub struct Display {
     /// The AI stage whose events are arriving, and how it is shown.
     stage: Option<events::Shown>,
 }
+
+/// Columns to wrap at when the terminal does not say.
+const DEFAULT_WIDTH: usize = 80;
+
+/// How long a width read from the terminal is trusted before it is asked again.
+const WIDTH_FRESH: Duration = Duration::from_millis(200);
 
 /// How a stage's answer is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,15 +54,62 @@ impl Display {
     pub fn stdio() -> Self {
         let tty = std::io::stdout().is_terminal();
         let color = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let err_tty = std::io::stderr().is_terminal();
+        Display::new(tty, err_tty, color, Box::new(std::io::stdout()), Box::new(std::io::stderr()))
+    }
+
+    /// A display writing to `out` and `err` as if both were a terminal (benchmarks, tests).
+    pub fn terminal(out: Box<dyn Write + Send>, err: Box<dyn Write + Send>, color: bool) -> Self {
+        Display::new(true, true, color, out, err)
+    }
+
+    fn new(tty: bool, err_tty: bool, color: bool, out: Box<dyn Write + Send>, err: Box<dyn Write + Send>) -> Self {
         Display {
             tty,
+            err_tty,
             color,
-            out: Box::new(std::io::stdout()),
-            err: Box::new(std::io::stderr()),
+            render: Render::default(),
+            out,
+            err,
             at_line_start: true,
             out_closed: false,
             stage: None,
         }
+    }
+
+    /// Shows final answers on a terminal as `render` says (`--plain`, `[shell] render`).
+    pub fn with_render(mut self, render: Render) -> Self {
+        self.render = render;
+        self
+    }
+
+    /// The terminal's width, asked of the terminal at most every [`WIDTH_FRESH`], so a resize
+    /// takes effect within a line or two while a fast answer pays for one ioctl now and then.
+    fn width() -> usize {
+        static LAST: std::sync::Mutex<Option<(std::time::Instant, usize)>> = std::sync::Mutex::new(None);
+        let mut last = LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match *last {
+            Some((at, width)) if at.elapsed() < WIDTH_FRESH => width,
+            _ => {
+                let width = crossterm::terminal::size()
+                    .map(|(columns, _)| usize::from(columns))
+                    .ok()
+                    .filter(|&c| c > 0)
+                    .unwrap_or(DEFAULT_WIDTH);
+                *last = Some((std::time::Instant::now(), width));
+                width
+            }
+        }
+    }
+
+    /// Outside text as stdout may receive it: sanitised for a terminal, as it is for a pipe.
+    fn safe_out<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        if self.tty { sanitize(text) } else { Cow::Borrowed(text) }
+    }
+
+    /// Outside text as stderr may receive it.
+    fn safe_err<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        if self.err_tty { sanitize(text) } else { Cow::Borrowed(text) }
     }
 
     /// Whether stdout is a terminal.
@@ -96,23 +159,16 @@ impl Display {
         }
         if let Some(ai) = label {
             if self.tty {
-                let painted = self.paint(Color::Cyan.bold(), &format!("{ai}: "));
+                let painted = self.paint(Color::Cyan.bold(), &format!("{}: ", sanitize(ai)));
                 self.write_out(&painted);
             } else if streaming {
-                let _ = write!(self.err, "{ai}: ");
+                let _ = write!(self.err, "{}: ", self.safe_err(ai));
             } else {
-                let _ = writeln!(self.err, "{ai}:");
+                let _ = writeln!(self.err, "{}:", self.safe_err(ai));
             }
         }
         if streaming {
             self.status("[Streaming...] ");
-        }
-    }
-
-    /// A piece of the answer.
-    fn token(&mut self, text: &str, visibility: Visibility) {
-        if visibility == Visibility::Shown {
-            self.write_out(text);
         }
     }
 
@@ -143,6 +199,7 @@ impl Display {
             self.write_out("\n");
         }
         let line = format!("[tool call] {name} {arguments}");
+        let line = self.safe_out(&line);
         let painted = self.paint(Color::Magenta.normal(), &line);
         self.write_out(&painted);
         self.write_out("\n");
@@ -154,11 +211,11 @@ impl Display {
             if !self.at_line_start {
                 self.write_out("\n");
             }
-            let painted = self.paint(Style::new().dimmed(), line);
+            let painted = self.paint(Style::new().dimmed(), &sanitize(line));
             self.write_out(&painted);
             self.write_out("\n");
         } else {
-            let _ = writeln!(self.err, "{line}");
+            let _ = writeln!(self.err, "{}", self.safe_err(line));
         }
     }
 
@@ -172,7 +229,8 @@ impl Display {
 
     /// A one-line notice on stderr.
     pub fn warning(&mut self, line: &str) {
-        let painted = if self.color { Color::Yellow.paint(line).to_string() } else { line.to_owned() };
+        let line = self.safe_err(line);
+        let painted = if self.color { Color::Yellow.paint(line.as_ref()).to_string() } else { line.into_owned() };
         let _ = writeln!(self.err, "{painted}");
     }
 
@@ -181,6 +239,7 @@ impl Display {
         if self.tty && !self.at_line_start {
             self.write_out("\n");
         }
+        let line = self.safe_err(line);
         let painted =
             if self.color { Color::Red.paint(format!("error: {line}")).to_string() } else { format!("error: {line}") };
         let _ = writeln!(self.err, "{painted}");
@@ -189,16 +248,17 @@ impl Display {
     /// A replayed command, shown before it runs (on stderr when stdout carries answers only).
     pub fn echo_command(&mut self, line: &str) {
         if self.tty {
-            let painted = self.paint(Style::new().bold(), line);
+            let painted = self.paint(Style::new().bold(), &sanitize(line));
             self.write_out(&format!("{painted}\n"));
         } else {
-            let _ = writeln!(self.err, "{line}");
+            let _ = writeln!(self.err, "{}", self.safe_err(line));
         }
     }
 
-    /// Plain text on stdout (built-in output).
+    /// Text on stdout (built-in output, a stage plugin's result), sanitised on a terminal.
     pub fn print(&mut self, text: &str) {
-        self.write_out(text);
+        let text = self.safe_out(text).into_owned();
+        self.write_out(&text);
         if !text.ends_with('\n') {
             self.write_out("\n");
         }

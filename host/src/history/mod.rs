@@ -81,7 +81,7 @@ impl History {
 
     /// Appends an entry to both files and returns its number.
     pub fn append(&self, record: &Record<'_>) -> Result<u64, HistoryError> {
-        std::fs::create_dir_all(&self.dir).map_err(self.error(self.dir.clone()))?;
+        crate::config::private_dir(&self.dir).map_err(self.error(self.dir.clone()))?;
         let lock = owner_only(&self.lock_path(), false).map_err(self.error(self.lock_path()))?;
         // Held until the end of this function: appends from other shells wait their turn.
         lock.lock().map_err(self.error(self.lock_path()))?;
@@ -96,10 +96,18 @@ impl History {
         let responses: Vec<(&str, &str)> = redacted.iter().map(|(ai, text)| (*ai, text.as_ref())).collect();
         let mut metadata = record.metadata.clone();
         metadata.error = metadata.error.as_deref().map(|e| self.redact(e).into_owned());
+        metadata.degraded_reason = metadata.degraded_reason.as_deref().map(|e| self.redact(e).into_owned());
         for stage in &mut metadata.stages {
             for text in [&mut stage.error, &mut stage.message, &mut stage.answer].into_iter().flatten() {
                 if let std::borrow::Cow::Owned(clean) = self.redact(text) {
                     *text = clean;
+                }
+            }
+            for call in &mut stage.tool_calls {
+                for text in [&mut call.name, &mut call.arguments] {
+                    if let std::borrow::Cow::Owned(clean) = self.redact(text) {
+                        *text = clean;
+                    }
                 }
             }
         }
@@ -186,7 +194,13 @@ fn owner_only(path: &Path, append: bool) -> std::io::Result<File> {
     } else {
         options.write(true);
     }
-    options.open(path)
+    let file = options.open(path)?;
+    // A file made before aish kept it private is tightened on its next use.
+    use std::os::unix::fs::PermissionsExt;
+    if file.metadata()?.permissions().mode() & 0o077 != 0 {
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
 }
 
 /// After a crash mid-write the file may end inside a line; the next entry must start on a line
@@ -300,7 +314,22 @@ mod tests {
             session_id: "s1",
             command: "echo sk-live-123456789 | apollo",
             responses: vec![("apollo", "your key sk-live-123456789 is short")],
-            metadata: Metadata { error: Some("bad key sk-live-123456789".into()), ..Metadata::default() },
+            metadata: Metadata {
+                error: Some("bad key sk-live-123456789".into()),
+                degraded_reason: Some("HTTP 404: no route for sk-live-123456789".into()),
+                stages: vec![StageFigures {
+                    ai: "apollo".into(),
+                    message: Some("sk-live-123456789".into()),
+                    answer: Some("echo sk-live-123456789".into()),
+                    tool_calls: vec![crate::transport::ToolCall {
+                        id: String::new(),
+                        name: "login".into(),
+                        arguments: "{\"key\":\"sk-live-123456789\"}".into(),
+                    }],
+                    ..StageFigures::default()
+                }],
+                ..Metadata::default()
+            },
         };
         history.append(&record).unwrap();
         for path in [history.jsonl_path(), history.text_path()] {

@@ -73,8 +73,9 @@ pub async fn run(
             Step::Ais(branches) => branches,
         };
         let mut answers = Vec::new();
-        // Whether each answer joins its AI's conversation.
+        // Whether each answer joins its AI's conversation, and how much of it the AI can take.
         let mut stateful = Vec::new();
+        let mut limits = Vec::new();
         for branch in branches {
             let message = with_args(&branch.args, &input);
             if message.trim().is_empty() {
@@ -105,6 +106,7 @@ pub async fn run(
             let message =
                 Outgoing { message, context: Value::Object(context), stream, system: ai.system.clone(), history };
             stateful.push(!ai.stateless);
+            limits.push(ai.context_limit());
             answers.push(Answer::start(connector, &branch.name, &ai, message));
         }
         let fan_out = answers.len() > 1;
@@ -131,8 +133,11 @@ pub async fn run(
             }
             results.push(result);
         }
-        for (result, stateful) in results.iter().zip(stateful) {
-            if stateful && result.complete() {
+        for ((result, stateful), limit) in results.iter().zip(stateful).zip(limits) {
+            // An exchange bigger than the AI's whole window could never be sent again.
+            let fits = conversation::estimate_tokens(&result.message) + conversation::estimate_tokens(&result.response)
+                <= limit;
+            if stateful && fits && result.complete() {
                 settings.conversations.record(&result.ai, &result.message, &result.as_turn());
             }
         }
@@ -142,10 +147,13 @@ pub async fn run(
         } else {
             results[0].response.clone()
         });
-        previous = Some((
-            results.iter().map(|r| r.ai.as_str()).collect::<Vec<_>>().join(" & "),
-            text.clone().unwrap_or_default(),
-        ));
+        if !last {
+            // Only a later stage reads it; the last answer is not copied again.
+            previous = Some((
+                results.iter().map(|r| r.ai.as_str()).collect::<Vec<_>>().join(" & "),
+                text.clone().unwrap_or_default(),
+            ));
+        }
         outcome.stages.extend(results);
         if failed {
             break;
@@ -189,8 +197,13 @@ async fn show(
     let mut started = false;
     sink.event(StageEvent::Stage(info));
     loop {
+        let idle = sink.idle_after();
         let piece = tokio::select! {
             piece = answer.pieces.recv() => piece,
+            _ = tokio::time::sleep(idle.unwrap_or_default()), if idle.is_some() => {
+                sink.event(StageEvent::Idle);
+                continue;
+            }
             _ = interrupt.as_mut() => {
                 result.interrupted = true;
                 answer.stop();

@@ -45,6 +45,8 @@ pub enum StageEvent<'a> {
     },
     /// Connected and sent: the answer is on its way.
     Answering,
+    /// No piece arrived for [`EventSink::idle_after`]: whatever is held back may be shown now.
+    Idle,
     /// A piece of the answer.
     Token(&'a str),
     /// The model asked for a tool call (shown on a line of its own).
@@ -76,6 +78,12 @@ pub enum StageEvent<'a> {
 pub trait EventSink {
     /// Handles one event.
     fn event(&mut self, event: StageEvent<'_>);
+
+    /// How long the sink wants to wait for the next piece before it is told [`StageEvent::Idle`]
+    /// (a display holding back a partial line); `None`: it holds nothing back.
+    fn idle_after(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 /// Drops every event (a library caller that only wants the [`Outcome`](super::Outcome)).

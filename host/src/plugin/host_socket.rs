@@ -1,5 +1,8 @@
 //! The host side of the `socket` import: TCP, TLS on request, limited to the hosts the user allowed.
+//! A host name is looked up here, every address it resolved to is checked (see
+//! [`super::addresses`]), and the connection goes to those checked addresses only.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use wasmtime::component::Resource;
 
+use super::addresses::{Lookup, SystemLookup, check_for_port};
 use super::bindings::v0_3_0::aish::plugin::socket;
 use super::capabilities::AllowList;
 use super::runtime::HostState;
@@ -25,12 +29,23 @@ pub struct SocketGrant {
     allow: Arc<AllowList>,
     tls: Arc<rustls::ClientConfig>,
     plugin: Arc<str>,
+    lookup: Arc<dyn Lookup>,
 }
 
 impl SocketGrant {
-    /// Connections to `allow` only; TLS trusts `tls`'s roots.
+    /// Connections to `allow` only; TLS trusts `tls`'s roots; names resolved by the system.
     pub fn new(plugin: &str, allow: AllowList, tls: Arc<rustls::ClientConfig>) -> SocketGrant {
-        SocketGrant { allow: Arc::new(allow), tls, plugin: plugin.into() }
+        SocketGrant::with_lookup(plugin, allow, tls, Arc::new(SystemLookup))
+    }
+
+    /// As [`SocketGrant::new`], resolving names with `lookup`.
+    pub(crate) fn with_lookup(
+        plugin: &str,
+        allow: AllowList,
+        tls: Arc<rustls::ClientConfig>,
+        lookup: Arc<dyn Lookup>,
+    ) -> SocketGrant {
+        SocketGrant { allow: Arc::new(allow), tls, plugin: plugin.into(), lookup }
     }
 }
 
@@ -144,6 +159,14 @@ impl HostState {
             .socket
             .clone()
             .ok_or_else(|| socket::SocketError::Denied(format!("plugin `{}` has no socket capability", self.plugin)))?;
+        grant.open(request).await
+    }
+}
+
+impl SocketGrant {
+    /// Opens the connection `request` asks for, if the allow list lets it: the name, then every
+    /// address it resolved to, before connecting to any.
+    pub(crate) async fn open(&self, request: socket::ConnectRequest) -> Result<SocketConnection, socket::SocketError> {
         let host = request.host.trim_start_matches('[').trim_end_matches(']').to_owned();
         if host.is_empty() || request.port == 0 {
             return Err(socket::SocketError::InvalidRequest(format!(
@@ -153,18 +176,33 @@ impl HostState {
         }
         let peer =
             if host.contains(':') { format!("[{host}]:{}", request.port) } else { format!("{host}:{}", request.port) };
-        if !grant.allow.allows_host(&host, request.port, if request.tls { 443 } else { 80 }) {
+        let default_port = if request.tls { 443 } else { 80 };
+        if !self.allow.allows_host(&host, request.port, default_port) {
             return Err(socket::SocketError::Denied(format!(
                 "plugin `{}` may not reach {peer}; to allow it, add \"{peer}\" to [plugins.{}] allow_hosts in config.toml",
-                grant.plugin, grant.plugin
+                self.plugin, self.plugin
             )));
         }
         let timeout = request.timeout_ms.map(Duration::from_millis).unwrap_or(CONNECT_TIMEOUT);
         let timed_out = || socket::SocketError::Timeout(format!("{peer} did not answer within {}s", timeout.as_secs()));
-        let tcp = tokio::time::timeout(timeout, TcpStream::connect((host.as_str(), request.port)))
-            .await
-            .map_err(|_| timed_out())?
-            .map_err(|e| socket::SocketError::Connect(format!("{peer}: {e}")))?;
+        let connect = async {
+            let addresses = match host.parse::<IpAddr>() {
+                Ok(ip) => vec![ip],
+                Err(_) => self
+                    .lookup
+                    .lookup(host.clone())
+                    .await
+                    .map_err(|e| socket::SocketError::Connect(format!("{peer}: {e}")))?,
+            };
+            check_for_port(&self.allow, &self.plugin, &host, request.port, default_port, &addresses)
+                .map_err(|e| socket::SocketError::Denied(e.to_string()))?;
+            let addresses: Vec<SocketAddr> =
+                addresses.into_iter().map(|ip| SocketAddr::new(ip, request.port)).collect();
+            TcpStream::connect(addresses.as_slice())
+                .await
+                .map_err(|e| socket::SocketError::Connect(format!("{peer}: {e}")))
+        };
+        let tcp = tokio::time::timeout(timeout, connect).await.map_err(|_| timed_out())??;
         // Tokens are small writes that must leave at once.
         let _ = tcp.set_nodelay(true);
         if !request.tls {
@@ -172,11 +210,52 @@ impl HostState {
         }
         let name = ServerName::try_from(host.clone())
             .map_err(|_| socket::SocketError::InvalidRequest(format!("`{host}` is not a TLS server name")))?;
-        let tls = tokio_rustls::TlsConnector::from(grant.tls.clone());
+        let tls = tokio_rustls::TlsConnector::from(self.tls.clone());
         let stream = tokio::time::timeout(timeout, tls.connect(name, tcp))
             .await
             .map_err(|_| timed_out())?
             .map_err(|e| socket::SocketError::Connect(format!("{peer}: TLS handshake failed: {e}")))?;
         Ok(SocketConnection { stream: Box::new(stream), peer, buffer: Vec::new() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugin::addresses::FakeLookup;
+
+    fn grant(allow: &[&str]) -> SocketGrant {
+        let table: &[(&str, &[&str])] = &[
+            ("rebind.test", &["93.184.216.34", "127.0.0.1"]),
+            ("loop.test", &["127.0.0.1"]),
+            ("localhost", &["127.0.0.1"]),
+        ];
+        let tls = Arc::new(tls_config(&[]).unwrap());
+        SocketGrant::with_lookup("ws", AllowList::parse(allow).unwrap(), tls, Arc::new(FakeLookup::new(table)))
+    }
+
+    fn request(host: &str, port: u16) -> socket::ConnectRequest {
+        socket::ConnectRequest { host: host.into(), port, tls: false, timeout_ms: Some(2_000) }
+    }
+
+    #[tokio::test]
+    async fn every_resolved_address_is_checked_before_connecting() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let result = grant(&["rebind.test:*"]).open(request("rebind.test", port)).await;
+        let Err(socket::SocketError::Denied(message)) = result else { panic!("not denied") };
+        assert_eq!(
+            message,
+            format!(
+                "plugin `ws` may not reach rebind.test:{port}: it resolved to 127.0.0.1, a loopback address; to allow it, add \"127.0.0.1:{port}\" to [plugins.ws] allow_hosts in config.toml"
+            )
+        );
+        assert!(listener.accept().is_err(), "nothing was connected to");
+        // IP addresses and localhost work as before; an entry naming the address lets the name through.
+        assert!(grant(&["127.0.0.1:*"]).open(request("127.0.0.1", port)).await.is_ok());
+        assert!(grant(&["localhost:*"]).open(request("localhost", port)).await.is_ok());
+        assert!(grant(&["loop.test:*", "127.0.0.0/8:*"]).open(request("loop.test", port)).await.is_ok());
+        assert!(grant(&["loop.test:*", "127.0.0.1:1"]).open(request("loop.test", port)).await.is_err(), "other port");
     }
 }

@@ -1,9 +1,13 @@
 //! Managing the installed plugins: list, describe, install into and remove from the user plugin
-//! folder. Both `aish plugin ...` and the shell's `plugin` built-in run these.
+//! folder. Both `aish plugin ...` and the shell's `plugin` built-in run these. A plugin replaced
+//! or removed takes its compiled code out of the cache; a native library is never trusted by
+//! installing it: `add` prints the config line that pins its content.
 
 use std::path::{Path, PathBuf};
 
-use super::native::NativeError;
+use sha2::{Digest, Sha256};
+
+use super::native::{NativeError, file_sha256, trust_line};
 use super::registry::NATIVE_EXTENSIONS;
 use super::{Plugin, PluginKind, Registry, SUPPORTED_WIT_VERSIONS, Source};
 use crate::transport::Connector;
@@ -61,8 +65,13 @@ fn source_label(plugin: &Plugin) -> String {
 fn native_label(ctx: &Ctx<'_>, name: &str) -> (String, String, String) {
     match ctx.connector.native_stage(name) {
         Ok(library) => (library.version.clone(), "user (native, trusted)".into(), library.description.clone()),
-        Err(NativeError::Untrusted(_)) => {
-            ("?".into(), "user (native, untrusted)".into(), format!("not loaded: set [plugins.{name}] trusted = true"))
+        Err(NativeError::Untrusted(_)) => (
+            "?".into(),
+            "user (native, untrusted)".into(),
+            format!("not loaded: pin it with [plugins.{name}] trusted = \"sha256:…\" (see `aish plugin info {name}`)"),
+        ),
+        Err(NativeError::Changed { .. }) => {
+            ("?".into(), "user (native, changed)".into(), "not loaded: the file is not the one you trusted".into())
         }
         Err(e) => ("?".into(), "user (native, broken)".into(), e.to_string()),
     }
@@ -94,8 +103,9 @@ fn list(ctx: &Ctx<'_>) -> String {
 fn info(ctx: &Ctx<'_>, name: &str) -> Result<String, String> {
     if let Some(path) = ctx.connector.registry().native(name) {
         let (version, source, description) = native_label(ctx, name);
+        let sha256 = file_sha256(path).map(|h| format!("sha256:{h}")).unwrap_or_else(|e| e.to_string());
         return Ok(format!(
-            "name:          {name}\nkind:          stage (native C ABI {})\nversion:       {version}\nsource:        {source}\nlocation:      {}\ndescription:   {description}\ncapabilities:  everything your user can do (native code is not sandboxed)\n",
+            "name:          {name}\nkind:          stage (native C ABI {})\nversion:       {version}\nsource:        {source}\nlocation:      {}\ncontent:       {sha256}\ndescription:   {description}\ncapabilities:  everything your user can do (native code is not sandboxed)\n",
             aish_plugin_sdk::native::ABI_VERSION,
             path.display()
         ));
@@ -158,6 +168,13 @@ fn add(ctx: &Ctx<'_>, path: &Path, name: Option<&str>) -> Result<String, String>
     std::fs::write(&tmp, &plugin.bytes)
         .and_then(|_| std::fs::rename(&tmp, &target))
         .map_err(|e| format!("cannot install into {}: {e}", target.display()))?;
+    // The plugin it replaced, if that was this very file, leaves the cache with it.
+    if let Some(old) = ctx.connector.registry().get(&name)
+        && old.source == Source::User(target.clone())
+        && old.digest != plugin.digest
+    {
+        forget(ctx, &name, &old.digest);
+    }
     let note = if Registry::is_builtin_name(&name) { "; it overrides the built-in plugin of that name" } else { "" };
     Ok(format!(
         "installed {} plugin `{name}` {} to {}{note}\n",
@@ -180,10 +197,20 @@ fn add_native(ctx: &Ctx<'_>, path: &Path, name: Option<&str>, extension: &str) -
     let target = dir.join(format!("{name}.{extension}"));
     std::fs::copy(path, &target)
         .map_err(|e| format!("cannot install {} to {}: {e}", path.display(), target.display()))?;
+    let sha256 = file_sha256(&target).map_err(|e| e.to_string())?;
     Ok(format!(
-        "installed native plugin `{name}` to {}; it runs unsandboxed, so aish loads it only once config.toml says [plugins.{name}] trusted = true\n",
-        target.display()
+        "installed native plugin `{name}` to {} (sha256:{sha256})\nit runs unsandboxed with your rights, so aish loads it only once config.toml pins this content; if you trust it, add:\n\n{}\n",
+        target.display(),
+        trust_line(name, &sha256)
     ))
+}
+
+/// Drops the compiled code of plugin `name` built from the bytes with `digest`, unless the
+/// built-in plugin of that name has the same bytes (it comes back, and its code stays cached).
+fn forget(ctx: &Ctx<'_>, name: &str, digest: &[u8; 32]) {
+    let builtin = super::BUILTIN_PLUGINS.iter().any(|(n, bytes)| *n == name && Sha256::digest(bytes)[..] == digest[..]);
+    // A cache entry that cannot be removed is only disk space: never used for other bytes.
+    let _ = ctx.connector.runtime().forget(name, digest, builtin);
 }
 
 fn remove(ctx: &Ctx<'_>, name: &str) -> Result<String, String> {
@@ -192,9 +219,13 @@ fn remove(ctx: &Ctx<'_>, name: &str) -> Result<String, String> {
         std::fs::remove_file(path).map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
         return Ok(format!("removed native plugin `{name}` ({})\n", path.display()));
     }
-    match registry.get(name).map(|p| &p.source) {
+    let plugin = registry.get(name);
+    match plugin.map(|p| &p.source) {
         Some(Source::User(path)) => {
             std::fs::remove_file(path).map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
+            if let Some(plugin) = plugin {
+                forget(ctx, name, &plugin.digest);
+            }
             let note = if Registry::is_builtin_name(name) { "; the built-in plugin of that name is back" } else { "" };
             Ok(format!("removed plugin `{name}` ({}){note}\n", path.display()))
         }

@@ -1,6 +1,7 @@
 //! The plugin runtime: WebAssembly components loaded at run time with wasmtime, each limited to
 //! the capabilities the user granted, a memory limit and a compute limit.
 
+pub mod addresses;
 mod bindings;
 mod cache;
 pub mod capabilities;

@@ -1,20 +1,39 @@
 //! Trusted native stage plugins: shared libraries loaded with libloading through the versioned
-//! C ABI in `aish_plugin_sdk::native`. Only loaded when the config marks them trusted, because
-//! opening a library runs its code, unsandboxed, in aish's process.
+//! C ABI in `aish_plugin_sdk::native`. Only loaded when the config trusts them, pinned by the
+//! SHA-256 of their content (`[plugins.NAME] trusted = "sha256:<hex>"`), because opening a
+//! library runs its code, unsandboxed, in aish's process.
 
 use std::ffi::CStr;
 use std::path::{Path, PathBuf};
 
 use aish_plugin_sdk::native::{ABI_VERSION, ENTRY_SYMBOL, EntryFn, NativeStage};
+use sha2::{Digest, Sha256};
+
+use crate::config::Trust;
 
 /// Why a native plugin cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum NativeError {
     /// The config does not trust it.
     #[error(
-        "plugin `{0}` is native code, which runs unsandboxed with your rights; aish loads it only when config.toml says [plugins.{0}] trusted = true"
+        "plugin `{0}` is native code, which runs unsandboxed with your rights; aish loads it only when config.toml pins its content with [plugins.{0}] trusted = \"sha256:…\" (`aish plugin add` printed the line; `aish plugin info {0}` shows the hash)"
     )]
     Untrusted(String),
+    /// The library is not the one the config trusts.
+    #[error(
+        "plugin `{name}` is not the library you trusted: config.toml pins sha256:{pinned}, and {} is sha256:{actual}; it was not loaded (if you trust the new file, write [plugins.{name}] trusted = \"sha256:{actual}\")",
+        path.display()
+    )]
+    Changed {
+        /// The plugin's name.
+        name: String,
+        /// The file.
+        path: PathBuf,
+        /// The hash in the config, in hex.
+        pinned: String,
+        /// The file's hash, in hex.
+        actual: String,
+    },
     /// No native plugin of that name is installed.
     #[error("no native plugin named `{0}` is installed; `aish plugin list` shows what is")]
     NotFound(String),
@@ -26,6 +45,46 @@ pub enum NativeError {
         /// What is wrong.
         why: String,
     },
+}
+
+/// The SHA-256 of a file, in lower-case hex.
+pub fn file_sha256(path: &Path) -> Result<String, NativeError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| NativeError::Invalid { path: path.to_path_buf(), why: format!("cannot read it: {e}") })?;
+    Ok(hex(&Sha256::digest(&bytes).into()))
+}
+
+/// The config line that trusts the library with hash `sha256` (hex) under `name`.
+pub fn trust_line(name: &str, sha256: &str) -> String {
+    format!("[plugins.{name}]\ntrusted = \"sha256:{sha256}\"")
+}
+
+/// Checks that the config trusts native plugin `name` at `path`: `Ok(None)` when its content is
+/// the pinned one, `Ok(Some(warning))` for the deprecated `trusted = true` (the warning says
+/// what to write instead).
+pub fn check_trust(name: &str, path: &Path, trust: &Trust) -> Result<Option<String>, NativeError> {
+    match trust {
+        Trust::No => Err(NativeError::Untrusted(name.to_owned())),
+        Trust::Unpinned => {
+            let actual = file_sha256(path)?;
+            Ok(Some(format!(
+                "[plugins.{name}] trusted = true is deprecated and stops working in the next release, because it trusts whatever the file becomes; pin this library's content instead: {}",
+                trust_line(name, &actual).replace('\n', " ")
+            )))
+        }
+        Trust::Sha256(pinned) => {
+            let actual = file_sha256(path)?;
+            let pinned = hex(pinned);
+            if actual != pinned {
+                return Err(NativeError::Changed { name: name.to_owned(), path: path.to_path_buf(), pinned, actual });
+            }
+            Ok(None)
+        }
+    }
+}
+
+fn hex(digest: &[u8; 32]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A loaded native stage plugin.

@@ -1,4 +1,12 @@
 //! The wasmtime engine, the limits every plugin runs under, and instantiation.
+//!
+//! The compute limit counts the time a guest call runs, its host calls included, less the time
+//! host calls spent waiting on I/O, measured. A host call's first millisecond (the resolution of
+//! the host's timers) always counts: a plugin that loops on host calls that return at once, or
+//! that wait only on a zero timeout (a socket read with no wait), is stopped like one that loops
+//! on its own, while a call that waits for the network longer is free beyond that.
+
+mod stderr;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -8,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use self::stderr::StderrSink;
 
 use super::bindings::{v0_1_0, v0_2_0, v0_3_0};
 use super::cache::ComponentCache;
@@ -20,12 +29,13 @@ use super::{PluginError, SUPPORTED_WIT_VERSIONS};
 
 /// How often the engine's epoch advances: the granularity of the compute limit.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// The part of every host call that counts as compute, whatever it waited: the resolution of
+/// the host's timers, so a zero timeout (which lasts until the next timer tick) is not a wait.
+const UNCREDITED_WAIT: Duration = Duration::from_millis(1);
 /// Default memory limit per plugin instance.
 pub const DEFAULT_MEMORY_LIMIT: usize = 64 << 20;
 /// Default compute limit: how long a plugin may run without returning or waiting on I/O.
 pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(2);
-/// How much of a plugin's stderr is kept (for panic messages).
-const STDERR_CAPACITY: usize = 16 * 1024;
 
 /// What one plugin instance is allowed: capabilities and limits.
 #[derive(Clone)]
@@ -48,9 +58,66 @@ pub struct HostState {
     pub(super) http: Option<HttpGrant>,
     pub(super) socket: Option<SocketGrant>,
     limiter: MemoryLimiter,
+    /// When the latest host call that waited on I/O finished (the host call sets it as it
+    /// returns); the compute clock credits the wait that ended then.
     pub(super) guest_since: Instant,
+    clock: ComputeClock,
     time_limit: Duration,
-    stderr: MemoryOutputPipe,
+    stderr: StderrSink,
+}
+
+/// How long the current guest call has computed: the time since it started, less the time its
+/// host calls spent waiting on I/O (each beyond its first millisecond).
+struct ComputeClock {
+    /// When the call started, moved later by each wait credited.
+    counting_from: Instant,
+    /// When the host call under way, or the latest one, began.
+    host_call_began: Option<Instant>,
+    /// The end of the latest wait already credited (a value of `HostState::guest_since`).
+    credited_until: Instant,
+}
+
+impl ComputeClock {
+    fn new(now: Instant) -> Self {
+        ComputeClock { counting_from: now, host_call_began: None, credited_until: now }
+    }
+
+    /// Credits the wait of the latest host call if it ended at `wait_ended`, once.
+    fn settle(&mut self, wait_ended: Instant) {
+        if wait_ended == self.credited_until {
+            return;
+        }
+        if let Some(began) = self.host_call_began.take() {
+            self.counting_from += wait_ended.saturating_duration_since(began).saturating_sub(UNCREDITED_WAIT);
+        }
+        self.credited_until = wait_ended;
+    }
+
+    /// How long the call has computed by `now`.
+    fn computed(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.counting_from)
+    }
+}
+
+impl HostState {
+    /// Brings the compute clock up to date with the host calls that ended.
+    fn settle_waits(&mut self) {
+        self.clock.settle(self.guest_since);
+    }
+
+    /// Whether the current call has computed past its limit.
+    fn over_time_limit(&mut self) -> bool {
+        self.settle_waits();
+        self.clock.computed(Instant::now()) > self.time_limit
+    }
+}
+
+/// What every aish host call goes through first (the bindings call it to reach the state):
+/// marks when the call began, so its wait can be measured when it returns.
+fn enter_host(state: &mut HostState) -> &mut HostState {
+    state.settle_waits();
+    state.clock.host_call_began = Some(Instant::now());
+    state
 }
 
 impl WasiView for HostState {
@@ -171,20 +238,20 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| PluginError::Engine(e.to_string()))?;
         // Every supported version's imports at once: a component picks its own by name.
-        v0_1_0::TransportPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
+        v0_1_0::TransportPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, enter_host)
             .map_err(|e| PluginError::Engine(e.to_string()))?;
-        v0_2_0::TransportPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
+        v0_2_0::TransportPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, enter_host)
             .map_err(|e| PluginError::Engine(e.to_string()))?;
-        v0_3_0::TransportPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
+        v0_3_0::TransportPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, enter_host)
             .map_err(|e| PluginError::Engine(e.to_string()))?;
         // Stage plugins get logging and nothing else (not even HTTP).
         let mut stage_linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut stage_linker).map_err(|e| PluginError::Engine(e.to_string()))?;
-        v0_1_0::stage::StagePlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut stage_linker, |state| state)
+        v0_1_0::stage::StagePlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut stage_linker, enter_host)
             .map_err(|e| PluginError::Engine(e.to_string()))?;
-        v0_2_0::stage::StagePlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut stage_linker, |state| state)
+        v0_2_0::stage::StagePlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut stage_linker, enter_host)
             .map_err(|e| PluginError::Engine(e.to_string()))?;
-        v0_3_0::stage::StagePlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut stage_linker, |state| state)
+        v0_3_0::stage::StagePlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut stage_linker, enter_host)
             .map_err(|e| PluginError::Engine(e.to_string()))?;
         Ok(Runtime {
             cache: ComponentCache::new(cache_dir, &engine),
@@ -238,10 +305,9 @@ impl Runtime {
         if plugin.manifest.kind != kind {
             return Err(PluginError::WrongKind { plugin: name.clone(), kind: plugin.manifest.kind, wanted: kind });
         }
-        let component: Component = self
-            .cache
-            .load_or_compile(&self.engine, &plugin.bytes, &plugin.digest)
-            .map_err(|e| PluginError::Invalid { plugin: name.clone(), why: format!("it does not compile: {e}") })?;
+        let component: Component =
+            off_async_workers(|| self.cache.load_or_compile(&self.engine, &plugin.bytes, &plugin.digest))
+                .map_err(|e| PluginError::Invalid { plugin: name.clone(), why: format!("it does not compile: {e}") })?;
         let pre = linker
             .instantiate_pre(&component)
             .and_then(|pre| typed(pre, &plugin.manifest.wit))
@@ -250,9 +316,22 @@ impl Runtime {
         Ok(pre)
     }
 
+    /// Forgets plugin `name` built from the bytes with `digest`, which was replaced or removed:
+    /// its prepared instances, and its compiled files unless `still_used` (the built-in plugin
+    /// of that name has the same bytes).
+    pub fn forget(&self, name: &str, digest: &[u8; 32], still_used: bool) -> std::io::Result<()> {
+        let key = (name.to_owned(), *digest);
+        self.loaded.lock().expect("plugin map lock").remove(&key);
+        self.stages.lock().expect("plugin map lock").remove(&key);
+        if still_used {
+            return Ok(());
+        }
+        self.cache.remove(digest).map(drop)
+    }
+
     /// A fresh store for one plugin instance under `grant`.
     pub(crate) fn store(&self, plugin: &str, grant: &Grant) -> Store<HostState> {
-        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        let stderr = StderrSink::new(plugin);
         // No files, no environment, no arguments, no sockets: WASI is there only because Rust's
         // standard library needs its clocks, random numbers and stdio.
         let wasi = WasiCtx::builder()
@@ -261,6 +340,7 @@ impl Runtime {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
+        let now = Instant::now();
         let state = HostState {
             plugin: plugin.to_owned(),
             wasi,
@@ -268,15 +348,16 @@ impl Runtime {
             http: grant.http.clone(),
             socket: grant.socket.clone(),
             limiter: MemoryLimiter { plugin: plugin.to_owned(), limit: grant.memory_limit },
-            guest_since: Instant::now(),
+            guest_since: now,
+            clock: ComputeClock::new(now),
             time_limit: grant.time_limit,
             stderr,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
-        store.epoch_deadline_callback(|context| {
-            let state = context.data();
-            if state.guest_since.elapsed() > state.time_limit {
+        store.epoch_deadline_callback(|mut context| {
+            let state = context.data_mut();
+            if state.over_time_limit() {
                 return Err(wasmtime::Error::new(TimeLimitExceeded {
                     plugin: state.plugin.clone(),
                     limit: state.time_limit,
@@ -290,9 +371,24 @@ impl Runtime {
     }
 }
 
-/// Marks the start of a guest call for the compute limit.
+/// Runs `work` (compiling a plugin takes seconds of CPU) so that it does not hold up an async
+/// worker thread when called from one; directly otherwise.
+fn off_async_workers<R>(work: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
+/// Marks the start of a guest call: the compute clock and the stderr budget start afresh.
 pub(crate) fn start_call(store: &mut Store<HostState>) {
-    store.data_mut().guest_since = Instant::now();
+    let state = store.data_mut();
+    let now = Instant::now();
+    state.guest_since = now;
+    state.clock = ComputeClock::new(now);
+    state.stderr.new_call();
     store.set_epoch_deadline(1);
 }
 
@@ -306,7 +402,6 @@ pub(crate) fn describe_trap(store: &Store<HostState>, error: &wasmtime::Error) -
         return format!("plugin `{plugin}` was stopped: it {limit}");
     }
     let stderr = store.data().stderr.contents();
-    let stderr = String::from_utf8_lossy(&stderr);
     // A Rust panic prints "thread '…' panicked at FILE:LINE:COL:\nMESSAGE" before aborting.
     if let Some(at) = stderr.find("panicked at ") {
         let rest = &stderr[at..];

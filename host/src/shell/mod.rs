@@ -41,6 +41,12 @@ pub async fn run(app: &App, session: &mut Session) -> u8 {
     ));
     // Line editing (up arrow, Ctrl-R) keeps its own file, so it never touches `history`.
     let line_history = app.paths.data_dir.join("line-history");
+    // What was typed can hold secrets: the file is the owner's alone, like the history.
+    if let Err(e) =
+        aish::config::private_dir(&app.paths.data_dir).and_then(|()| aish::config::private_file(&line_history))
+    {
+        session.display().warning(&format!("warning: cannot make {} private: {e}", line_history.display()));
+    }
     let mut editor = match FileBackedHistory::with_file(10_000, line_history.clone()) {
         Ok(history) => Reedline::create().with_history(Box::new(history)),
         Err(e) => {

@@ -52,7 +52,7 @@ pub struct Answer {
     /// What the AI was sent.
     pub message: String,
     /// The pieces as they come.
-    pub pieces: mpsc::UnboundedReceiver<Piece>,
+    pub pieces: mpsc::Receiver<Piece>,
     task: JoinHandle<()>,
 }
 
@@ -61,13 +61,25 @@ impl Answer {
     /// transports of its `fallback` list when it cannot stream; a whole answer (`stream` false)
     /// from an HTTP backend goes straight to the `http` transport where it is installed.
     pub fn start(connector: &Connector, name: &str, ai: &AiConfig, message: Outgoing) -> Answer {
-        let (tx, pieces) = mpsc::unbounded_channel();
+        // Bounded: a reader that falls behind holds the plugin back instead of piling pieces
+        // up in memory.
+        let (tx, pieces) = mpsc::channel(PIECES_IN_FLIGHT);
         let streamed = message.stream;
         let text = message.message.clone();
         let order = route(connector, ai, message.stream);
         let transport = order[0].clone();
         let (connector, ai_config) = (connector.clone(), ai.clone());
-        let task = tokio::spawn(async move { produce(connector, ai_config, order, message, tx).await });
+        let limit = ai.timeout_s.map(Duration::from_secs);
+        let task = tokio::spawn(async move {
+            let started = Instant::now();
+            let Some(limit) = limit else { return produce(connector, ai_config, order, message, tx).await };
+            let watchdog = tx.clone();
+            if tokio::time::timeout(limit, produce(connector, ai_config, order, message, tx)).await.is_err() {
+                let message =
+                    format!("no complete answer within timeout_s = {}; what arrived is kept", limit.as_secs());
+                let _ = watchdog.send(Piece::Failed { message, interrupted: true, at: started.elapsed() }).await;
+            }
+        });
         Answer { ai: name.to_owned(), transport, streamed, message: text, pieces, task }
     }
 
@@ -83,13 +95,12 @@ impl Drop for Answer {
     }
 }
 
-async fn produce(
-    connector: Connector,
-    ai: AiConfig,
-    order: Vec<String>,
-    message: Outgoing,
-    tx: mpsc::UnboundedSender<Piece>,
-) {
+/// How many pieces may wait between the transport and the reader.
+const PIECES_IN_FLIGHT: usize = 256;
+
+async fn produce(connector: Connector, ai: AiConfig, order: Vec<String>, message: Outgoing, tx: mpsc::Sender<Piece>) {
+    let max_answer = ai.max_answer_bytes();
+    let mut received = 0u64;
     let started = Instant::now();
     let fail = |message: String, interrupted: bool| Piece::Failed { message, interrupted, at: started.elapsed() };
     let mut backoff = Backoff::new(&ai);
@@ -100,7 +111,7 @@ async fn produce(
         match open(&connector, &ai, &message, None, &mut backoff).await {
             Ok(session) => {
                 if let Some(why) = degraded.take() {
-                    let _ = tx.send(Piece::Degraded { why, transport: transport.clone() });
+                    let _ = tx.send(Piece::Degraded { why, transport: transport.clone() }).await;
                 }
                 opened = Some((session, ai));
                 break;
@@ -114,13 +125,13 @@ async fn produce(
                     Some(first) => format!("{first}; and {transport}: {}", e.message),
                     None => e.message,
                 };
-                let _ = tx.send(fail(message, false));
+                let _ = tx.send(fail(message, false)).await;
                 return;
             }
         }
     }
     let Some((mut session, ai)) = opened else { return };
-    if tx.send(Piece::Started).is_err() {
+    if tx.send(Piece::Started).await.is_err() {
         return session.close().await;
     }
     // Where a cut stream can resume (its last event ID) and how long the server asked to wait.
@@ -129,7 +140,7 @@ async fn produce(
     while !finished {
         let events = match session.receive().await {
             Ok(events) if events.is_empty() => {
-                let _ = tx.send(fail("the stream ended before the answer was complete".into(), true));
+                let _ = tx.send(fail("the stream ended before the answer was complete".into(), true)).await;
                 return;
             }
             Ok(events) => events,
@@ -149,13 +160,15 @@ async fn produce(
                         continue;
                     }
                     Err(again) => {
-                        let _ = tx.send(fail(format!("{} (reconnecting failed: {})", e.message, again.message), true));
+                        let _ = tx
+                            .send(fail(format!("{} (reconnecting failed: {})", e.message, again.message), true))
+                            .await;
                         return;
                     }
                 }
             }
             Err(e) => {
-                let _ = tx.send(fail(e.message, e.kind == ErrorKind::Interrupted));
+                let _ = tx.send(fail(e.message, e.kind == ErrorKind::Interrupted)).await;
                 return;
             }
         };
@@ -180,7 +193,18 @@ async fn produce(
                 }
                 Event::Heartbeat => continue,
             };
-            if tx.send(piece).is_err() {
+            if let Piece::Token(text, _) = &piece {
+                received += text.len() as u64;
+                if received > max_answer {
+                    let limit = max_answer >> 20;
+                    let message = format!(
+                        "the answer passed max_answer_mb = {limit}; what arrived is kept (raise [ai.NAME] max_answer_mb for longer answers)"
+                    );
+                    let _ = tx.send(fail(message, true)).await;
+                    return session.close().await;
+                }
+            }
+            if tx.send(piece).await.is_err() {
                 return session.close().await;
             }
         }

@@ -57,9 +57,11 @@ impl Connector {
         &self.runtime
     }
 
-    /// Native stage plugin `name`, opened once and only when the config trusts it.
+    /// Native stage plugin `name`, opened once and only when the config trusts its content
+    /// (the deprecated `trusted = true` warns once, saying what to write instead).
     pub fn native_stage(&self, name: &str) -> Result<Arc<NativeLibrary>, NativeError> {
-        if !self.config.plugin(name).trusted {
+        let trust = self.config.plugin(name).trusted;
+        if trust == crate::config::Trust::No {
             return Err(NativeError::Untrusted(name.to_owned()));
         }
         let mut natives = self.natives.lock().expect("native plugin lock");
@@ -67,6 +69,9 @@ impl Connector {
             return Ok(library.clone());
         }
         let path = self.registry.native(name).ok_or_else(|| NativeError::NotFound(name.to_owned()))?;
+        if let Some(warning) = crate::plugin::native::check_trust(name, path, &trust)? {
+            warn_once(name, &warning);
+        }
         let library = Arc::new(NativeLibrary::open(path)?);
         natives.insert(name.to_owned(), library.clone());
         Ok(library)
@@ -165,6 +170,16 @@ impl Connector {
         let pre = self.runtime.prepare(plugin).map_err(plugin_error)?;
         let store = self.runtime.store(transport, &grant);
         TransportSession::connect(store, pre, &options).await
+    }
+}
+
+/// Prints a warning about native plugin `name` on standard error, once per process.
+fn warn_once(name: &str, warning: &str) {
+    static WARNED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut warned = WARNED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !warned.iter().any(|n| n == name) {
+        warned.push(name.to_owned());
+        eprintln!("warning: {}", crate::text::one_line(warning, usize::MAX));
     }
 }
 

@@ -165,7 +165,7 @@ impl TransportError {
 }
 
 /// How to reach one AI.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct ConnectOptions {
     /// The endpoint.
     pub url: String,
@@ -177,6 +177,19 @@ pub struct ConnectOptions {
     pub api_key: Option<String>,
     /// Dialect settings (a JSON object).
     pub settings: Value,
+}
+
+/// The key never reaches a log or a panic message through `{:?}`.
+impl std::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("url", &self.url)
+            .field("dialect", &self.dialect)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("settings", &self.settings)
+            .finish()
+    }
 }
 
 /// One message to send.
@@ -198,5 +211,23 @@ impl Outgoing {
     /// A message with no system prompt and no earlier turns.
     pub fn new(message: impl Into<String>, context: Value, stream: bool) -> Self {
         Outgoing { message: message.into(), context, stream, system: None, history: Vec::new() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_key_never_shows_in_debug_output() {
+        let options = ConnectOptions {
+            url: "https://api.example.com".into(),
+            dialect: "openai".into(),
+            model: None,
+            api_key: Some("sk-live-123456789".into()),
+            settings: json!({}),
+        };
+        let shown = format!("{options:?}");
+        assert!(!shown.contains("sk-live") && shown.contains("[redacted]"), "{shown}");
     }
 }

@@ -39,7 +39,7 @@ pub(crate) async fn open(
     if let Some((id, retry_ms)) = resume {
         ai.settings.insert("last_event_id".into(), toml::Value::String(id.to_owned()));
         asked_wait = retry_ms.map(Duration::from_millis);
-        tokio::time::sleep(backoff.next(asked_wait)).await;
+        tokio::time::sleep(backoff.next(asked_wait)?).await;
     }
     loop {
         let attempt = async {
@@ -53,7 +53,7 @@ pub(crate) async fn open(
                 if backoff.left()
                     && (matches!(e.status, Some(429 | 503)) || (resume.is_some() && e.kind == ErrorKind::Connect)) =>
             {
-                tokio::time::sleep(backoff.next(e.retry_after.or(asked_wait))).await;
+                tokio::time::sleep(backoff.next(e.retry_after.or(asked_wait))?).await;
             }
             Err(e) => return Err(e),
         }
@@ -81,10 +81,22 @@ impl Backoff {
     }
 
     /// The wait before the next attempt: what the server asked for, else the backoff delay
-    /// plus up to a quarter more, so clients cut at once do not come back at once.
-    pub(crate) fn next(&mut self, asked: Option<Duration>) -> Duration {
+    /// plus up to a quarter more, so clients cut at once do not come back at once. A server
+    /// that asks for longer than `reconnect.max_delay_ms` is not waited for: the answer fails
+    /// at once, saying what the server asked.
+    pub(crate) fn next(&mut self, asked: Option<Duration>) -> Result<Duration, TransportError> {
         self.left = self.left.saturating_sub(1);
         let wait = match asked {
+            Some(asked) if asked > self.max => {
+                return Err(TransportError::new(
+                    ErrorKind::Server,
+                    format!(
+                        "server asked to retry after {}; giving up (reconnect.max_delay_ms is {})",
+                        human(asked),
+                        human(self.max)
+                    ),
+                ));
+            }
             Some(asked) => asked,
             None => {
                 let seed = std::collections::hash_map::RandomState::new();
@@ -93,6 +105,43 @@ impl Backoff {
             }
         };
         self.delay = (self.delay * 2).min(self.max);
-        wait
+        Ok(wait)
+    }
+}
+
+/// A wait as people say it: `27h46m`, `2m5s`, `10s`, `250ms`.
+fn human(wait: Duration) -> String {
+    let secs = wait.as_secs();
+    match secs {
+        0 => format!("{}ms", wait.as_millis()),
+        1..60 => format!("{secs}s"),
+        60..3600 => format!("{}m{}s", secs / 60, secs % 60),
+        _ => format!("{}h{}m", secs / 3600, secs % 3600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backoff(max_ms: u64) -> Backoff {
+        Backoff { left: 3, delay: Duration::from_millis(100), max: Duration::from_millis(max_ms) }
+    }
+
+    #[test]
+    fn a_server_asking_for_too_long_a_wait_is_refused_at_once() {
+        let error = backoff(10_000).next(Some(Duration::from_secs(99_999))).unwrap_err();
+        assert_eq!(error.message, "server asked to retry after 27h46m; giving up (reconnect.max_delay_ms is 10s)");
+        assert_eq!(backoff(10_000).next(Some(Duration::from_secs(3))).unwrap(), Duration::from_secs(3));
+    }
+
+    #[test]
+    fn backoff_grows_to_its_cap() {
+        let mut b = backoff(250);
+        let waits: Vec<Duration> = (0..3).map(|_| b.next(None).unwrap()).collect();
+        assert!(waits[0] >= Duration::from_millis(100) && waits[0] <= Duration::from_millis(125));
+        assert!(waits[2] >= Duration::from_millis(250) && waits[2] <= Duration::from_millis(313));
+        assert_eq!(human(Duration::from_millis(250)), "250ms");
+        assert_eq!(human(Duration::from_secs(125)), "2m5s");
     }
 }

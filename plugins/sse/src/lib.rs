@@ -2,6 +2,8 @@
 //! `text/event-stream` response, in any dialect the `aish-dialects` crate speaks.
 
 pub mod parser;
+#[cfg(test)]
+mod proptests;
 
 use aish_dialects::{AnswerState, Dialect, Framing, Message, Progress};
 use aish_plugin_sdk::http::{Request, Response};

@@ -78,6 +78,12 @@ impl Parser {
         self.lines.pending() > LIMIT || self.fields.data.len() > LIMIT
     }
 
+    /// What the parser holds: the unfinished line's bytes and the pending event's data.
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> (usize, usize) {
+        (self.lines.pending(), self.fields.data.len())
+    }
+
     /// The last event ID string (what a reconnecting client sends as `Last-Event-ID`).
     pub fn last_event_id(&self) -> &str {
         &self.fields.last_event_id

@@ -2,6 +2,8 @@
 //! (newline-delimited JSON over TCP, TLS with `tls://`), streaming or whole. The URL is
 //! `tcp://host:port` (or `tekton://host:port`); an AI's `dialect` is not used.
 
+#[cfg(test)]
+mod proptests;
 pub mod protocol;
 
 use std::time::{Duration, Instant};

@@ -105,6 +105,13 @@ impl Decoder {
         self.pending.extend_from_slice(bytes);
     }
 
+    /// What the decoder holds: (bytes kept, of which not yet consumed, the message being
+    /// assembled, the control payload being read).
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> (usize, usize, usize, usize) {
+        (self.pending.len(), self.pending.len() - self.start, self.message.len(), self.control.len())
+    }
+
     /// Whether a message or frame is partly received.
     pub fn in_progress(&self) -> bool {
         self.start < self.pending.len() || matches!(self.state, State::Payload { .. }) || self.message_opcode.is_some()

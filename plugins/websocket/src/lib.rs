@@ -5,6 +5,8 @@
 
 pub mod frame;
 pub mod handshake;
+#[cfg(test)]
+mod proptests;
 
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,187 @@
+//! The answer on screen, in a pseudo-terminal read back through a terminal emulator (vt100):
+//! hostile bytes are shown, never obeyed; Markdown is rendered while it streams, append-only,
+//! wrapped by words at the pane's width; piped, the same answers' bytes are unchanged.
+
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use rexpect::session::spawn_command;
+use serde_json::json;
+
+use crate::support::server::{Gate, Part, Reply, TestServer};
+use crate::support::{aish, home, write_config};
+
+/// An `aish`-dialect stream of `tokens`, each in a write of its own.
+fn tokens(pieces: &[&str]) -> Vec<Part> {
+    let mut parts: Vec<Part> = pieces
+        .iter()
+        .map(|t| Part::Data(format!("data: {}\n\n", json!({"event": "token", "data": {"token": t}})).into_bytes()))
+        .collect();
+    parts.push(Part::Data(b"event: done\ndata: {}\n\n".to_vec()));
+    parts
+}
+
+fn stream(parts: Vec<Part>) -> Reply {
+    let mut reply = Reply::sse(Vec::<String>::new());
+    reply.parts = parts;
+    reply
+}
+
+/// What a terminal did besides drawing: titles set, clipboard writes.
+#[derive(Clone, Default)]
+struct Seen(Arc<Mutex<Vec<String>>>);
+
+impl vt100::Callbacks for Seen {
+    fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
+        self.0.lock().unwrap().push(format!("title {}", String::from_utf8_lossy(title)));
+    }
+    fn set_window_icon_name(&mut self, _: &mut vt100::Screen, name: &[u8]) {
+        self.0.lock().unwrap().push(format!("icon {}", String::from_utf8_lossy(name)));
+    }
+    fn copy_to_clipboard(&mut self, _: &mut vt100::Screen, _: &[u8], data: &[u8]) {
+        self.0.lock().unwrap().push(format!("clipboard {}", String::from_utf8_lossy(data)));
+    }
+}
+
+/// Runs `aish -c LINE` in a pty `columns` wide and returns every byte it wrote to the terminal.
+fn in_pty(home: &std::path::Path, line: &str, columns: u16, color: bool) -> String {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("stty cols {columns} rows 60; exec \"$0\" -c \"$1\""))
+        .arg(env!("CARGO_BIN_EXE_aish"))
+        .arg(line)
+        .env("AISH_HOME", home)
+        .env("TERM", "xterm-256color");
+    if color {
+        command.env_remove("NO_COLOR");
+    } else {
+        command.env("NO_COLOR", "1");
+    }
+    let mut session = spawn_command(command, Some(30_000)).expect("start aish in a pty");
+    utf8(&session.exp_eof().expect("aish ends"))
+}
+
+/// rexpect hands each byte over as one `char`; the bytes back, read as UTF-8.
+fn utf8(read: &str) -> String {
+    String::from_utf8_lossy(&read.chars().map(|c| c as u32 as u8).collect::<Vec<u8>>()).into_owned()
+}
+
+fn screen(bytes: &str, columns: u16) -> (vt100::Parser<Seen>, Seen) {
+    let seen = Seen::default();
+    let mut parser = vt100::Parser::new_with_callbacks(60, columns, 0, seen.clone());
+    parser.process(bytes.as_bytes());
+    (parser, seen)
+}
+
+const HOSTILE: &[&str] = &[
+    "Safe start. ",
+    "\x1b]0;pwned\x07",
+    "\x1b[2K\r",
+    "[Complete - 0.0s, 1 tokens]\n",
+    "\x1b]52;c;ZXZpbA==\x07",
+    "\u{9b}31mred ",
+    "\u{202e}desrever ",
+    "\x1b[31mcolour\r\nend",
+];
+
+#[test]
+fn a_hostile_answer_is_shown_never_obeyed_and_piped_unchanged() {
+    let server = TestServer::always(stream(tokens(HOSTILE)));
+    let home = home();
+    write_config(home.path(), &format!("[ai.evil]\nurl = \"{}\"\n", server.url("/")));
+
+    let bytes = in_pty(home.path(), "evil hi", 100, true);
+    let (parser, seen) = screen(&bytes, 100);
+    let text = parser.screen().contents();
+    assert!(seen.0.lock().unwrap().is_empty(), "the terminal was steered: {:?}", seen.0.lock().unwrap());
+    assert!(text.contains("[Streaming...]"), "{text}");
+    assert!(text.contains("Safe start. ␛]0;pwned␇␛[2K␍[Complete - 0.0s, 1 tokens]"), "kept and visible: {text}");
+    assert!(text.contains("␛]52;c;ZXZpbA==␇"), "{text}");
+    assert!(text.contains("<U+009B>31mred <U+202E>desrever ␛[31mcolour"), "{text}");
+    assert!(text.contains("end"), "a \\r\\n is a line break: {text}");
+    assert_eq!(text.matches("[Complete - ").count(), 2, "aish's own line and the forged one, shown: {text}");
+    // Only aish's own styling reaches the terminal: no OSC, no 8-bit CSI, no bidi override.
+    assert!(!bytes.contains("\x1b]") && !bytes.contains('\u{9b}') && !bytes.contains('\u{202e}'), "{bytes:?}");
+
+    // Piped, the answer is data: every byte as the server sent it.
+    let run = aish(home.path(), &["-c", "evil hi"], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout, format!("{}\n", HOSTILE.concat()));
+}
+
+const MARKDOWN: &str = "# Rooftop gardens\n\nThey are **worth it** for three reasons, and the \
+reasons are worth reading carefully before anyone decides anything:\n\n- cooler buildings in summer\n  \
+- nested: less energy\n- food grown where it is eaten\n\n| crop | yield |\n| --- | ---: |\n| kale | 4 kg |\n| \
+tomatoes | 12 kg |\n\n```rust\nfn main() { println!(\"grow\"); }\n```\n\nSee [the study](https://example.com/study).\n";
+
+#[test]
+fn markdown_renders_while_it_streams_wrapped_by_words() {
+    // Token by token, with the rest held back until the first line is on screen.
+    let gate = Gate::default();
+    let pieces: Vec<String> = MARKDOWN.split_inclusive(' ').map(str::to_owned).collect();
+    let first_line_end = pieces.iter().position(|p| p.contains('\n')).unwrap() + 2;
+    let mut parts = tokens(&pieces.iter().map(String::as_str).collect::<Vec<_>>());
+    parts.insert(first_line_end, Part::Wait(gate.clone()));
+    let server = TestServer::always(stream(parts));
+    let home = home();
+    write_config(home.path(), &format!("[ai.gardener]\nurl = \"{}\"\n", server.url("/")));
+
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg("stty cols 40 rows 60; exec \"$0\" -c 'gardener tell me'")
+        .arg(env!("CARGO_BIN_EXE_aish"))
+        .env("AISH_HOME", home.path())
+        .env("TERM", "xterm-256color")
+        .env_remove("NO_COLOR");
+    let mut session = spawn_command(command, Some(30_000)).expect("start aish in a pty");
+    let before = session.exp_string("Rooftop gardens").expect("the heading shows before the answer is complete");
+    gate.open();
+    let rest = session.exp_eof().expect("aish ends");
+    let bytes = utf8(&format!("{before}Rooftop gardens{rest}"));
+
+    let (parser, _) = screen(&bytes, 40);
+    let text = parser.screen().contents();
+    for source in ["# ", "**", "```", "| ---", "---:", "](http"] {
+        assert!(!text.contains(source), "`{source}` left on screen:\n{text}");
+    }
+    assert!(text.contains("worth it") && text.contains("kale") && text.contains("tomatoes"), "{text}");
+    assert!(text.contains("https://example.com/study"), "the link's URL is shown: {text}");
+    assert!(text.contains("fn main() { println!(\"grow\"); }"), "code verbatim: {text}");
+    // Words are never split at the pane's width: every screen line ends at a word's end.
+    let words: Vec<&str> = MARKDOWN.split(|c: char| !c.is_alphanumeric()).collect();
+    for line in text.lines().filter(|l| !l.starts_with("[Streaming") && !l.starts_with("[Complete")) {
+        for word in line.split_whitespace() {
+            let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
+            if bare.len() > 2 && bare.chars().all(char::is_alphabetic) {
+                assert!(words.contains(&bare), "`{bare}` is a piece of a split word:\n{text}");
+            }
+        }
+    }
+    // The code line is highlighted: its characters carry colours of their own.
+    let (row, col) = (0..60)
+        .find_map(|r| {
+            let line = parser.screen().contents_between(r, 0, r, 40);
+            line.find("println").map(|c| (r, c as u16))
+        })
+        .expect("the code line is on screen");
+    assert!(!matches!(parser.screen().cell(row, col).unwrap().fgcolor(), vt100::Color::Default), "code is highlighted");
+    // The history keeps the raw answer.
+    let history = std::fs::read_to_string(home.path().join("history.jsonl")).unwrap();
+    let entry: serde_json::Value = serde_json::from_str(history.lines().last().unwrap()).unwrap();
+    assert_eq!(entry["responses"]["gardener"], MARKDOWN);
+}
+
+#[test]
+fn plain_shows_the_answer_as_received_but_sanitised() {
+    let server = TestServer::always(stream(tokens(&["**bold** and \x1b[1mraw\x1b[0m"])));
+    let home = home();
+    write_config(home.path(), &format!("[ai.p]\nurl = \"{}\"\n", server.url("/")));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aish"));
+    command.args(["--plain", "-c", "p hi"]).env("AISH_HOME", home.path()).env("NO_COLOR", "1");
+    let mut session = spawn_command(command, Some(30_000)).expect("start aish in a pty");
+    let bytes = utf8(&session.exp_eof().expect("aish ends"));
+    let (parser, _) = screen(&bytes, 80);
+    assert!(parser.screen().contents().contains("**bold** and ␛[1mraw␛[0m"), "{}", parser.screen().contents());
+}

@@ -1,0 +1,111 @@
+//! Bounded waits and answers, owner-only files, `!N` loops and absurd config values: each a
+//! hole the hardening issue named, shown closed through the real binary.
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+use crate::support::server::{Part, Reply, TestServer};
+use crate::support::{aish, home, write_config};
+
+fn token(text: &str) -> Part {
+    Part::Data(format!("data: {}\n\n", serde_json::json!({"event": "token", "data": {"token": text}})).into_bytes())
+}
+
+fn reply(parts: Vec<Part>) -> Reply {
+    let mut reply = Reply::sse(Vec::<String>::new());
+    reply.parts = parts;
+    reply
+}
+
+#[test]
+fn a_server_asking_for_a_27_hour_wait_fails_at_once() {
+    let server = TestServer::always(Reply::body(503, "text/plain", "busy").header("retry-after", "99999"));
+    let home = home();
+    write_config(home.path(), &format!("[ai.busy]\nurl = \"{}\"\n", server.url("/")));
+    let started = Instant::now();
+    let run = aish(home.path(), &["-c", "busy hi"], None);
+    assert!(started.elapsed() < Duration::from_secs(20), "it did not wait");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("server asked to retry after 27h46m; giving up (reconnect.max_delay_ms is 10s)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn timeout_s_bounds_a_whole_answer_and_keeps_what_arrived() {
+    let server = TestServer::always(reply(vec![token("first words "), Part::Pause(Duration::from_secs(20))]));
+    let home = home();
+    write_config(home.path(), &format!("[ai.slow]\nurl = \"{}\"\ntimeout_s = 1\n", server.url("/")));
+    let started = Instant::now();
+    let run = aish(home.path(), &["-c", "slow hi"], None);
+    assert!(started.elapsed() < Duration::from_secs(10), "the bound held");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.stdout, "first words \n");
+    assert!(run.stderr.contains("no complete answer within timeout_s = 1; what arrived is kept"), "{}", run.stderr);
+}
+
+#[test]
+fn max_answer_mb_ends_a_longer_answer_and_keeps_what_arrived() {
+    let piece = "x".repeat(64 * 1024);
+    let mut parts: Vec<Part> = (0..40).map(|_| token(&piece)).collect();
+    parts.push(Part::Data(b"event: done\ndata: {}\n\n".to_vec()));
+    let server = TestServer::always(reply(parts));
+    let home = home();
+    write_config(home.path(), &format!("[ai.big]\nurl = \"{}\"\nmax_answer_mb = 1\n", server.url("/")));
+    let run = aish(home.path(), &["-c", "big hi"], None);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("the answer passed max_answer_mb = 1; what arrived is kept"), "{}", run.stderr);
+    let kept = run.stdout.trim_end().len();
+    assert!(kept >= (1 << 20) - piece.len() && kept <= 1 << 20, "kept {kept} bytes");
+}
+
+#[test]
+fn absurd_numbers_in_the_config_are_config_errors() {
+    let home = home();
+    for (section, expected) in [
+        (
+            "[ai.a]\nurl = \"http://127.0.0.1:9/\"\nheartbeat_ms = 99999999999\n",
+            "at `ai.a`: `heartbeat_ms` is 99999999999",
+        ),
+        (
+            "[ai.a]\nurl = \"http://127.0.0.1:9/\"\n[plugins.sse]\nmemory_limit_mb = 999999\n",
+            "at `plugins.sse`: `memory_limit_mb` is 999999",
+        ),
+        (
+            "[ai.a]\nurl = \"http://127.0.0.1:9/\"\nreconnect = { max_delay_ms = 999999999 }\n",
+            "`reconnect.max_delay_ms` is 999999999",
+        ),
+    ] {
+        write_config(home.path(), section);
+        let run = aish(home.path(), &["-c", "session"], None);
+        assert_eq!(run.code, 2, "{section}: {run:?}");
+        assert!(run.stderr.contains(expected), "{section}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn files_are_the_owners_alone_and_loose_ones_are_tightened() {
+    let home = home();
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(home.path().join("history.jsonl"), "").unwrap();
+    std::fs::set_permissions(home.path().join("history.jsonl"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = aish(home.path(), &["-c", "echo hi"], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(home.path()), 0o700);
+    assert_eq!(mode(&home.path().join("history.jsonl")), 0o600);
+    assert_eq!(mode(&home.path().join("history")), 0o600);
+}
+
+#[test]
+fn a_replay_of_a_replay_is_refused_not_recursed() {
+    let home = home();
+    let entry = serde_json::json!({"number": 1, "timestamp": 1.0, "command": "!1", "responses": {},
+        "metadata": {"streamed": false, "duration": 0.0, "tokens": 0}});
+    std::fs::write(home.path().join("history.jsonl"), format!("{entry}\n")).unwrap();
+    let run = aish(home.path(), &["-c", "!1"], None);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("!1 is `!1` itself"), "{}", run.stderr);
+}
