@@ -109,3 +109,16 @@ fn a_replay_of_a_replay_is_refused_not_recursed() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("!1 is `!1` itself"), "{}", run.stderr);
 }
+
+#[test]
+fn a_bad_allow_hosts_pattern_is_a_config_error_at_start_up() {
+    let home = home();
+    write_config(
+        home.path(),
+        "[ai.a]\nurl = \"http://127.0.0.1:9/\"\n[plugins.sse]\nallow_hosts = [\"api.example.com:notaport\"]\n",
+    );
+    let run = aish(home.path(), &["-c", "session"], None);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("at `plugins.sse.allow_hosts`"), "{}", run.stderr);
+    assert!(run.stderr.contains("api.example.com:notaport"), "{}", run.stderr);
+}

@@ -291,6 +291,11 @@ impl Config {
                         )
                         .and_then(|()| within("time_limit_ms", plugin.time_limit_ms, 1, 3_600_000, "ms"))
                         .map_err(|m| error(Some(key.clone()), m))?;
+                        // A bad pattern is named now, not when the plugin is first used.
+                        if let Some(hosts) = &plugin.allow_hosts {
+                            crate::plugin::capabilities::AllowList::parse(hosts)
+                                .map_err(|e| error(Some(format!("{key}.allow_hosts")), e.to_string()))?;
+                        }
                         config.plugins.insert(name, plugin);
                     }
                 }
