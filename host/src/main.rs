@@ -65,7 +65,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(false) => Display::stdio().without_color(),
         _ => Display::stdio(),
     };
-    let render = if cli.plain { aish::display::Render::Plain } else { app.config().shell.render };
+    let render = if cli.plain { aish::config::Render::Plain } else { app.config().shell.render };
     let display = display.with_render(render);
     let mut session = Session::new(app.connector.clone(), display, cli.no_stream)
         .with_history(app.history())

@@ -78,6 +78,17 @@ impl Sanitizer {
         }
     }
 
+    /// `text` made safe: borrowed when nothing needed doing (the common case, so a token costs
+    /// no copy), else a new string.
+    pub fn clean<'t>(&mut self, text: &'t str) -> Cow<'t, str> {
+        if !self.carriage_return && !may_need_work(text.as_bytes()) {
+            return Cow::Borrowed(text);
+        }
+        let mut out = String::with_capacity(text.len() + 8);
+        self.push(text, &mut out);
+        Cow::Owned(out)
+    }
+
     /// Ends the text: a carriage return still waiting is shown.
     pub fn finish(&mut self, out: &mut String) {
         if std::mem::take(&mut self.carriage_return) {

@@ -10,6 +10,8 @@
 //! `Retry-After` into events and errors.
 
 mod answer;
+#[cfg(any(test, feature = "testing"))]
+pub mod chunks;
 mod conversation;
 pub mod http;
 pub mod lines;

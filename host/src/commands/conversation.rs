@@ -4,12 +4,10 @@
 use std::time::Duration;
 
 use super::Flow;
+use crate::history::preview;
 use crate::pipeline::Outcome;
 use crate::session::{CLEAR, Session};
 use crate::transport::Role;
-
-/// How long a turn may be when shown before it is cut (as in the history).
-const SHOWN: usize = 100;
 
 /// Shows, clears or renews the conversations.
 pub(super) fn conversation(session: &mut Session, args: &str) -> Option<Flow> {
@@ -68,20 +66,11 @@ fn show(session: &mut Session, only: Option<&str>) {
                 Role::User => "you",
                 Role::Assistant => ai,
             };
-            text.push_str(&format!("  {}: {who}: {}\n", i + 1, cut(&turn.content)));
+            text.push_str(&format!("  {}: {who}: {}\n", i + 1, preview(&turn.content)));
         }
     }
     if text.is_empty() {
         text = "no conversation yet in this session".to_owned();
     }
     session.display().print(&text);
-}
-
-/// One line of at most [`SHOWN`] characters, `...` when cut.
-fn cut(text: &str) -> String {
-    let line = crate::text::one_line(text.trim(), usize::MAX);
-    match line.char_indices().nth(SHOWN) {
-        Some((at, _)) => format!("{}...", &line[..at]),
-        None => line,
-    }
 }

@@ -68,8 +68,7 @@ impl Display {
         };
         if shown.visibility == Visibility::Shown {
             if self.tty {
-                let mut clean = String::with_capacity(text.len());
-                shown.sanitizer.push(text, &mut clean);
+                let clean = shown.sanitizer.clean(text);
                 match &mut shown.renderer {
                     Some(renderer) => {
                         let mut rendered = String::new();

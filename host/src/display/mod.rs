@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use nu_ansi_term::{Color, Style};
 
-pub use crate::config::Render;
+use crate::config::Render;
 use crate::text::sanitize;
 
 /// Where output goes and how it looks.

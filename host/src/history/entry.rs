@@ -154,12 +154,17 @@ pub fn text_block(number: u64, command: &str, responses: &[(&str, &str)], metada
         block.push_str(&format!("      # {line}]\n"));
     }
     for (ai, text) in responses {
-        block.push_str(&format!("      # {ai}: {}\n", cut(&one_line(text))));
+        block.push_str(&format!("      # {ai}: {}\n", preview(text)));
     }
     if let Some(error) = &metadata.error {
-        block.push_str(&format!("      # error: {}\n", cut(&one_line(error))));
+        block.push_str(&format!("      # error: {}\n", preview(error)));
     }
     block
+}
+
+/// Text as the history shows it: on one line, cut at 100 characters with `...`.
+pub fn preview(text: &str) -> String {
+    cut(&one_line(text))
 }
 
 /// Text on one line: line breaks and other control characters become spaces.

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use dates::parse_date;
-pub use entry::{Entry, EntryRef, Metadata, StageFigures, text_block};
+pub use entry::{Entry, EntryRef, Metadata, StageFigures, preview, text_block};
 pub use recorder::record;
 
 /// Why the history could not be read or written.

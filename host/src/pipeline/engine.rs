@@ -73,9 +73,8 @@ pub async fn run(
             Step::Ais(branches) => branches,
         };
         let mut answers = Vec::new();
-        // Whether each answer joins its AI's conversation, and how much of it the AI can take.
-        let mut stateful = Vec::new();
-        let mut limits = Vec::new();
+        // For each answer joining its AI's conversation, how much of it the AI can take.
+        let mut remembered: Vec<Option<u64>> = Vec::new();
         for branch in branches {
             let message = with_args(&branch.args, &input);
             if message.trim().is_empty() {
@@ -92,21 +91,21 @@ pub async fn run(
                 ai.transport.clone_from(transport);
             }
             let stream = !settings.no_stream && ai.stream != Some(false);
-            let history = if ai.stateless {
-                Vec::new()
-            } else {
-                let limit = ai.context_limit();
-                let turns = settings.conversations.turns(&branch.name);
-                let (kept, left_out) = conversation::fit(turns, ai.system.as_deref(), &message, limit);
-                if left_out > 0 {
-                    sink.event(StageEvent::Trimmed { ai: &branch.name, turns: left_out, limit });
+            let limit = (!ai.stateless).then(|| ai.context_limit());
+            let history = match limit {
+                None => Vec::new(),
+                Some(limit) => {
+                    let turns = settings.conversations.turns(&branch.name);
+                    let (kept, left_out) = conversation::fit(turns, ai.system.as_deref(), &message, limit);
+                    if left_out > 0 {
+                        sink.event(StageEvent::Trimmed { ai: &branch.name, turns: left_out, limit });
+                    }
+                    kept
                 }
-                kept
             };
             let message =
                 Outgoing { message, context: Value::Object(context), stream, system: ai.system.clone(), history };
-            stateful.push(!ai.stateless);
-            limits.push(ai.context_limit());
+            remembered.push(limit);
             answers.push(Answer::start(connector, &branch.name, &ai, message));
         }
         let fan_out = answers.len() > 1;
@@ -133,11 +132,12 @@ pub async fn run(
             }
             results.push(result);
         }
-        for ((result, stateful), limit) in results.iter().zip(stateful).zip(limits) {
+        for (result, limit) in results.iter().zip(remembered) {
+            let Some(limit) = limit else { continue };
             // An exchange bigger than the AI's whole window could never be sent again.
             let fits = conversation::estimate_tokens(&result.message) + conversation::estimate_tokens(&result.response)
                 <= limit;
-            if stateful && fits && result.complete() {
+            if fits && result.complete() {
                 settings.conversations.record(&result.ai, &result.message, &result.as_turn());
             }
         }

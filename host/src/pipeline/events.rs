@@ -85,11 +85,3 @@ pub trait EventSink {
         None
     }
 }
-
-/// Drops every event (a library caller that only wants the [`Outcome`](super::Outcome)).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Discard;
-
-impl EventSink for Discard {
-    fn event(&mut self, _: StageEvent<'_>) {}
-}

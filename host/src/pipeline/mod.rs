@@ -12,7 +12,7 @@ mod redirect;
 mod stages;
 
 pub use engine::{RunSettings, run};
-pub use events::{Discard, EventSink, StageEvent, StageInfo};
+pub use events::{EventSink, StageEvent, StageInfo};
 pub use lexer::{Span, Token, tokenize};
 pub use outcome::{Outcome, RunError, StageResult};
 pub use parser::{parse, parse_with_context};

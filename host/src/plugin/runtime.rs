@@ -11,7 +11,7 @@ mod stderr;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
@@ -295,7 +295,7 @@ impl Runtime {
         typed: impl FnOnce(wasmtime::component::InstancePre<HostState>, &str) -> wasmtime::Result<P>,
     ) -> Result<P, PluginError> {
         let key = (plugin.manifest.name.clone(), plugin.digest);
-        if let Some(pre) = prepared.lock().expect("plugin map lock").get(&key) {
+        if let Some(pre) = prepared.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
             return Ok(pre.clone());
         }
         let name = &plugin.manifest.name;
@@ -312,7 +312,7 @@ impl Runtime {
             .instantiate_pre(&component)
             .and_then(|pre| typed(pre, &plugin.manifest.wit))
             .map_err(|e| PluginError::Invalid { plugin: name.clone(), why: crate::text::join_lines(&e.to_string()) })?;
-        prepared.lock().expect("plugin map lock").insert(key, pre.clone());
+        prepared.lock().unwrap_or_else(PoisonError::into_inner).insert(key, pre.clone());
         Ok(pre)
     }
 
@@ -321,8 +321,8 @@ impl Runtime {
     /// of that name has the same bytes).
     pub fn forget(&self, name: &str, digest: &[u8; 32], still_used: bool) -> std::io::Result<()> {
         let key = (name.to_owned(), *digest);
-        self.loaded.lock().expect("plugin map lock").remove(&key);
-        self.stages.lock().expect("plugin map lock").remove(&key);
+        self.loaded.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
+        self.stages.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
         if still_used {
             return Ok(());
         }

@@ -60,7 +60,7 @@ impl Session {
             }
             return;
         }
-        let config = self.connector().config().clone();
+        let config = self.connector.config();
         for stage in &entry.metadata.stages {
             let (Some(message), Some(answer)) = (&stage.message, &stage.answer) else { continue };
             let stateful = config.ai.get(&stage.ai).is_some_and(|ai| !ai.stateless);

@@ -64,7 +64,7 @@ impl Connector {
         if trust == crate::config::Trust::No {
             return Err(NativeError::Untrusted(name.to_owned()));
         }
-        let mut natives = self.natives.lock().expect("native plugin lock");
+        let mut natives = self.natives.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(library) = natives.get(name) {
             return Ok(library.clone());
         }
@@ -86,7 +86,7 @@ impl Connector {
             .map_err(|e| TransportError::new(ErrorKind::InvalidInput, format!("[plugins.{name}] allow_hosts: {e}")))?;
         let asks = self.registry.get(name).map(|p| p.manifest.capabilities.clone()).unwrap_or_default();
         let key = (name.to_owned(), hosts);
-        let mut grants = self.network_grants.lock().expect("grant cache lock");
+        let mut grants = self.network_grants.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let (http, socket) = match grants.get(&key) {
             Some(granted) => granted.clone(),
             None => {

@@ -198,10 +198,10 @@ wit_conversions!(v0_1_0);
 wit_conversions!(v0_2_0);
 wit_conversions!(v0_3_0);
 
-/// Messages and events of the versions before conversations: an older plugin is sent the
-/// message alone (no system prompt, no earlier turns) and yields no tool calls.
-macro_rules! legacy_messages {
-    ($version:ident) => {
+/// The events every version yields, as the host's; `$extra` adds the arms of the events a
+/// version introduced (0.3.0: tool calls).
+macro_rules! wit_events {
+    ($version:ident { $($extra:tt)* }) => {
         impl FromWit<$version::aish::plugin::types::Event> for Event {
             fn from_wit(event: $version::aish::plugin::types::Event) -> Self {
                 use $version::aish::plugin::types::Event as Wit;
@@ -216,10 +216,23 @@ macro_rules! legacy_messages {
                     ),
                     Wit::Error(message) => Event::Error(message),
                     Wit::Raw(raw) => Event::Raw { event: raw.event, data: raw.data, id: raw.id },
+                    $($extra)*
                 }
             }
         }
+    };
+}
 
+wit_events!(v0_1_0 {});
+wit_events!(v0_2_0 {});
+wit_events!(v0_3_0 {
+    Wit::ToolCall(call) => Event::ToolCall(ToolCall { id: call.id, name: call.name, arguments: call.arguments }),
+});
+
+/// The message as the versions before conversations take it: alone, with no system prompt and
+/// no earlier turns.
+macro_rules! message_alone {
+    ($version:ident) => {
         impl From<&Outgoing> for $version::aish::plugin::types::Outgoing {
             fn from(message: &Outgoing) -> Self {
                 Self { message: message.message.clone(), context: message.context.to_string(), stream: message.stream }
@@ -228,29 +241,8 @@ macro_rules! legacy_messages {
     };
 }
 
-legacy_messages!(v0_1_0);
-legacy_messages!(v0_2_0);
-
-impl FromWit<v0_3_0::aish::plugin::types::Event> for Event {
-    fn from_wit(event: v0_3_0::aish::plugin::types::Event) -> Self {
-        use v0_3_0::aish::plugin::types::Event as Wit;
-        match event {
-            Wit::Token(text) => Event::Token(text),
-            Wit::Metadata(text) => {
-                Event::Metadata(serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
-            }
-            Wit::Heartbeat => Event::Heartbeat,
-            Wit::Done(usage) => {
-                Event::Done(usage.map(|u| Usage { input_tokens: u.input_tokens, output_tokens: u.output_tokens }))
-            }
-            Wit::Error(message) => Event::Error(message),
-            Wit::Raw(raw) => Event::Raw { event: raw.event, data: raw.data, id: raw.id },
-            Wit::ToolCall(call) => {
-                Event::ToolCall(ToolCall { id: call.id, name: call.name, arguments: call.arguments })
-            }
-        }
-    }
-}
+message_alone!(v0_1_0);
+message_alone!(v0_2_0);
 
 impl From<&Outgoing> for v0_3_0::aish::plugin::types::Outgoing {
     fn from(message: &Outgoing) -> Self {

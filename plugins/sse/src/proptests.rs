@@ -3,32 +3,11 @@
 //! stream read at once, and as a reference parser written from the standard's text; a line or an
 //! event past the size limit is reported at the read that crosses it.
 
+use aish_dialects::chunks::{config, cut};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
 use crate::parser::{LIMIT, Parser, Signal};
-
-/// A config with `cases` cases and no regression files written into the source tree.
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
-}
-
-/// `input` cut at the given places (empty reads kept: a transport may hand one over).
-fn cut<'a>(input: &'a [u8], cuts: &[Index]) -> Vec<&'a [u8]> {
-    let mut at: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
-    at.sort_unstable();
-    let mut from = 0;
-    let mut chunks: Vec<&[u8]> = at
-        .into_iter()
-        .map(|to| {
-            let chunk = &input[from..to];
-            from = to;
-            chunk
-        })
-        .collect();
-    chunks.push(&input[from..]);
-    chunks
-}
 
 /// A signal as an owned value: `None` for a comment, else (type, data, id).
 type Owned = Option<(String, String, String)>;

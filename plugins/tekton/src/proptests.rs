@@ -3,6 +3,7 @@
 //! arbitrary reads and over real protocol lines with LF or CRLF ends and a last line without
 //! one: never a panic, and the same lines and answer whatever the reads.
 
+use aish_dialects::chunks::{config, cut};
 use aish_dialects::lines::{LineEnd, Lines};
 use aish_plugin_sdk::{Event, Usage};
 use proptest::prelude::*;
@@ -10,28 +11,6 @@ use proptest::sample::Index;
 use serde_json::{Map, Value, json};
 
 use crate::protocol::{Line, parse_line};
-
-/// A config with `cases` cases and no regression files written into the source tree.
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
-}
-
-/// `input` cut at the given places (empty reads kept).
-fn cut<'a>(input: &'a [u8], cuts: &[Index]) -> Vec<&'a [u8]> {
-    let mut at: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
-    at.sort_unstable();
-    let mut from = 0;
-    let mut chunks: Vec<&[u8]> = at
-        .into_iter()
-        .map(|to| {
-            let chunk = &input[from..to];
-            from = to;
-            chunk
-        })
-        .collect();
-    chunks.push(&input[from..]);
-    chunks
-}
 
 const ID: &str = "r1";
 

@@ -4,33 +4,12 @@
 //! between the fragments, decode to the messages it was given; masked, oversize and malformed
 //! frames are errors with their close code, and the decoder never holds more than one message.
 
+use aish_dialects::chunks::{config, cut};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
 use crate::frame::{Decoder, Frame, FrameError, encode, opcode};
 use crate::handshake::parse_head;
-
-/// A config with `cases` cases and no regression files written into the source tree.
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
-}
-
-/// `input` cut at the given places (empty reads kept).
-fn cut<'a>(input: &'a [u8], cuts: &[Index]) -> Vec<&'a [u8]> {
-    let mut at: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
-    at.sort_unstable();
-    let mut from = 0;
-    let mut chunks: Vec<&[u8]> = at
-        .into_iter()
-        .map(|to| {
-            let chunk = &input[from..to];
-            from = to;
-            chunk
-        })
-        .collect();
-    chunks.push(&input[from..]);
-    chunks
-}
 
 /// The reference encoder: one frame laid out as RFC 6455 section 5.2 draws it. `fin`, the
 /// three reserved bits, the opcode; the mask bit and the shortest payload length (7 bits, 126

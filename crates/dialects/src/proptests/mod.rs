@@ -7,6 +7,8 @@
 use aish_plugin_sdk::Event;
 use proptest::prelude::*;
 use proptest::sample::Index;
+
+use crate::chunks::{config, cut};
 use serde_json::Value;
 
 use crate::lines::{LineEnd, Lines};
@@ -15,28 +17,6 @@ use crate::{AnswerState, Message, Progress};
 
 mod inputs;
 use inputs::*;
-
-/// A config with `cases` cases and no regression files written into the source tree.
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
-}
-
-/// `input` cut at the given places (sorted; empty reads kept, a transport may hand one over).
-fn cut<'a>(input: &'a [u8], cuts: &[Index]) -> Vec<&'a [u8]> {
-    let mut at: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
-    at.sort_unstable();
-    let mut from = 0;
-    let mut chunks: Vec<&[u8]> = at
-        .into_iter()
-        .map(|to| {
-            let chunk = &input[from..to];
-            from = to;
-            chunk
-        })
-        .collect();
-    chunks.push(&input[from..]);
-    chunks
-}
 
 /// Bytes rich in line ends: random runs, `\r`, `\n`, `\r\n` and bits of JSON.
 fn line_bytes() -> impl Strategy<Value = Vec<u8>> {

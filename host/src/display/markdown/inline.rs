@@ -34,7 +34,7 @@ pub(super) fn spans(text: &str, base: Style, spans: &mut Vec<Span>) {
     let mut links: Vec<(usize, String)> = Vec::new();
     let mut lead = true;
     for event in Parser::new_ext(&source, Options::ENABLE_STRIKETHROUGH) {
-        let top = *stack.last().expect("the base style");
+        let top = stack.last().copied().unwrap_or(base);
         match event {
             Event::Text(t) => {
                 let t: &str = if lead { t.strip_prefix('\u{a0}').unwrap_or(&t) } else { &t };
@@ -76,8 +76,8 @@ pub(super) fn spans(text: &str, base: Style, spans: &mut Vec<Span>) {
                     let shown: String = spans[from..].iter().map(|(_, t)| t.as_str()).collect();
                     let bare = url.strip_prefix("mailto:").unwrap_or(&url);
                     if !url.is_empty() && shown != url && shown != bare {
-                        let base = *stack.last().expect("the base style");
-                        push(spans, over(base, style::url()), &format!(" ({url})"));
+                        let outer = stack.last().copied().unwrap_or(base);
+                        push(spans, over(outer, style::url()), &format!(" ({url})"));
                     }
                 }
             }

@@ -39,7 +39,7 @@ impl Sink for Lines {
         if self.0.is_empty() {
             self.0.push(Vec::new());
         }
-        let line = self.0.last_mut().expect("a line");
+        let Some(line) = self.0.last_mut() else { return };
         match line.last_mut() {
             Some((s, t)) if *s == style => t.push_str(text),
             _ => line.push((style, text.to_owned())),
