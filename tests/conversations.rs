@@ -96,7 +96,8 @@ fn a_script_remembers_and_a_new_process_continues() {
     let first: Value = serde_json::from_str(history.lines().next().unwrap()).unwrap();
     let id = first["session_id"].as_str().expect("entries carry their session").to_owned();
     assert_eq!(first["metadata"]["stages"][0]["message"], "my name is Zed");
-    assert_eq!(first["metadata"]["stages"][0]["answer"], "Hello Zed.");
+    assert_eq!(first["responses"]["gpt"], "Hello Zed.", "the answer is kept once, in `responses`");
+    assert!(first["metadata"]["stages"][0].get("answer").is_none());
     let run = aish(home.path(), &["--session", &id, "gpt", "once", "more"], None);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(messages(&server.requests()[4].json()).len(), 8);

@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 use crate::support::server::{Part, Reply, TestServer};
-use crate::support::{aish, home, write_config};
+use crate::support::{aish, aish_with_env, home, write_config};
 
 fn token(text: &str) -> Part {
     Part::Data(format!("data: {}\n\n", serde_json::json!({"event": "token", "data": {"token": text}})).into_bytes())
@@ -121,4 +121,46 @@ fn a_bad_allow_hosts_pattern_is_a_config_error_at_start_up() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("at `plugins.sse.allow_hosts`"), "{}", run.stderr);
     assert!(run.stderr.contains("api.example.com:notaport"), "{}", run.stderr);
+}
+
+#[test]
+fn a_large_answer_is_spooled_and_still_whole_in_the_file_the_next_ai_and_the_history() {
+    // Past the 8 MiB spool threshold, with the API key where a 1 MiB read block ends.
+    let secret = "sk-spool-secret-0123456789";
+    let mut text = "x".repeat(12 << 20);
+    text.replace_range((1 << 20) - 5..(1 << 20) - 5 + secret.len(), secret);
+    text.push_str("\nthe end");
+    let mut parts: Vec<Part> =
+        text.as_bytes().chunks(64 * 1024).map(|c| token(std::str::from_utf8(c).unwrap())).collect();
+    parts.push(Part::Data(b"event: done\ndata: {}\n\n".to_vec()));
+    let big = TestServer::always(reply(parts));
+    let next = TestServer::always(reply(vec![token("read it"), Part::Data(b"event: done\ndata: {}\n\n".to_vec())]));
+    let home = home();
+    // The aish dialect sends the answer twice (message, context.previous_response): 12 MiB
+    // each way is more than the transport's default 64 MiB of guest memory.
+    let config = format!(
+        "[plugins.sse]\nmemory_limit_mb = 256\n[ai.big]\nurl = \"{}\"\napi_key_env = \"AISH_SPOOL_KEY\"\n[ai.next]\nurl = \"{}\"\n",
+        big.url("/"),
+        next.url("/")
+    );
+    write_config(home.path(), &config);
+
+    let out = home.path().join("out.txt");
+    let env = [("AISH_SPOOL_KEY", secret)];
+    let run = aish_with_env(home.path(), &["-c", &format!("big hi > {}", out.display())], None, &env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(std::fs::read(&out).unwrap() == format!("{text}\n").as_bytes(), "`> FILE` got the answer whole");
+
+    let history = std::fs::read_to_string(home.path().join("history.jsonl")).unwrap();
+    let entry: serde_json::Value = serde_json::from_str(history.lines().last().unwrap()).unwrap();
+    let kept = entry["responses"]["big"].as_str().unwrap();
+    assert_eq!(kept, text.replace(secret, "[redacted]"), "the history keeps it whole, the key redacted");
+    assert!(!history.contains(secret));
+    assert!(entry["metadata"]["stages"][0].get("answer").is_none(), "the answer is kept once per entry");
+
+    let run = aish_with_env(home.path(), &["-c", "big hi | next"], None, &env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.ends_with("read it\n"), "{}", &run.stdout[run.stdout.len().saturating_sub(200)..]);
+    let sent = next.requests()[0].json();
+    assert!(sent["message"].as_str().unwrap() == text, "the next AI gets the answer read back whole");
 }

@@ -155,8 +155,9 @@ async fn execute_command_with_context_returns_every_response() {
     let mut context = serde_json::Map::new();
     context.insert("caller".into(), json!("tekton-ui"));
     let outcome = session.execute_command_with_context("echo hi | apollo | athena", context).await.unwrap();
-    let responses: Vec<(&str, &str)> = outcome.stages.iter().map(|s| (s.ai.as_str(), s.response.as_str())).collect();
-    assert_eq!(responses, [("apollo", "one"), ("athena", "two")]);
+    let responses: Vec<(&str, String)> =
+        outcome.stages.iter().map(|s| (s.ai.as_str(), s.response.text().unwrap().into_owned())).collect();
+    assert_eq!(responses, [("apollo", "one".to_owned()), ("athena", "two".to_owned())]);
     let athena_context = &athena.requests()[0].json()["context"];
     assert_eq!(athena_context["caller"], "tekton-ui");
     assert_eq!(athena_context["previous_ai"], "apollo");

@@ -22,5 +22,6 @@ pub mod plugin;
 #[cfg(test)]
 mod proptests;
 pub mod session;
+pub mod spool;
 pub mod text;
 pub mod transport;

@@ -157,7 +157,7 @@ fn status(session: &mut Session, result: Result<aish::pipeline::Outcome, RunErro
             session.display().error(&e.to_string());
             EXIT_USAGE
         }
-        Err(e @ RunError::File(_)) => {
+        Err(e @ (RunError::File(_) | RunError::Spool(_))) => {
             session.display().error(&e.to_string());
             EXIT_FAILED
         }

@@ -14,9 +14,12 @@ use server::{Part, Reply, TestServer};
 
 const ANSWER_MIB: usize = 100;
 
-/// The peak resident set (VmHWM) of a command, in KiB, sampled until it exits.
-fn peak_kib(command: &mut Command) -> u64 {
-    let mut child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start aish");
+/// The peak resident set (VmHWM) of a command, in KiB, sampled until it exits, and how many
+/// bytes it wrote to stdout (counted, so that a run that failed early cannot pass for a lean one).
+fn peak_kib(command: &mut Command) -> (u64, u64) {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("start aish");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let counter = std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()).unwrap_or(0));
     let status_file = format!("/proc/{}/status", child.id());
     let mut peak = 0;
     loop {
@@ -27,8 +30,9 @@ fn peak_kib(command: &mut Command) -> u64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
             peak = peak.max(hwm.unwrap_or(0));
         }
-        if child.try_wait().expect("wait").is_some() {
-            return peak;
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(status.success(), "aish failed: {status}");
+            return (peak, counter.join().expect("counter"));
         }
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -66,8 +70,13 @@ fn main() {
     let config = format!("[ai.big]\nurl = \"{}\"\n[ai.small]\nurl = \"{}\"\n", server.url("/"), small.url("/"));
     std::fs::write(home.path().join("config.toml"), config).expect("config");
     let binary = env!("CARGO_BIN_EXE_aish");
-    let idle = peak_kib(Command::new(binary).args(["-c", "small go"]).env("AISH_HOME", home.path()));
-    let streaming = peak_kib(Command::new(binary).args(["-c", "big go"]).env("AISH_HOME", home.path()));
+    // The first run compiles the transport plugin into the cache; both measured runs find it there.
+    peak_kib(Command::new(binary).args(["-c", "small go"]).env("AISH_HOME", home.path()));
+    let (idle, _) = peak_kib(Command::new(binary).args(["-c", "small go"]).env("AISH_HOME", home.path()));
+    let (streaming, written) = peak_kib(Command::new(binary).args(["-c", "big go"]).env("AISH_HOME", home.path()));
+    assert!(written >= (ANSWER_MIB as u64) << 20, "only {written} bytes of the answer reached stdout");
+    let history = std::fs::metadata(home.path().join("history.jsonl")).map(|m| m.len()).unwrap_or(0);
+    assert!(history >= (ANSWER_MIB as u64) << 20, "the history kept only {history} bytes");
     println!("G. peak resident memory, whole process (MiB, lower is better)");
     println!("   idle: a one-token answer                 {:>10.1}", idle as f64 / 1024.0);
     println!("   a {ANSWER_MIB} MiB answer to stdout              {:>10.1}", streaming as f64 / 1024.0);

@@ -35,15 +35,7 @@ pub fn run(app: &App, json: bool, since: Option<&str>, until: Option<&str>) -> u
         }
         let responses: Vec<(&str, &str)> = entry.responses.iter().map(|(a, r)| (a.as_str(), r.as_str())).collect();
         let written = if json {
-            let record = aish::history::EntryRef {
-                number: entry.number,
-                timestamp: entry.timestamp,
-                session_id: &entry.session_id,
-                command: &entry.command,
-                responses: &responses,
-                metadata: &entry.metadata,
-            };
-            serde_json::to_string(&record)
+            serde_json::to_string(entry)
                 .map_err(std::io::Error::from)
                 .and_then(|line| out.write_all(for_stdout(&line).as_bytes()))
                 .and_then(|_| out.write_all(b"\n"))

@@ -57,7 +57,12 @@ pub fn answer_turn(text: &str, tool_calls: &[ToolCall]) -> String {
 /// framing. Real tokenizers average 3.5 to 4.5 characters a token on English text, so this is
 /// close for prose and cautious for code; it only has to keep requests under the model's window.
 pub fn estimate_tokens(text: &str) -> u64 {
-    (text.chars().count() as u64).div_ceil(4)
+    tokens_for_chars(text.chars().count() as u64)
+}
+
+/// [`estimate_tokens`] for a text of `chars` characters.
+pub fn tokens_for_chars(chars: u64) -> u64 {
+    chars.div_ceil(4)
 }
 
 /// Tokens a turn costs beyond its text (role markers and separators in every chat format).

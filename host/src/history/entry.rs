@@ -27,7 +27,8 @@ pub struct StageFigures {
     /// What the AI was sent (AI stages only): with `answer`, what conversations are rebuilt from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// What the AI answered, as far as it arrived (AI stages only).
+    /// What the AI answered, in entries written before the answer was kept once, in
+    /// `responses`; newer entries leave it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<String>,
     /// Tool calls the model asked for.
@@ -71,52 +72,33 @@ fn is_false(value: &bool) -> bool {
     !*value
 }
 
-/// An entry as written: borrows the answers, so a large answer is never copied to be saved.
-#[derive(Serialize)]
-pub struct EntryRef<'a> {
-    /// Its number.
-    pub number: u64,
-    /// Unix time in seconds.
-    pub timestamp: f64,
-    /// The session the command ran in.
-    #[serde(skip_serializing_if = "str::is_empty")]
-    pub session_id: &'a str,
-    /// The command line.
-    pub command: &'a str,
-    /// Each AI's answer, in pipeline order.
-    #[serde(serialize_with = "ordered_map")]
-    pub responses: &'a [(&'a str, &'a str)],
-    /// How it ran.
-    pub metadata: &'a Metadata,
-}
-
-fn ordered_map<S: serde::Serializer>(pairs: &&[(&str, &str)], serializer: S) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let mut map = serializer.serialize_map(Some(pairs.len()))?;
-    for (ai, text) in pairs.iter() {
-        map.serialize_entry(ai, text)?;
-    }
-    map.end()
-}
-
-/// An entry as read back.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+/// An entry as read back (and printed by `aish history --json` in the order it was written).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     /// Its number.
     pub number: u64,
     /// Unix time in seconds.
     pub timestamp: f64,
     /// The session the command ran in (empty for entries older than sessions).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub session_id: String,
     /// The command line.
     pub command: String,
     /// Each AI's answer, in pipeline order.
-    #[serde(deserialize_with = "ordered_pairs")]
+    #[serde(serialize_with = "ordered_map", deserialize_with = "ordered_pairs")]
     pub responses: Vec<(String, String)>,
     /// How it ran.
     #[serde(default)]
     pub metadata: Metadata,
+}
+
+fn ordered_map<S: serde::Serializer>(pairs: &[(String, String)], serializer: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(Some(pairs.len()))?;
+    for (ai, text) in pairs {
+        map.serialize_entry(ai, text)?;
+    }
+    map.end()
 }
 
 fn ordered_pairs<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<(String, String)>, D::Error> {
@@ -208,25 +190,5 @@ mod tests {
         let text = "é".repeat(101);
         assert_eq!(cut(&text), format!("{}...", "é".repeat(100)));
         assert_eq!(cut(&"é".repeat(100)), "é".repeat(100));
-    }
-
-    #[test]
-    fn json_keeps_the_pipeline_order() {
-        let metadata = Metadata::default();
-        let entry = EntryRef {
-            number: 1,
-            timestamp: 2.5,
-            session_id: "",
-            command: "c",
-            responses: &[("zeta", "1"), ("alpha", "2")],
-            metadata: &metadata,
-        };
-        let line = serde_json::to_string(&entry).unwrap();
-        assert!(
-            line.starts_with(r#"{"number":1,"timestamp":2.5,"command":"c","responses":{"zeta":"1","alpha":"2"}"#),
-            "{line}"
-        );
-        let back: Entry = serde_json::from_str(&line).unwrap();
-        assert_eq!(back.responses, vec![("zeta".into(), "1".into()), ("alpha".into(), "2".into())]);
     }
 }

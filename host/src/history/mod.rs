@@ -5,6 +5,7 @@
 mod dates;
 mod entry;
 mod recorder;
+mod stream;
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
@@ -12,8 +13,10 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::spool::Spool;
+
 pub use dates::parse_date;
-pub use entry::{Entry, EntryRef, Metadata, StageFigures, preview, text_block};
+pub use entry::{Entry, Metadata, StageFigures, preview, text_block};
 pub use recorder::record;
 
 /// Why the history could not be read or written.
@@ -47,8 +50,8 @@ pub struct Record<'a> {
     pub session_id: &'a str,
     /// The command line.
     pub command: &'a str,
-    /// Each AI's answer, in order.
-    pub responses: Vec<(&'a str, &'a str)>,
+    /// Each stage's answer, in order: written from its spool, never copied whole.
+    pub responses: Vec<(&'a str, &'a Spool)>,
     /// How it ran.
     pub metadata: Metadata,
 }
@@ -59,6 +62,11 @@ impl History {
         // Short values would redact ordinary words; real keys are long.
         let secrets = secrets.into_iter().filter(|s| s.len() >= 8).collect();
         History { dir: dir.to_path_buf(), secrets }
+    }
+
+    /// The directory the files are in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The text file.
@@ -91,9 +99,6 @@ impl History {
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
 
         let command = self.redact(record.command);
-        let redacted: Vec<(&str, std::borrow::Cow<'_, str>)> =
-            record.responses.iter().map(|(ai, text)| (*ai, self.redact(text))).collect();
-        let responses: Vec<(&str, &str)> = redacted.iter().map(|(ai, text)| (*ai, text.as_ref())).collect();
         let mut metadata = record.metadata.clone();
         metadata.error = metadata.error.as_deref().map(|e| self.redact(e).into_owned());
         metadata.degraded_reason = metadata.degraded_reason.as_deref().map(|e| self.redact(e).into_owned());
@@ -112,23 +117,20 @@ impl History {
             }
         }
 
-        let entry = EntryRef {
-            number,
-            timestamp,
-            session_id: record.session_id,
-            command: &command,
-            responses: &responses,
-            metadata: &metadata,
-        };
+        let head = stream::Head { number, timestamp, session_id: record.session_id, command: &command };
         let mut writer = BufWriter::with_capacity(64 * 1024, &mut jsonl);
-        serde_json::to_writer(&mut writer, &entry)
-            .map_err(|e| HistoryError { path: self.jsonl_path(), source: e.into() })?;
-        writer.write_all(b"\n").and_then(|_| writer.flush()).map_err(self.error(self.jsonl_path()))?;
+        stream::write_entry(&mut writer, &head, &record.responses, &metadata, &self.secrets)
+            .and_then(|()| writer.flush())
+            .map_err(self.error(self.jsonl_path()))?;
         drop(writer);
 
+        // The text file shows the start of each answer only.
+        let heads: Vec<(&str, String)> =
+            record.responses.iter().map(|(ai, text)| (*ai, self.redact(&text.head()).into_owned())).collect();
+        let previews: Vec<(&str, &str)> = heads.iter().map(|(ai, text)| (*ai, text.as_str())).collect();
         let mut text = owner_only(&self.text_path(), true).map_err(self.error(self.text_path()))?;
         end_torn_line(&mut text).map_err(self.error(self.text_path()))?;
-        text.write_all(text_block(number, &command, &responses, &metadata).as_bytes())
+        text.write_all(text_block(number, &command, &previews, &metadata).as_bytes())
             .map_err(self.error(self.text_path()))?;
         Ok(number)
     }
@@ -178,7 +180,7 @@ impl History {
         let mut text = std::borrow::Cow::Borrowed(text);
         for secret in &self.secrets {
             if text.contains(secret.as_str()) {
-                text = std::borrow::Cow::Owned(text.replace(secret.as_str(), "[redacted]"));
+                text = std::borrow::Cow::Owned(text.replace(secret.as_str(), stream::REDACTED));
             }
         }
         text
@@ -268,8 +270,10 @@ fn number_of(line: &[u8]) -> Option<u64> {
 mod tests {
     use super::*;
 
+    static ANSWER: std::sync::LazyLock<Spool> = std::sync::LazyLock::new(|| Spool::from("an answer"));
+
     fn record(command: &str) -> Record<'_> {
-        Record { session_id: "s1", command, responses: vec![("apollo", "an answer")], metadata: Metadata::default() }
+        Record { session_id: "s1", command, responses: vec![("apollo", &ANSWER)], metadata: Metadata::default() }
     }
 
     #[test]
@@ -292,7 +296,7 @@ mod tests {
     fn last_number_reads_across_chunks() {
         let dir = tempfile::tempdir().unwrap();
         let history = History::new(dir.path(), Vec::new());
-        let big = "y".repeat(200_000);
+        let big = Spool::from("y".repeat(200_000));
         let record = Record {
             session_id: "s1",
             command: "big",
@@ -310,10 +314,11 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let history = History::new(dir.path(), vec!["sk-live-123456789".into(), "short".into()]);
+        let answer = Spool::from("your key sk-live-123456789 is short");
         let record = Record {
             session_id: "s1",
             command: "echo sk-live-123456789 | apollo",
-            responses: vec![("apollo", "your key sk-live-123456789 is short")],
+            responses: vec![("apollo", &answer)],
             metadata: Metadata {
                 error: Some("bad key sk-live-123456789".into()),
                 degraded_reason: Some("HTTP 404: no route for sk-live-123456789".into()),

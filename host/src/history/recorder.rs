@@ -18,7 +18,7 @@ pub fn record<'a>(
     match result {
         Ok(outcome) => {
             for stage in &outcome.stages {
-                responses.push((stage.ai.as_str(), stage.response.as_str()));
+                responses.push((stage.ai.as_str(), &stage.response));
                 metadata.streamed |= stage.streamed;
                 metadata.tokens += stage.tokens;
                 metadata.interrupted |= stage.interrupted;
@@ -38,9 +38,10 @@ pub fn record<'a>(
                     first_token: stage.first_token.map(|d| d.as_secs_f64()),
                     interrupted: stage.interrupted,
                     error: stage.error.clone(),
-                    // Stage plugins are sent no message; AI stages keep theirs for conversations.
+                    // Stage plugins are sent no message; AI stages keep theirs for conversations,
+                    // with the answer kept once, in `responses`.
                     message: (!stage.message.is_empty()).then(|| stage.message.clone()),
-                    answer: (!stage.message.is_empty()).then(|| stage.response.clone()),
+                    answer: None,
                     tool_calls: stage.tool_calls.clone(),
                 });
             }

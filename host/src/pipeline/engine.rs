@@ -4,6 +4,7 @@
 //! needs from its session comes in [`RunSettings`].
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde_json::{Value, json};
 
@@ -11,6 +12,7 @@ use super::events::{EventSink, StageEvent, StageInfo};
 use super::plan::{Step, plan};
 use super::{Context, Outcome, Pipeline, RunError, StageResult, redirect, stages};
 use crate::conversation::{self, Conversations};
+use crate::spool::{SPOOL_AFTER, Spool};
 use crate::transport::{Answer, Connector, Outgoing, Piece};
 
 /// What one run takes from the session it belongs to.
@@ -26,6 +28,8 @@ pub struct RunSettings<'a> {
     pub no_stream: bool,
     /// Each AI's conversation: sent with every request to it, and added to as it answers.
     pub conversations: &'a mut Conversations,
+    /// Where answers larger than [`SPOOL_AFTER`] spill (the temp directory when `None`).
+    pub spool_dir: Option<&'a Path>,
 }
 
 /// Runs a parsed pipeline, reporting to `sink` as it goes. `stdin` is input for a first stage
@@ -61,9 +65,9 @@ pub async fn run(
                 if let Some(error) = &result.error {
                     sink.event(StageEvent::Failed { error });
                 } else if last && pipeline.output.is_none() {
-                    sink.event(StageEvent::Output(&result.response));
+                    sink.event(StageEvent::Output(&result.response.text()?));
                 }
-                text = Some(result.response.clone());
+                text = Some(result.response.text()?.into_owned());
                 outcome.stages.push(result);
                 if failed {
                     break;
@@ -109,11 +113,12 @@ pub async fn run(
             answers.push(Answer::start(connector, &branch.name, &ai, message));
         }
         let fan_out = answers.len() > 1;
+        let spool = Spool::new(settings.spool_dir, SPOOL_AFTER);
         let mut results = Vec::new();
         let mut stopped = false;
         for i in 0..answers.len() {
             let result = if stopped {
-                drain(&mut answers[i])
+                drain(&mut answers[i], spool.sibling())
             } else {
                 let info = StageInfo {
                     ai: answers[i].ai.clone(),
@@ -123,7 +128,7 @@ pub async fn run(
                     last,
                     redirected: pipeline.output.is_some(),
                 };
-                show(&mut answers[i], &info, sink, &mut interrupt).await
+                show(&mut answers[i], &info, spool.sibling(), sink, &mut interrupt).await
             };
             if result.interrupted && result.error.is_none() {
                 // Ctrl-C stops every answer of the stage, keeping what each got.
@@ -135,38 +140,52 @@ pub async fn run(
         for (result, limit) in results.iter().zip(remembered) {
             let Some(limit) = limit else { continue };
             // An exchange bigger than the AI's whole window could never be sent again.
-            let fits = conversation::estimate_tokens(&result.message) + conversation::estimate_tokens(&result.response)
+            let fits = conversation::estimate_tokens(&result.message)
+                + conversation::tokens_for_chars(result.response.chars())
                 <= limit;
             if fits && result.complete() {
-                settings.conversations.record(&result.ai, &result.message, &result.as_turn());
+                settings.conversations.record(&result.ai, &result.message, &result.as_turn()?);
             }
         }
         let failed = results.iter().any(|r| !r.complete());
-        text = Some(if fan_out {
-            results.iter().map(|r| format!("[{}]\n{}", r.ai, r.response.trim_end())).collect::<Vec<_>>().join("\n\n")
+        if last {
+            // The last answer is the output as it is: a spooled one is not read back.
+            outcome.output = match fan_out {
+                true => Spool::from(joined(&results)?),
+                false => results[0].response.share(),
+            };
         } else {
-            results[0].response.clone()
-        });
-        if !last {
-            // Only a later stage reads it; the last answer is not copied again.
-            previous = Some((
-                results.iter().map(|r| r.ai.as_str()).collect::<Vec<_>>().join(" & "),
-                text.clone().unwrap_or_default(),
-            ));
+            // The next stage needs the answer whole: read back once.
+            let input = if fan_out { joined(&results)? } else { results[0].response.text()?.into_owned() };
+            let names = results.iter().map(|r| r.ai.as_str()).collect::<Vec<_>>().join(" & ");
+            previous = Some((names, input.clone()));
+            text = Some(input);
         }
         outcome.stages.extend(results);
         if failed {
             break;
         }
     }
-    outcome.output = text.unwrap_or_default();
+    if let Some(text) = text {
+        // A pipeline that ends in `echo` or a stage plugin.
+        outcome.output = Spool::from(text);
+    }
     let only_echo = outcome.stages.is_empty();
     match &pipeline.output {
         Some(file) if outcome.success() => redirect::write_output(file, &outcome.output)?,
-        None if only_echo => sink.event(StageEvent::Output(&outcome.output)),
+        None if only_echo => sink.event(StageEvent::Output(&outcome.output.text()?)),
         _ => {}
     }
     Ok(outcome)
+}
+
+/// The answers of a `&` stage as one text, each under its AI's name.
+fn joined(results: &[StageResult]) -> Result<String, RunError> {
+    let mut parts = Vec::with_capacity(results.len());
+    for r in results {
+        parts.push(format!("[{}]\n{}", r.ai, r.response.text()?.trim_end()));
+    }
+    Ok(parts.join("\n\n"))
 }
 
 /// The caller's context with what every stage learns of the pipeline: its position, the
@@ -188,11 +207,13 @@ fn stage_context(
 async fn show(
     answer: &mut Answer,
     info: &StageInfo,
+    spool: Spool,
     sink: &mut dyn EventSink,
     interrupt: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
 ) -> StageResult {
     let mut result = StageResult::empty(&answer.ai, &answer.transport, answer.streamed);
     result.message.clone_from(&answer.message);
+    result.response = spool;
     let name = answer.ai.clone();
     let mut started = false;
     sink.event(StageEvent::Stage(info));
@@ -225,7 +246,13 @@ async fn show(
             Some(Piece::Token(text, at)) => {
                 result.first_token.get_or_insert(at);
                 sink.event(StageEvent::Token(&text));
-                result.response.push_str(&text);
+                if let Err(e) = result.response.push_str(&text) {
+                    // Shown but not kept: the stage fails here, keeping what was kept so far.
+                    answer.stop();
+                    result.interrupted = true;
+                    result.error = Some(format!("{name}: cannot keep the answer: {e}; free some space there"));
+                    break;
+                }
             }
             Some(Piece::ToolCall(call, at)) => {
                 result.first_token.get_or_insert(at);
@@ -251,7 +278,7 @@ async fn show(
     }
     // A reported count wins, unless it says 0 for text that plainly arrived.
     let reported = result.usage.and_then(|u| u.output_tokens).filter(|&n| n > 0 || result.response.is_empty());
-    result.tokens = reported.unwrap_or_else(|| conversation::estimate_tokens(&result.response));
+    result.tokens = reported.unwrap_or_else(|| conversation::tokens_for_chars(result.response.chars()));
     if result.interrupted && result.error.is_none() {
         sink.event(StageEvent::Interrupted { why: "stopped by Ctrl-C" });
     } else if let Some(error) = &result.error {
@@ -267,9 +294,10 @@ async fn show(
 }
 
 /// What an answer stopped before it was shown had produced: kept, marked interrupted.
-fn drain(answer: &mut Answer) -> StageResult {
+fn drain(answer: &mut Answer, spool: Spool) -> StageResult {
     let mut result = StageResult::empty(&answer.ai, &answer.transport, answer.streamed);
     result.message.clone_from(&answer.message);
+    result.response = spool;
     result.interrupted = true;
     keep_arrived(answer, &mut result);
     result
@@ -278,8 +306,10 @@ fn drain(answer: &mut Answer) -> StageResult {
 /// Adds the tokens already waiting on `answer` to the result.
 fn keep_arrived(answer: &mut Answer, result: &mut StageResult) {
     while let Ok(piece) = answer.pieces.try_recv() {
-        if let Piece::Token(text, _) = piece {
-            result.response.push_str(&text);
+        if let Piece::Token(text, _) = piece
+            && result.response.push_str(&text).is_err()
+        {
+            break;
         }
     }
 }

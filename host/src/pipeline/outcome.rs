@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::ParseError;
+use crate::spool::Spool;
 use crate::transport::{ToolCall, Usage};
 
 /// What became of one stage (an AI's answer or a stage plugin's output).
@@ -18,8 +19,8 @@ pub struct StageResult {
     pub degraded: Option<String>,
     /// What the AI was sent (empty for a stage plugin).
     pub message: String,
-    /// The answer as far as it arrived.
-    pub response: String,
+    /// The answer as far as it arrived (in a file once it is large).
+    pub response: Spool,
     /// Tool calls the model asked for, in order.
     pub tool_calls: Vec<ToolCall>,
     /// Tokens reported by the backend (or counted).
@@ -43,8 +44,8 @@ impl StageResult {
     }
 
     /// The answer as a conversation keeps it: its text, then a line per tool call.
-    pub fn as_turn(&self) -> String {
-        crate::conversation::answer_turn(&self.response, &self.tool_calls)
+    pub fn as_turn(&self) -> Result<String, crate::spool::SpoolError> {
+        Ok(crate::conversation::answer_turn(&self.response.text()?, &self.tool_calls))
     }
 
     /// A stage that has produced nothing yet.
@@ -55,7 +56,7 @@ impl StageResult {
             streamed,
             degraded: None,
             message: String::new(),
-            response: String::new(),
+            response: Spool::default(),
             tool_calls: Vec::new(),
             tokens: 0,
             usage: None,
@@ -73,7 +74,7 @@ pub struct Outcome {
     /// Every stage that ran, in order.
     pub stages: Vec<StageResult>,
     /// The final output (what `> FILE` would receive).
-    pub output: String,
+    pub output: Spool,
     /// A built-in asked to leave the shell.
     pub exit: bool,
 }
@@ -97,4 +98,7 @@ pub enum RunError {
     /// A redirect file could not be read or written (exit status 1).
     #[error("{0}")]
     File(String),
+    /// A large answer could not be kept in, or read back from, its spool file (exit status 1).
+    #[error(transparent)]
+    Spool(#[from] crate::spool::SpoolError),
 }

@@ -34,7 +34,7 @@ pub(crate) async fn run_plugin(connector: &Connector, command: &Command, context
         }
     };
     match outcome {
-        Ok(text) => result.response = text,
+        Ok(text) => result.response = text.into(),
         Err(error) => {
             let named = if error.starts_with(&format!("{}: ", command.name)) {
                 error

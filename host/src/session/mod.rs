@@ -150,6 +150,8 @@ impl Session {
             transports: &self.transports,
             no_stream: self.no_stream,
             conversations: &mut self.conversations,
+            // Large answers spill beside the history, which is private; else to the temp dir.
+            spool_dir: self.history.as_ref().map(History::dir).filter(|dir| dir.is_dir()),
         };
         crate::pipeline::run(&self.connector, settings, pipeline, stdin, &mut self.display).await
     }

@@ -1,0 +1,222 @@
+//! Writing a large answer into a history line without holding it twice: its text arrives a
+//! block at a time, secrets are replaced even where one is split between two blocks, and the
+//! result is escaped as the inside of a JSON string.
+
+use std::io::Write;
+
+use super::Metadata;
+use crate::spool::Spool;
+
+/// Replaces secrets in text that arrives in blocks.
+pub(super) struct Redactor<'s> {
+    secrets: &'s [String],
+    /// The end of what arrived, held back because a secret may continue in the next block.
+    carry: Vec<u8>,
+    longest: usize,
+}
+
+/// What a secret is replaced by.
+pub(super) const REDACTED: &str = "[redacted]";
+
+impl<'s> Redactor<'s> {
+    pub(super) fn new(secrets: &'s [String]) -> Self {
+        let longest = secrets.iter().map(String::len).max().unwrap_or(0);
+        Redactor { secrets, carry: Vec::new(), longest }
+    }
+
+    /// Takes the next block; what is certain to be free of a partial secret goes to `out`.
+    pub(super) fn push(
+        &mut self,
+        block: &[u8],
+        out: &mut impl FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        if self.secrets.is_empty() {
+            return out(block);
+        }
+        self.carry.extend_from_slice(block);
+        self.emit(false, out)
+    }
+
+    /// Writes what is still held.
+    pub(super) fn finish(&mut self, out: &mut impl FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()> {
+        self.emit(true, out)
+    }
+
+    fn emit(&mut self, last: bool, out: &mut impl FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()> {
+        let buffer = std::mem::take(&mut self.carry);
+        // A secret starting before `safe` lies wholly in the buffer, so it is found now.
+        let safe = if last { buffer.len() } else { buffer.len().saturating_sub(self.longest.saturating_sub(1)) };
+        let mut start = 0;
+        while let Some((at, len)) = self.first_secret(&buffer[start..]).map(|(at, len)| (start + at, len)) {
+            if at >= safe {
+                break;
+            }
+            out(&buffer[start..at])?;
+            out(REDACTED.as_bytes())?;
+            start = at + len;
+        }
+        let end = safe.max(start);
+        out(&buffer[start..end])?;
+        self.carry = buffer[end..].to_vec();
+        Ok(())
+    }
+
+    /// The earliest secret in `text` (the longest where two start together): where, how long.
+    fn first_secret(&self, text: &[u8]) -> Option<(usize, usize)> {
+        self.secrets
+            .iter()
+            .filter_map(|s| find(text, s.as_bytes()).map(|at| (at, s.len())))
+            .min_by_key(|&(at, len)| (at, std::cmp::Reverse(len)))
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() { None } else { memchr::memmem::find(haystack, needle) }
+}
+
+/// Writes one history line: the entry's fields in the order aish has always written them, each
+/// answer streamed from its spool (redacted and escaped) in between.
+pub(super) fn write_entry(
+    w: &mut impl Write,
+    head: &Head<'_>,
+    responses: &[(&str, &Spool)],
+    metadata: &Metadata,
+    secrets: &[String],
+) -> std::io::Result<()> {
+    write!(w, "{{\"number\":{},\"timestamp\":", head.number)?;
+    serde_json::to_writer(&mut *w, &head.timestamp)?;
+    if !head.session_id.is_empty() {
+        w.write_all(b",\"session_id\":")?;
+        serde_json::to_writer(&mut *w, head.session_id)?;
+    }
+    w.write_all(b",\"command\":")?;
+    serde_json::to_writer(&mut *w, head.command)?;
+    w.write_all(b",\"responses\":{")?;
+    for (i, (ai, text)) in responses.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *w, ai)?;
+        w.write_all(b":\"")?;
+        let mut redactor = Redactor::new(secrets);
+        let mut out = |bytes: &[u8]| escape_json(w, bytes);
+        text.each_block(|block| redactor.push(block, &mut out)).map_err(std::io::Error::other)?;
+        redactor.finish(&mut out)?;
+        w.write_all(b"\"")?;
+    }
+    w.write_all(b"},\"metadata\":")?;
+    serde_json::to_writer(&mut *w, metadata)?;
+    w.write_all(b"}\n")
+}
+
+/// The small fields of a history line.
+pub(super) struct Head<'a> {
+    pub(super) number: u64,
+    pub(super) timestamp: f64,
+    pub(super) session_id: &'a str,
+    pub(super) command: &'a str,
+}
+
+/// Writes `bytes` (UTF-8, possibly cut anywhere inside a character) escaped as JSON string
+/// content. Bytes of multi-byte characters are never escaped, so a cut is harmless.
+pub(super) fn escape_json(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => {
+                out.write_all(&bytes[start..i])?;
+                write!(out, "\\u{b:04x}")?;
+                start = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.write_all(&bytes[start..i])?;
+        out.write_all(escape)?;
+        start = i + 1;
+    }
+    out.write_all(&bytes[start..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn redact_in_blocks(secrets: &[String], text: &str, cuts: &[usize]) -> String {
+        let mut redactor = Redactor::new(secrets);
+        let mut out = Vec::new();
+        let mut sink = |b: &[u8]| {
+            out.extend_from_slice(b);
+            Ok(())
+        };
+        let mut from = 0;
+        for &cut in cuts.iter().chain([text.len()].iter()) {
+            let cut = cut.clamp(from, text.len());
+            redactor.push(&text.as_bytes()[from..cut], &mut sink).unwrap();
+            from = cut;
+        }
+        redactor.finish(&mut sink).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_secret_split_between_blocks_is_redacted() {
+        let secrets = vec!["sk-live-123456789".to_owned()];
+        let text = "key sk-live-123456789 and sk-live-123456789.";
+        for cut in 0..text.len() {
+            assert_eq!(redact_in_blocks(&secrets, text, &[cut]), "key [redacted] and [redacted].", "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn a_spooled_answer_is_written_as_one_json_string() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spool = Spool::new(Some(dir.path()), 64);
+        let mut expected = String::new();
+        for i in 0..500 {
+            let piece = format!("{i} \"é\" \n sk-live-123456789 ");
+            spool.push_str(&piece).unwrap();
+            expected.push_str(&piece.replace("sk-live-123456789", REDACTED));
+        }
+        assert!(spool.is_spooled());
+        let head = Head { number: 7, timestamp: 1.5, session_id: "s", command: "c" };
+        let mut line = Vec::new();
+        let secrets = ["sk-live-123456789".to_owned()];
+        write_entry(&mut line, &head, &[("apollo", &spool)], &Metadata::default(), &secrets).unwrap();
+        assert!(line.starts_with(br#"{"number":7,"timestamp":1.5,"session_id":"s","command":"c","responses":{"#));
+        let entry: super::super::Entry = serde_json::from_slice(&line).unwrap();
+        assert_eq!(entry.responses, vec![("apollo".to_owned(), expected)]);
+    }
+
+    #[test]
+    fn escaping_matches_serde_json() {
+        let text = "quote \" slash \\ line\nret\r tab\t bell\u{7} nul\u{0} del\u{7f} é ✓";
+        let mut out = Vec::new();
+        escape_json(&mut out, text.as_bytes()).unwrap();
+        let ours = format!("\"{}\"", String::from_utf8(out).unwrap());
+        assert_eq!(serde_json::from_str::<String>(&ours).unwrap(), text);
+    }
+
+    proptest! {
+        #[test]
+        fn blocks_redact_like_one_piece(
+            text in "(sk-secret-9|sk-secret|[a-z -]){0,60}",
+            cuts in proptest::collection::vec(0usize..120, 0..6),
+        ) {
+            let secrets = vec!["sk-secret-9".to_owned(), "sk-secret".to_owned()];
+            let mut cuts = cuts;
+            cuts.sort_unstable();
+            let whole = redact_in_blocks(&secrets, &text, &[]);
+            prop_assert_eq!(redact_in_blocks(&secrets, &text, &cuts), whole.clone());
+            prop_assert!(!whole.contains("sk-secret"));
+        }
+    }
+}
