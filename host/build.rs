@@ -14,7 +14,7 @@ const PROFILE: &str = "plugin";
 fn main() {
     let host_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = host_dir.parent().expect("host/ sits in the workspace").to_path_buf();
-    for watched in ["wit", "plugin-sdk", "crates", "plugins", "tests/plugins", "Cargo.lock"] {
+    for watched in ["wit", "plugin-sdk", "crates", "plugins", "tests/plugins", "Cargo.lock", "host/templates"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
 
@@ -43,7 +43,69 @@ fn main() {
     code.push_str("];\n");
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     fs::write(out.join("builtin_plugins.rs"), code).expect("write builtin_plugins.rs");
+    fs::write(out.join("authoring_files.rs"), authoring_files(&root)).expect("write authoring_files.rs");
     println!("cargo:rustc-env=AISH_PLUGIN_ARTIFACTS={}", artifacts.display());
+}
+
+/// The files `aish plugin wit` and `aish plugin new` write, embedded so that an installed aish
+/// needs no checkout: the current contract, the SDK, and one template per language and kind.
+fn authoring_files(root: &Path) -> String {
+    let sdk = root.join("plugin-sdk");
+    let version = fs::read_to_string(sdk.join("src/lib.rs"))
+        .ok()
+        .and_then(|lib| {
+            lib.lines().find_map(|l| Some(l.split_once("WIT_VERSION: &str = \"")?.1.split('"').next()?.to_owned()))
+        })
+        .expect("plugin-sdk/src/lib.rs names WIT_VERSION");
+    let mut code = String::new();
+    let mut table = |name: &str, doc: &str, dir: &Path, skip: &[&str]| {
+        let mut files = Vec::new();
+        walk(dir, dir, skip, &mut files);
+        files.sort();
+        writeln!(code, "/// {doc}\npub const {name}: &[(&str, &str)] = &[").unwrap();
+        for (relative, path) in files {
+            writeln!(code, "    ({relative:?}, include_str!({:?})),", path.display().to_string()).unwrap();
+        }
+        code.push_str("];\n");
+    };
+    table("CONTRACT_WIT", "The current contract's WIT files.", &root.join("wit").join(format!("v{version}")), &[]);
+    table("SDK_FILES", "The Rust SDK's sources and WIT.", &sdk, &["target", "Cargo.lock"]);
+    let templates = root.join("host/templates");
+    let mut kinds: Vec<String> = fs::read_dir(&templates)
+        .map(|e| {
+            e.flatten().filter(|e| e.path().is_dir()).map(|e| e.file_name().to_string_lossy().into_owned()).collect()
+        })
+        .unwrap_or_default();
+    kinds.sort();
+    let mut list = String::from(
+        "/// Plugin templates: (`LANG-KIND`, files).\npub const TEMPLATES: &[(&str, &[(&str, &str)])] = &[\n",
+    );
+    for kind in &kinds {
+        let constant = format!("TEMPLATE_{}", kind.to_uppercase().replace('-', "_"));
+        table(&constant, &format!("The `{kind}` template."), &templates.join(kind), &["node_modules", "wit"]);
+        writeln!(list, "    ({kind:?}, {constant}),").unwrap();
+    }
+    list.push_str("];\n");
+    code + &list
+}
+
+/// Every file under `dir` (but the names in `skip`): (path relative to `base`, full path).
+fn walk(base: &Path, dir: &Path, skip: &[&str], out: &mut Vec<(String, PathBuf)>) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // Build output and caches a local build of a template may leave behind.
+        if skip.contains(&name.as_str()) || name.ends_with(".wasm") || name == "__pycache__" || name == "target" {
+            continue;
+        }
+        if path.is_dir() {
+            walk(base, &path, skip, out);
+        } else {
+            let relative = path.strip_prefix(base).expect("under base").to_string_lossy().into_owned();
+            out.push((relative, path));
+        }
+    }
 }
 
 /// Crates under `dir` that carry a `plugin.toml`: (package name, plugin name).

@@ -121,6 +121,17 @@ fn a_bad_allow_hosts_pattern_is_a_config_error_at_start_up() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("at `plugins.sse.allow_hosts`"), "{}", run.stderr);
     assert!(run.stderr.contains("api.example.com:notaport"), "{}", run.stderr);
+
+    // A missing certificate file is named at start-up too, with the file and key.
+    write_config(home.path(), "[plugins.websocket]\nca_file = \"missing-ca.pem\"\n");
+    let run = aish(home.path(), &["-c", "session"], None);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("config.toml") && run.stderr.contains("at `plugins.websocket.ca_file`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("missing-ca.pem"), "{}", run.stderr);
 }
 
 #[test]

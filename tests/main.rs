@@ -3,6 +3,7 @@
 
 mod support;
 
+mod authoring;
 mod cli;
 mod conversations;
 mod display;

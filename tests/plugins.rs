@@ -65,15 +65,20 @@ fn bad_plugin_files_are_refused_with_the_reason() {
 
     let future = dir.path().join("future.wasm");
     let bytes = std::fs::read(test_plugin("snoop")).unwrap();
+    // A contract from the future, in the exports (where aish reads it) and the manifest alike.
+    let bytes = replace(&bytes, b"aish:plugin/transport@0.3.0", b"aish:plugin/transport@9.9.0");
     std::fs::write(&future, replace(&bytes, b"wit = \"0.3.0\"", b"wit = \"9.9.0\"")).unwrap();
     let run = aish(home.path(), &["plugin", "add", future.to_str().unwrap()], None);
     assert_eq!(run.code, 1);
-    assert_eq!(
-        run.stderr.trim(),
-        "error: plugin `snoop` was built for aish plugin API 9.9.0, and this aish loads 0.1.0, 0.2.0, 0.3.0; rebuild it with a matching aish-plugin-sdk or upgrade aish"
+    assert!(
+        run.stderr.contains(
+            "plugin `snoop` was built for aish plugin API 9.9.0, and this aish loads 0.1.0, 0.2.0, 0.3.0; rebuild it with a matching aish-plugin-sdk or upgrade aish"
+        ),
+        "{}",
+        run.stderr
     );
     let run = aish(home.path(), &["plugin", "add", "/no/such/file.wasm"], None);
-    assert!(run.stderr.contains("cannot read it"), "{}", run.stderr);
+    assert!(run.stderr.contains("cannot read /no/such/file.wasm"), "{}", run.stderr);
 }
 
 #[test]

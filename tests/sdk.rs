@@ -90,8 +90,9 @@ fn the_sdk_copied_alone_builds_the_readme_echo_transport() {
         let found = blocks.iter().filter(|(l, _)| l == language).nth(nth);
         found.unwrap_or_else(|| panic!("README `Writing a plugin`: no {language} block {nth}")).1.clone()
     };
-    let (cargo, manifest, code) = (block("toml", 0), block("toml", 1), block("rust", 0));
-    let dependency = "path = \"../aish/plugin-sdk\"";
+    // The first toml block is the manifest reference; then the echo transport's two files.
+    let (cargo, manifest, code) = (block("toml", 1), block("toml", 2), block("rust", 0));
+    let dependency = "path = \"aish-plugin-sdk\"";
     assert!(cargo.contains(dependency), "the README's Cargo.toml depends on the SDK by path:\n{cargo}");
     let cargo = cargo.replace(dependency, &format!("path = {:?}", sdk.display().to_string()));
     let crate_dir = dir.path().join("echo");

@@ -5,7 +5,7 @@ use crate::stage::bindings::aish::plugin::log as wit;
 #[cfg(all(feature = "transport", not(feature = "stage")))]
 use crate::transport::bindings::aish::plugin::log as wit;
 
-/// Writes a debug message (shown with `AISH_LOG=debug`).
+/// Writes a debug message (shown when `AISH_LOG` is set).
 pub fn debug(message: &str) {
     emit(Level::Debug, message);
 }

@@ -6,7 +6,8 @@
 //! implements [`Stage`](crate::Stage) and calls [`register_native_stage!`](crate::register_native_stage).
 //!
 //! Native code runs unsandboxed in aish's process, so aish loads a native plugin only when the
-//! user's config says `[plugins.NAME] trusted = true`.
+//! user's config pins the library's content: `[plugins.NAME] trusted = "sha256:…"` (the line
+//! `aish plugin add` prints).
 
 use std::ffi::c_char;
 

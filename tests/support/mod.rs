@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod server;
+pub mod toolchains;
 pub mod ws;
 
 use std::io::Write;

@@ -118,13 +118,43 @@ pub enum PluginAction {
         /// The plugin's name.
         name: String,
     },
-    /// Installs a plugin: a .wasm component, or a native library (.so, .dylib, .dll).
+    /// Installs a plugin: a .wasm component (checked, compiled and cached now), or a native
+    /// library (.so, .dylib, .dll).
     Add {
         /// The file.
         path: PathBuf,
         /// The name of a native plugin (default: its file name without `lib`).
         #[arg(long)]
         name: Option<String>,
+        /// The manifest of a component that carries none (default: plugin.toml beside it).
+        #[arg(long, value_name = "FILE")]
+        manifest: Option<PathBuf>,
+    },
+    /// Writes the plugin contract (the WIT files, embedded in aish) to DIR.
+    Wit {
+        /// Where to write it.
+        #[arg(default_value = "wit")]
+        dir: PathBuf,
+    },
+    /// Writes a new plugin folder NAME that builds with its language's own tools.
+    New {
+        /// The plugin's name (and its folder's).
+        name: String,
+        /// What it is.
+        #[arg(long, value_parser = ["transport", "stage"])]
+        kind: String,
+        /// What it is written in.
+        #[arg(long, value_parser = ["rust", "python", "js"])]
+        lang: String,
+        /// Where to create the folder.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Builds the plugin in DIR, installs it, and does so again whenever its sources change
+    /// (until Ctrl-C).
+    Dev {
+        /// The plugin's folder (with its plugin.toml).
+        dir: PathBuf,
     },
     /// Removes a user plugin (a built-in one it overrode comes back).
     Remove {

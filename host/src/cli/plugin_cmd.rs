@@ -1,7 +1,10 @@
-//! `aish plugin list | info | add | remove`: the command line's face of `aish::plugin::manage`.
+//! `aish plugin list | info | add | remove | wit | new | dev`: the command line's face of
+//! `aish::plugin::manage` and `aish::plugin::author`.
 
 use std::path::Path;
 
+use aish::plugin::PluginKind;
+use aish::plugin::author::{self, Language};
 use aish::plugin::manage::{self, Action};
 use aish::transport::Connector;
 
@@ -12,10 +15,24 @@ pub fn run(connector: &Connector, plugin_dir: &Path, action: &PluginAction) -> u
     let action = match action {
         PluginAction::List => Action::List,
         PluginAction::Info { name } => Action::Info { name: name.clone() },
-        PluginAction::Add { path, name } => Action::Add { path: path.clone(), name: name.clone() },
+        PluginAction::Add { path, name, manifest } => {
+            Action::Add { path: path.clone(), name: name.clone(), manifest: manifest.clone() }
+        }
         PluginAction::Remove { name } => Action::Remove { name: name.clone() },
+        PluginAction::Wit { dir } => return report(author::write_wit(dir)),
+        PluginAction::New { name, kind, lang, dir } => {
+            let kind = if kind == "stage" { PluginKind::Stage } else { PluginKind::Transport };
+            let Some(language) = Language::parse(lang) else { return report(Err(format!("no language `{lang}`"))) };
+            return report(author::new_plugin(dir, name, kind, language));
+        }
+        PluginAction::Dev { dir } => return dev(connector, plugin_dir, dir),
     };
-    match manage::run(connector, plugin_dir, &action) {
+    report(manage::run(connector, plugin_dir, &action))
+}
+
+/// Prints a report to stdout, or the error to stderr; the exit status.
+fn report(result: Result<String, String>) -> u8 {
+    match result {
         Ok(text) => {
             print!("{}", for_stdout(&text));
             EXIT_OK
@@ -24,5 +41,29 @@ pub fn run(connector: &Connector, plugin_dir: &Path, action: &PluginAction) -> u
             eprintln!("error: {}", for_stderr(&message));
             EXIT_FAILED
         }
+    }
+}
+
+/// `aish plugin dev DIR`: builds and installs now, then on every change, until interrupted.
+fn dev(connector: &Connector, plugin_dir: &Path, dir: &Path) -> u8 {
+    let started = manage::start_dev(connector, plugin_dir, dir, |result| match result {
+        Ok(text) => print!("{}", for_stdout(&text)),
+        Err(e) => eprintln!("error: {}\nthe last good version stays installed", for_stderr(&e)),
+    });
+    let (first, _watch) = match started {
+        Ok(started) => started,
+        Err(e) => {
+            eprintln!("error: {}", for_stderr(&e));
+            return EXIT_FAILED;
+        }
+    };
+    match first {
+        Ok((_, text)) => print!("{}", for_stdout(&text)),
+        Err(e) => eprintln!("error: {}", for_stderr(&e)),
+    }
+    println!("watching {} for changes; Ctrl-C stops", dir.display());
+    // The watch runs on its own thread; this one only waits for Ctrl-C, which ends the process.
+    loop {
+        std::thread::park();
     }
 }

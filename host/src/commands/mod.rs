@@ -48,7 +48,10 @@ pub const BUILTINS: &[Builtin] = &[
     builtin("plugins", &[("plugins", "lists installed plugins")], plugins::names),
     builtin(
         "plugin",
-        &[("plugin list | info NAME | add [--name NAME] PATH | remove NAME", "manages plugins (usable at once)")],
+        &[
+            ("plugin list | info NAME | add [--manifest FILE] PATH | remove NAME", "manages plugins (usable at once)"),
+            ("plugin dev FOLDER", "builds and installs a plugin, and again whenever its sources change"),
+        ],
         plugins::manage,
     ),
     builtin(
@@ -110,6 +113,8 @@ pub fn builtin_names() -> impl Iterator<Item = &'static str> {
 
 /// Runs one line: `!N`, a built-in, or a pipeline (recorded in the history).
 pub(crate) async fn execute(session: &mut Session, line: &str, stdin: Option<String>) -> Result<Outcome, RunError> {
+    // A `plugin dev` rebuild since the last line is used from this line on.
+    session.refresh_plugins();
     let line = line.trim();
     if let Some(n) = line.strip_prefix('!').and_then(|n| n.parse::<u64>().ok()) {
         let command = replayed(session, n)?;

@@ -1,5 +1,5 @@
-//! `plugins` and `plugin list | info | add | remove`: the installed plugins, changed in place so
-//! that a plugin added or removed is usable or gone for the next command.
+//! `plugins` and `plugin list | info | add | remove | dev`: the installed plugins, changed in
+//! place so that a plugin added, rebuilt or removed is usable or gone for the next command.
 
 use super::Flow;
 use crate::pipeline::{Token, tokenize};
@@ -45,11 +45,23 @@ pub(super) fn manage(session: &mut Session, args: &str) -> Option<Flow> {
     let action = match words.as_slice() {
         ["list"] => Action::List,
         ["info", name] => Action::Info { name: (*name).to_owned() },
-        ["add", path] => Action::Add { path: path.into(), name: None },
-        ["add", "--name", name, path] => Action::Add { path: path.into(), name: Some((*name).to_owned()) },
+        ["add", path] => Action::Add { path: path.into(), name: None, manifest: None },
+        ["add", "--name", name, path] => {
+            Action::Add { path: path.into(), name: Some((*name).to_owned()), manifest: None }
+        }
+        ["add", "--manifest", file, path] => Action::Add { path: path.into(), name: None, manifest: Some(file.into()) },
         ["remove", name] => Action::Remove { name: (*name).to_owned() },
+        ["dev", folder] => {
+            match session.start_dev(std::path::Path::new(folder)) {
+                Ok(report) => session.display().print(&report),
+                Err(e) => session.display().error(&format!("plugin dev: {e}")),
+            }
+            return Some(Flow::Continue);
+        }
         _ => {
-            session.display().error("usage: plugin list | info NAME | add [--name NAME] PATH | remove NAME");
+            session.display().error(
+                "usage: plugin list | info NAME | add [--name NAME | --manifest FILE] PATH | remove NAME | dev FOLDER",
+            );
             return Some(Flow::Continue);
         }
     };

@@ -282,6 +282,15 @@ impl Config {
                         if let (Some(file), Some(dir)) = (&plugin.ca_file, path.parent()) {
                             plugin.ca_file = Some(dir.join(file));
                         }
+                        // A certificate file that is not there is named now, not at first use.
+                        if let Some(file) = &plugin.ca_file
+                            && let Err(e) = std::fs::File::open(file)
+                        {
+                            return Err(error(
+                                Some(format!("{key}.ca_file")),
+                                format!("cannot read {}: {e}", file.display()),
+                            ));
+                        }
                         within(
                             "memory_limit_mb",
                             plugin.memory_limit_mb,

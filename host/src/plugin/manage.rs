@@ -4,9 +4,11 @@
 //! installing it: `add` prints the config line that pins its content.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
+use super::manifest::{Manifest, Origin, with_section};
 use super::native::{NativeError, file_sha256, trust_line};
 use super::registry::NATIVE_EXTENSIONS;
 use super::{Plugin, PluginKind, Registry, SUPPORTED_WIT_VERSIONS, Source};
@@ -28,6 +30,8 @@ pub enum Action {
         path: PathBuf,
         /// The name of a native plugin (default: its file name without `lib`).
         name: Option<String>,
+        /// The manifest of a component that carries none (default: `plugin.toml` beside it).
+        manifest: Option<PathBuf>,
     },
     /// Remove a user plugin (a built-in one it overrode comes back).
     Remove {
@@ -48,7 +52,7 @@ pub fn run(connector: &Connector, plugin_dir: &Path, action: &Action) -> Result<
     match action {
         Action::List => Ok(list(ctx)),
         Action::Info { name } => info(ctx, name),
-        Action::Add { path, name } => add(ctx, path, name.as_deref()),
+        Action::Add { path, name, manifest } => add(ctx, path, name.as_deref(), manifest.as_deref()),
         Action::Remove { name } => remove(ctx, name),
     }
 }
@@ -128,6 +132,8 @@ fn info(ctx: &Ctx<'_>, name: &str) -> Result<String, String> {
     let capabilities = m.capabilities.names();
     let granted = if !m.capabilities.network() {
         "nothing (asks for no network)".to_owned()
+    } else if m.kind == PluginKind::Stage {
+        "nothing (stage plugins get no network)".to_owned()
     } else if hosts.is_empty() {
         "no hosts yet (no AI uses it; set [plugins.NAME] allow_hosts)".to_owned()
     } else {
@@ -142,12 +148,12 @@ fn info(ctx: &Ctx<'_>, name: &str) -> Result<String, String> {
         source_label(plugin),
         plugin.bytes.len().div_ceil(1024),
         m.description,
-        settings.memory_limit_mb.unwrap_or(64),
-        settings.time_limit_ms.unwrap_or(2000),
+        settings.memory_limit_mb.or(m.limits.memory_limit_mb).unwrap_or(64),
+        settings.time_limit_ms.or(m.limits.time_limit_ms).unwrap_or(2000),
     ))
 }
 
-fn add(ctx: &Ctx<'_>, path: &Path, name: Option<&str>) -> Result<String, String> {
+fn add(ctx: &Ctx<'_>, path: &Path, name: Option<&str>, manifest: Option<&Path>) -> Result<String, String> {
     let extension = path.extension().and_then(|x| x.to_str()).unwrap_or("");
     if NATIVE_EXTENSIONS.contains(&extension) {
         return add_native(ctx, path, name, extension);
@@ -155,15 +161,89 @@ fn add(ctx: &Ctx<'_>, path: &Path, name: Option<&str>) -> Result<String, String>
     if name.is_some() {
         return Err("--name is for native plugins; a WebAssembly plugin's name comes from its manifest".into());
     }
-    let plugin = Plugin::from_file(path).map_err(|e| e.to_string())?;
-    let name = plugin.manifest.name.clone();
-    // Compiling it now proves it loads, and warms the cache for its first use.
-    if plugin.manifest.kind == PluginKind::Transport {
-        ctx.connector.runtime().prepare(&plugin).map_err(|e| e.to_string())?;
+    let beside = path.with_file_name("plugin.toml");
+    let manifest = match manifest {
+        Some(file) => Some((file, true)),
+        None => beside.is_file().then_some((beside.as_path(), false)),
+    };
+    install(ctx, path, manifest).map(|(_, report)| report)
+}
+
+/// Builds the plugin in the folder `source` with its `[build]` command and installs what it
+/// built, its manifest from `source/plugin.toml` unless the component carries one: the plugin's
+/// name and a report, or what went wrong (the build's own errors included).
+pub fn dev_build(connector: &Connector, plugin_dir: &Path, source: &Path) -> DevBuild {
+    let ctx = &Ctx { connector, dir: plugin_dir.to_path_buf() };
+    let spec = super::author::dev::BuildSpec::read(source)?;
+    let started = Instant::now();
+    let output = super::author::dev::build(source, &spec)?;
+    let built = started.elapsed();
+    let (name, report) = install(ctx, &output, Some((&source.join("plugin.toml"), false)))?;
+    Ok((name, format!("built in {:.1} s; {report}", built.as_secs_f64())))
+}
+
+/// What one `plugin dev` build came to: the plugin's name and a report, or what went wrong.
+pub type DevBuild = Result<(String, String), String>;
+
+/// Starts `plugin dev` on the folder `source`: builds and installs it now (the result is
+/// returned), then again on every change to its sources, passing each result to `report` on
+/// the watching thread. The watch ends when the returned [`Watch`](super::author::dev::Watch)
+/// is dropped. A folder that cannot be built at all (no `plugin.toml`, no `[build]`) is an
+/// error, and not watched.
+pub fn start_dev(
+    connector: &Connector,
+    plugin_dir: &Path,
+    source: &Path,
+    report: impl Fn(Result<String, String>) + Send + 'static,
+) -> Result<(DevBuild, super::author::dev::Watch), String> {
+    // A folder with nothing to build is not worth watching.
+    super::author::dev::BuildSpec::read(source)?;
+    let first = dev_build(connector, plugin_dir, source);
+    let (connector, plugin_dir, folder) = (connector.clone(), plugin_dir.to_path_buf(), source.to_path_buf());
+    let watch = super::author::dev::watch(source, std::time::Duration::from_millis(300), move || {
+        // The plugin it replaces is the one installed now, not when the watch began.
+        let (registry, _) = Registry::discover(&plugin_dir);
+        let connector = connector.with_registry(std::sync::Arc::new(registry));
+        report(dev_build(&connector, &plugin_dir, &folder).map(|(_, text)| text));
+    });
+    Ok((first, watch))
+}
+
+/// Installs the component at `path`: validated against the contract, its manifest embedded,
+/// compiled once into the cache so its first use is as fast as any other. `manifest` is a
+/// file to read the manifest from when the component carries none, and whether the user named
+/// it (then a component with its own manifest is an error, not silently preferred).
+fn install(ctx: &Ctx<'_>, path: &Path, manifest: Option<(&Path, bool)>) -> Result<(String, String), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = match manifest {
+        Some((file, _)) => Some(
+            std::fs::read_to_string(file).map_err(|e| format!("cannot read the manifest {}: {e}", file.display()))?,
+        ),
+        None => None,
+    };
+    let origin_name = manifest.map(|(file, _)| file.display().to_string()).unwrap_or_default();
+    let (manifest_read, origin) = Manifest::for_component(&bytes, text.as_deref().map(|t| (t, origin_name.as_str())))
+        .map_err(|e| format!("{} cannot be installed: {e}", path.display()))?;
+    if manifest.is_some_and(|(_, named)| named) && origin == Origin::Section {
+        return Err(format!("{} carries its own manifest; --manifest is for components without one", path.display()));
     }
+    let name = manifest_read.name.clone();
+    let (bytes, from) = match &origin {
+        Origin::Section => (bytes, "its own manifest".to_owned()),
+        Origin::File(text) => (with_section(&bytes, text), format!("the manifest in {origin_name}")),
+    };
     let dir = ctx.dir.clone();
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let target = dir.join(format!("{name}.wasm"));
+    let plugin = Plugin::from_bytes(bytes.into(), Source::User(target.clone())).map_err(|e| e.to_string())?;
+    // Compiling now checks it against the contract and warms the cache for its first use.
+    let started = Instant::now();
+    let prepared = match plugin.manifest.kind {
+        PluginKind::Transport => ctx.connector.runtime().prepare(&plugin).map(drop),
+        PluginKind::Stage => ctx.connector.runtime().prepare_stage(&plugin).map(drop),
+    };
+    prepared.map_err(|e| format!("{} cannot be installed: {e}", path.display()))?;
+    let compiled = started.elapsed();
+    super::super::config::private_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let tmp = dir.join(format!(".{name}.wasm.tmp"));
     std::fs::write(&tmp, &plugin.bytes)
         .and_then(|_| std::fs::rename(&tmp, &target))
@@ -175,13 +255,52 @@ fn add(ctx: &Ctx<'_>, path: &Path, name: Option<&str>) -> Result<String, String>
     {
         forget(ctx, &name, &old.digest);
     }
-    let note = if Registry::is_builtin_name(&name) { "; it overrides the built-in plugin of that name" } else { "" };
-    Ok(format!(
-        "installed {} plugin `{name}` {} to {}{note}\n",
-        plugin.manifest.kind,
-        plugin.manifest.version,
-        target.display()
-    ))
+    let m = &plugin.manifest;
+    let mut report = format!(
+        "installed {} plugin `{name}` {} (contract {}, {from}) to {}; compiled in {:.2} s\n",
+        m.kind,
+        m.version,
+        m.wit,
+        target.display(),
+        compiled.as_secs_f64()
+    );
+    if Registry::is_builtin_name(&name) {
+        report.push_str("  it overrides the built-in plugin of that name\n");
+    }
+    for note in config_notes(ctx, m) {
+        report.push_str(&format!("  {note}\n"));
+    }
+    Ok((name, report))
+}
+
+/// What the user's `[plugins.NAME]` config means for a plugin being installed: what it is
+/// granted, and settings that do nothing for it.
+fn config_notes(ctx: &Ctx<'_>, m: &Manifest) -> Vec<String> {
+    let config = ctx.connector.config();
+    let settings = config.plugin(&m.name);
+    let mut notes = Vec::new();
+    let hosts = config.allowed_hosts(&m.name);
+    if m.kind == PluginKind::Stage && m.capabilities.network() {
+        notes.push(format!("it asks for {}, but stage plugins get no network", m.capabilities.names()));
+    } else if m.capabilities.network() {
+        notes.push(match hosts.is_empty() {
+            true => format!(
+                "it asks for {}; no host is allowed yet: use it as an AI's transport, or set [plugins.{}] allow_hosts",
+                m.capabilities.names(),
+                m.name
+            ),
+            false => format!("it asks for {}; allowed hosts: {}", m.capabilities.names(), hosts.join(", ")),
+        });
+    } else if settings.allow_hosts.is_some() {
+        notes.push(format!("[plugins.{}] allow_hosts does nothing: the plugin asks for no network", m.name));
+    }
+    if config.plugins.get(&m.name).is_some_and(|p| p.trusted != crate::config::Trust::No) {
+        notes.push(format!("[plugins.{}] trusted does nothing: it is for native plugins", m.name));
+    }
+    let memory = settings.memory_limit_mb.or(m.limits.memory_limit_mb).unwrap_or(64);
+    let time = settings.time_limit_ms.or(m.limits.time_limit_ms).unwrap_or(2000);
+    notes.push(format!("limits: {memory} MiB of memory, {time} ms of compute per call"));
+    notes
 }
 
 /// Installs a native library without opening it (opening runs its code).

@@ -1,27 +1,58 @@
-//! The manifest every plugin carries in its `aish:manifest` custom section.
+//! What a plugin says about itself, in any language: a small TOML manifest (name, version,
+//! description, capabilities, default limits) carried in the component's `aish:manifest` custom
+//! section, or given beside it as `plugin.toml` when the component is installed. What the plugin
+//! *is* (transport or stage, and which contract version) is never written by hand: it is read
+//! from the interfaces the component exports.
 
 use serde::Deserialize;
 
-/// The name of the custom section the SDK writes the manifest into.
+/// The name of the custom section that carries the manifest.
 pub const SECTION: &str = "aish:manifest";
 
-/// What a plugin says about itself.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+/// The WIT package every plugin exports an interface of.
+const PACKAGE: &str = "aish:plugin/";
+
+/// What a plugin says about itself, with its kind and contract version read from its exports.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Manifest {
     /// The name pipelines and config use.
     pub name: String,
-    /// `transport` or `stage`.
+    /// `transport` or `stage`, from the component's exports.
     pub kind: PluginKind,
     /// The plugin's own version.
     pub version: String,
-    /// The version of the `aish:plugin` WIT package it was built against.
+    /// The version of the `aish:plugin` WIT package it exports, from the component's exports.
     pub wit: String,
     /// One line about what it does.
-    #[serde(default)]
     pub description: String,
     /// The capabilities it asks for.
-    #[serde(default)]
     pub capabilities: Capabilities,
+    /// Limits the plugin needs by default; the user's `[plugins.NAME]` overrides them.
+    pub limits: Limits,
+}
+
+/// The manifest as written (`plugin.toml` or the custom section).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestFile {
+    name: String,
+    version: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    capabilities: Capabilities,
+    #[serde(default)]
+    limits: Limits,
+    /// How `aish plugin dev` builds the plugin; not part of what is installed.
+    #[serde(default)]
+    #[allow(dead_code, reason = "read by `plugin dev`, accepted here so one file serves both")]
+    build: Option<toml::Value>,
+    /// Written by older SDKs; the exports decide, and a disagreeing value is an error.
+    #[serde(default)]
+    kind: Option<PluginKind>,
+    /// Written by older SDKs; the exports decide, and a disagreeing value is an error.
+    #[serde(default)]
+    wit: Option<String>,
 }
 
 /// The kinds of plugin.
@@ -45,6 +76,7 @@ impl std::fmt::Display for PluginKind {
 
 /// Capabilities a plugin asks for; the user's config decides what it gets.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct Capabilities {
     /// Outbound HTTP (to the allowed hosts only).
     #[serde(default)]
@@ -70,44 +102,268 @@ impl Capabilities {
     }
 }
 
+/// Default limits a plugin declares (an interpreter-based plugin may need more memory or a
+/// longer first call than the host's defaults).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Memory, in MiB (1 to 4096).
+    pub memory_limit_mb: Option<u64>,
+    /// Compute per call, in milliseconds (1 to 3,600,000).
+    pub time_limit_ms: Option<u64>,
+}
+
 /// Why a manifest could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     /// The bytes are not a WebAssembly component.
-    #[error("not a WebAssembly component ({0}); build plugins for wasm32-wasip2")]
+    #[error("not a WebAssembly component ({0}); build plugins for wasm32-wasip2 as components")]
     NotComponent(String),
-    /// No manifest section.
-    #[error("no aish:manifest section: build the plugin with aish-plugin-sdk's register_transport! or register_stage!")]
+    /// The component exports no aish plugin interface.
+    #[error(
+        "it exports no aish plugin interface (aish:plugin/transport@… or aish:plugin/stage@…); build it against the WIT that `aish plugin wit` writes{0}"
+    )]
+    NoContract(String),
+    /// No manifest anywhere.
+    #[error(
+        "it carries no manifest: put a plugin.toml beside it (name, version, description, capabilities) or give one with --manifest FILE"
+    )]
     Missing,
-    /// The section is not a valid manifest.
-    #[error("its manifest is invalid: {0}")]
-    Invalid(String),
+    /// The manifest is not valid.
+    #[error("its manifest ({origin}) is invalid: {why}")]
+    Invalid {
+        /// Where the manifest came from.
+        origin: String,
+        /// What is wrong.
+        why: String,
+    },
 }
 
 impl Manifest {
-    /// Reads the manifest out of a component's bytes without running it.
+    /// Reads the manifest a component carries, with its kind and contract version from its
+    /// exports.
     pub fn from_component(bytes: &[u8]) -> Result<Manifest, ManifestError> {
+        let parts = Parts::read(bytes)?;
+        let text = parts.section.ok_or(ManifestError::Missing)?;
+        Manifest::parse(&text, SECTION, parts.contract?)
+    }
+
+    /// The manifest for a component: its own section when it has one, else `text` read from
+    /// `origin` (a `plugin.toml` beside it or a file the user named).
+    pub fn for_component(bytes: &[u8], text: Option<(&str, &str)>) -> Result<(Manifest, Origin), ManifestError> {
+        let parts = Parts::read(bytes)?;
+        let contract = parts.contract?;
+        match (parts.section, text) {
+            (Some(section), _) => Ok((Manifest::parse(&section, SECTION, contract)?, Origin::Section)),
+            (None, Some((text, origin))) => {
+                Ok((Manifest::parse(text, origin, contract)?, Origin::File(text.to_owned())))
+            }
+            (None, None) => Err(ManifestError::Missing),
+        }
+    }
+
+    fn parse(text: &str, origin: &str, (kind, wit): (PluginKind, String)) -> Result<Manifest, ManifestError> {
+        let invalid = |why: String| ManifestError::Invalid { origin: origin.to_owned(), why };
+        let file: ManifestFile = toml::from_str(text).map_err(|e| invalid(e.message().to_owned()))?;
+        let valid_name =
+            !file.name.is_empty() && file.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid_name {
+            return Err(invalid(format!("`{}` is not a usable plugin name (letters, digits, - and _)", file.name)));
+        }
+        let said = match (file.kind.filter(|k| *k != kind), file.wit.as_ref().filter(|w| **w != wit)) {
+            (Some(k), Some(w)) => Some(format!("kind = \"{k}\" and wit = \"{w}\"")),
+            (Some(k), None) => Some(format!("kind = \"{k}\"")),
+            (None, Some(w)) => Some(format!("wit = \"{w}\"")),
+            (None, None) => None,
+        };
+        if let Some(said) = said {
+            return Err(invalid(format!(
+                "it says {said} but the component exports aish:plugin/{kind}@{wit}; drop that key (aish reads it from the exports)"
+            )));
+        }
+        let bounded = |key: &str, value: Option<u64>, high: u64| match value {
+            Some(v) if v == 0 || v > high => Err(invalid(format!("limits.{key} is {v}; give 1 to {high}"))),
+            _ => Ok(()),
+        };
+        bounded("memory_limit_mb", file.limits.memory_limit_mb, 4096)?;
+        bounded("time_limit_ms", file.limits.time_limit_ms, 3_600_000)?;
+        Ok(Manifest {
+            name: file.name,
+            kind,
+            version: file.version,
+            wit,
+            description: file.description,
+            capabilities: file.capabilities,
+            limits: file.limits,
+        })
+    }
+}
+
+/// Where a component's manifest came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Its own custom section.
+    Section,
+    /// A file: this text, to be embedded when the component is installed.
+    File(String),
+}
+
+/// What a component's bytes say: its manifest section, if any, and the contract it exports.
+struct Parts {
+    section: Option<String>,
+    contract: Result<(PluginKind, String), ManifestError>,
+}
+
+impl Parts {
+    fn read(bytes: &[u8]) -> Result<Parts, ManifestError> {
         if !wasmparser::Parser::is_component(bytes) {
             let why = if wasmparser::Parser::is_core_wasm(bytes) { "a core module" } else { "not WebAssembly" };
             return Err(ManifestError::NotComponent(why.to_owned()));
         }
-        let mut text = None;
+        // Top level (written by `plugin add`) first; else inside the core module (where the
+        // Rust SDK's link section lands).
+        let (mut section, mut nested) = (None, None);
+        let mut exports = Vec::new();
+        // Nested modules and components have exports of their own; only the outer ones count.
+        let mut depth = 0usize;
         for payload in wasmparser::Parser::new(0).parse_all(bytes) {
             let payload = payload.map_err(|e| ManifestError::NotComponent(e.message().to_owned()))?;
-            if let wasmparser::Payload::CustomSection(section) = payload
-                && section.name() == SECTION
-            {
-                text = Some(String::from_utf8_lossy(section.data()).into_owned());
-                break;
+            match payload {
+                wasmparser::Payload::ModuleSection { .. } | wasmparser::Payload::ComponentSection { .. } => depth += 1,
+                wasmparser::Payload::End(_) => depth = depth.saturating_sub(1),
+                wasmparser::Payload::CustomSection(custom) if custom.name() == SECTION => {
+                    let slot = if depth == 0 { &mut section } else { &mut nested };
+                    slot.get_or_insert_with(|| String::from_utf8_lossy(custom.data()).into_owned());
+                }
+                wasmparser::Payload::ComponentExportSection(reader) if depth == 0 => {
+                    for export in reader {
+                        let export = export.map_err(|e| ManifestError::NotComponent(e.message().to_owned()))?;
+                        exports.push(export.name.name.to_owned());
+                    }
+                }
+                _ => {}
             }
         }
-        let text = text.ok_or(ManifestError::Missing)?;
-        let manifest: Manifest = toml::from_str(&text).map_err(|e| ManifestError::Invalid(e.message().to_owned()))?;
-        let valid_name = !manifest.name.is_empty()
-            && manifest.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !valid_name {
-            return Err(ManifestError::Invalid(format!("`{}` is not a usable plugin name", manifest.name)));
+        Ok(Parts { section: section.or(nested), contract: contract(&exports) })
+    }
+}
+
+/// The plugin kind and contract version named by a component's exports.
+fn contract(exports: &[String]) -> Result<(PluginKind, String), ManifestError> {
+    let found: Vec<(PluginKind, String)> = exports
+        .iter()
+        .filter_map(|name| {
+            let (interface, version) = name.strip_prefix(PACKAGE)?.split_once('@')?;
+            let kind = match interface {
+                "transport" => PluginKind::Transport,
+                "stage" => PluginKind::Stage,
+                _ => return None,
+            };
+            Some((kind, version.to_owned()))
+        })
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => {
+            let seen = if exports.is_empty() { String::new() } else { format!(" (it exports {})", exports.join(", ")) };
+            Err(ManifestError::NoContract(seen))
         }
-        Ok(manifest)
+        _ => Err(ManifestError::NoContract(" (it exports more than one; a plugin is one kind)".into())),
+    }
+}
+
+/// The component with `manifest` appended as its `aish:manifest` custom section, so that the
+/// installed file describes itself.
+pub fn with_section(bytes: &[u8], manifest: &str) -> Vec<u8> {
+    let mut payload = Vec::new();
+    leb128(&mut payload, SECTION.len() as u64);
+    payload.extend_from_slice(SECTION.as_bytes());
+    payload.extend_from_slice(manifest.as_bytes());
+    let mut out = Vec::with_capacity(bytes.len() + payload.len() + 6);
+    out.extend_from_slice(bytes);
+    out.push(0); // custom section id
+    leb128(&mut out, payload.len() as u64);
+    out.extend_from_slice(&payload);
+    out
+}
+
+fn leb128(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn component(name: &str) -> Vec<u8> {
+        crate::plugin::BUILTIN_PLUGINS.iter().find(|(n, _)| *n == name).map(|(_, bytes)| bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn kind_and_version_come_from_the_exports() {
+        let sse = Manifest::from_component(&component("sse")).unwrap();
+        assert_eq!((sse.kind, sse.wit.as_str()), (PluginKind::Transport, "0.3.0"));
+        let json = Manifest::from_component(&component("json")).unwrap();
+        assert_eq!((json.kind, json.wit.as_str()), (PluginKind::Stage, "0.3.0"));
+    }
+
+    #[test]
+    fn a_manifest_file_is_embedded_and_read_back() {
+        let bytes = component("json");
+        let text = "name = \"other\"\nversion = \"2.0.0\"\n[limits]\nmemory_limit_mb = 128\n";
+        // The component's own section wins over a file.
+        let (own, origin) = Manifest::for_component(&bytes, Some((text, "plugin.toml"))).unwrap();
+        assert_eq!((own.name.as_str(), origin), ("json", Origin::Section));
+        let stripped = strip_section(&bytes);
+        let (manifest, origin) = Manifest::for_component(&stripped, Some((text, "plugin.toml"))).unwrap();
+        assert_eq!((manifest.name.as_str(), manifest.kind), ("other", PluginKind::Stage));
+        assert_eq!(manifest.limits.memory_limit_mb, Some(128));
+        let Origin::File(text) = origin else { panic!("from the file") };
+        assert_eq!(Manifest::from_component(&with_section(&stripped, &text)).unwrap(), manifest);
+        assert!(matches!(Manifest::for_component(&stripped, None), Err(ManifestError::Missing)));
+    }
+
+    #[test]
+    fn bad_manifests_say_what_is_wrong() {
+        let stripped = strip_section(&component("json"));
+        let error =
+            |text: &str| Manifest::for_component(&stripped, Some((text, "x/plugin.toml"))).unwrap_err().to_string();
+        assert!(
+            error("name = \"a\"\nversion = \"1\"\nkind = \"transport\"\n").contains("exports aish:plugin/stage@0.3.0")
+        );
+        assert!(error("name = \"a b\"\nversion = \"1\"\n").contains("`a b` is not a usable plugin name"));
+        assert!(error("name = \"a\"\nversion = \"1\"\ncapabilites = {}\n").contains("unknown field `capabilites`"));
+        assert!(
+            error("name = \"a\"\nversion = \"1\"\n[limits]\nmemory_limit_mb = 0\n")
+                .contains("limits.memory_limit_mb is 0")
+        );
+        assert!(error("name = \"a\"\n").contains("x/plugin.toml"));
+    }
+
+    #[test]
+    fn a_component_exporting_no_plugin_interface_is_named() {
+        // A component with no exports at all: just the header.
+        let empty = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+        let error = Manifest::for_component(&empty, Some(("name = \"a\"\nversion = \"1\"\n", "f"))).unwrap_err();
+        assert!(error.to_string().contains("exports no aish plugin interface"), "{error}");
+        assert!(Manifest::from_component(b"\0asm\x01\0\0\0").unwrap_err().to_string().contains("a core module"));
+    }
+
+    /// The component without its manifest, as a non-Rust tool would build it: the SDK's
+    /// section (inside the core module) renamed, which leaves the component valid.
+    fn strip_section(bytes: &[u8]) -> Vec<u8> {
+        let mut out = bytes.to_vec();
+        let at = out.windows(SECTION.len()).position(|w| w == SECTION.as_bytes()).expect("a manifest section");
+        out[at + SECTION.len() - 1] = b'X';
+        assert!(out.windows(SECTION.len()).all(|w| w != SECTION.as_bytes()), "only one");
+        out
     }
 }

@@ -2,6 +2,7 @@
 //! the capabilities the user granted, a memory limit and a compute limit.
 
 pub mod addresses;
+pub mod author;
 mod bindings;
 mod cache;
 pub mod capabilities;

@@ -136,7 +136,7 @@ pub struct TimeLimitExceeded {
 
 /// A plugin tried to grow its memory past its limit.
 #[derive(Debug, thiserror::Error)]
-#[error("tried to use {} MiB of memory, over its limit of {} MiB (raise it with [plugins.{plugin}] memory_limit_mb)", desired >> 20, limit >> 20)]
+#[error("tried to use {} MiB of memory, over its limit of {} MiB (raise it with [plugins.{plugin}] memory_limit_mb)", desired.div_ceil(1 << 20), limit >> 20)]
 pub struct MemoryLimitExceeded {
     plugin: String,
     desired: usize,

@@ -7,6 +7,8 @@ mod resume;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::conversation::Conversations;
@@ -34,7 +36,16 @@ pub struct Session {
     pub(crate) transports: BTreeMap<String, String>,
     /// What each AI was sent and answered in this session.
     pub(crate) conversations: Conversations,
+    /// Set by a `plugin dev` watch when it installed a new build: reload before the next line.
+    plugins_changed: Arc<AtomicBool>,
+    /// The folders `plugin dev` watches, each until the session ends or it is started again.
+    dev_watches: BTreeMap<PathBuf, crate::plugin::author::dev::Watch>,
+    /// Where messages from background work (a `plugin dev` rebuild) go.
+    notify: Notify,
 }
+
+/// Shows one message from background work; the shell prints it above its prompt.
+pub type Notify = Arc<dyn Fn(&str) + Send + Sync>;
 
 impl Session {
     /// A session over `connector` that shows answers on `display`; `no_stream` asks every AI for
@@ -51,6 +62,52 @@ impl Session {
             memory_hints: Vec::new(),
             transports: BTreeMap::new(),
             conversations: Conversations::default(),
+            plugins_changed: Arc::new(AtomicBool::new(false)),
+            dev_watches: BTreeMap::new(),
+            notify: Arc::new(|message: &str| {
+                use std::io::IsTerminal as _;
+                let terminal = std::io::stderr().is_terminal();
+                eprintln!("{}", if terminal { crate::text::sanitize(message) } else { message.into() });
+            }),
+        }
+    }
+
+    /// Sends messages from background work to `notify` (the shell's printer above the prompt).
+    pub fn set_notify(&mut self, notify: Notify) {
+        self.notify = notify;
+    }
+
+    /// Watches the plugin folder `source` for `plugin dev`: the build installed now is
+    /// returned; later builds are reported through the notifier and used from the next line on.
+    pub(crate) fn start_dev(&mut self, source: &Path) -> Result<String, String> {
+        let plugin_dir = self.plugin_dir.clone().ok_or("plugins cannot be changed in this session")?;
+        let source = source.canonicalize().map_err(|e| format!("{}: {e}", source.display()))?;
+        // Started again on the same folder: the old watch ends first.
+        self.dev_watches.remove(&source);
+        let (changed, notify) = (self.plugins_changed.clone(), self.notify.clone());
+        let (first, watch) =
+            crate::plugin::manage::start_dev(&self.connector, &plugin_dir, &source, move |result| match result {
+                Ok(report) => {
+                    changed.store(true, Ordering::Release);
+                    notify(&format!("plugin dev: {}the next command uses it", report));
+                }
+                Err(e) => notify(&format!("plugin dev: {e}\nplugin dev: the last good version stays installed")),
+            })?;
+        self.dev_watches.insert(source.clone(), watch);
+        let watching = format!("watching {} for changes (until aish exits)", source.display());
+        match first {
+            Ok((_, report)) => {
+                self.reload_plugins();
+                Ok(format!("{report}{watching}\n"))
+            }
+            Err(e) => Err(format!("{e}\n{watching}; fix the errors and save")),
+        }
+    }
+
+    /// Picks up plugins a `plugin dev` watch installed since the last line.
+    pub(crate) fn refresh_plugins(&mut self) {
+        if self.plugins_changed.swap(false, Ordering::Acquire) {
+            self.reload_plugins();
         }
     }
 

@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use nu_ansi_term::{Color, Style};
 use reedline::{
-    ColumnarMenu, DefaultHinter, EditMode, Emacs, FileBackedHistory, KeyCode, KeyModifiers, Keybindings, MenuBuilder,
-    Reedline, ReedlineEvent, ReedlineMenu, Signal, Vi, default_emacs_keybindings, default_vi_insert_keybindings,
-    default_vi_normal_keybindings, default_vi_visual_keybindings,
+    ColumnarMenu, DefaultHinter, EditMode, Emacs, ExternalPrinter, FileBackedHistory, KeyCode, KeyModifiers,
+    Keybindings, MenuBuilder, Reedline, ReedlineEvent, ReedlineMenu, Signal, Vi, default_emacs_keybindings,
+    default_vi_insert_keybindings, default_vi_normal_keybindings, default_vi_visual_keybindings,
 };
 
 pub use completer::AishCompleter;
@@ -69,6 +69,13 @@ pub async fn run(app: &App, session: &mut Session) -> u8 {
         .with_partial_completions(true)
         .with_edit_mode(edit_mode(app.config().shell.edit_mode))
         .with_ansi_colors(color);
+    // Messages from background work (a `plugin dev` rebuild) appear above the prompt, not in it.
+    let printer = ExternalPrinter::<String>::default();
+    let sender = printer.sender();
+    session.set_notify(Arc::new(move |message: &str| {
+        let _ = sender.send(aish::text::sanitize(message).into_owned());
+    }));
+    editor = editor.with_external_printer(printer);
     let left = app
         .config()
         .shell

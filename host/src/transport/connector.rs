@@ -84,7 +84,9 @@ impl Connector {
         hosts.extend(extra_hosts.iter().cloned());
         let allow = AllowList::parse(&hosts)
             .map_err(|e| TransportError::new(ErrorKind::InvalidInput, format!("[plugins.{name}] allow_hosts: {e}")))?;
-        let asks = self.registry.get(name).map(|p| p.manifest.capabilities.clone()).unwrap_or_default();
+        let manifest = self.registry.get(name).map(|p| &p.manifest);
+        let asks = manifest.map(|m| m.capabilities.clone()).unwrap_or_default();
+        let limits = manifest.map(|m| m.limits).unwrap_or_default();
         let key = (name.to_owned(), hosts);
         let mut grants = self.network_grants.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let (http, socket) = match grants.get(&key) {
@@ -119,8 +121,17 @@ impl Connector {
         Ok(Grant {
             http,
             socket,
-            memory_limit: settings.memory_limit_mb.map(|mb| (mb as usize) << 20).unwrap_or(DEFAULT_MEMORY_LIMIT),
-            time_limit: settings.time_limit_ms.map(Duration::from_millis).unwrap_or(DEFAULT_TIME_LIMIT),
+            // The user's setting, else what the plugin declared it needs, else the host's default.
+            memory_limit: settings
+                .memory_limit_mb
+                .or(limits.memory_limit_mb)
+                .map(|mb| (mb as usize) << 20)
+                .unwrap_or(DEFAULT_MEMORY_LIMIT),
+            time_limit: settings
+                .time_limit_ms
+                .or(limits.time_limit_ms)
+                .map(Duration::from_millis)
+                .unwrap_or(DEFAULT_TIME_LIMIT),
         })
     }
 

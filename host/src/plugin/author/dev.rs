@@ -1,0 +1,211 @@
+//! `plugin dev DIR`: builds the plugin in DIR with the command its `plugin.toml` names, installs
+//! it, and does both again whenever a source file changes, while the shell goes on. A failed
+//! build shows its errors and leaves the last good version installed. Zed's "install dev
+//! extension" is the model.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Deserialize;
+
+/// How a plugin folder is built: `[build]` in its `plugin.toml`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BuildSpec {
+    /// One shell command, run in the folder.
+    pub command: String,
+    /// The component it writes, relative to the folder.
+    pub output: PathBuf,
+}
+
+impl BuildSpec {
+    /// The `[build]` table of `dir/plugin.toml`; a Rust crate without one builds with cargo.
+    pub fn read(dir: &Path) -> Result<BuildSpec, String> {
+        #[derive(Deserialize)]
+        struct File {
+            build: Option<BuildSpec>,
+        }
+        let path = dir.join("plugin.toml");
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "cannot read {}: {e}; a plugin folder has a plugin.toml (`aish plugin new` writes one)",
+                path.display()
+            )
+        })?;
+        let table: toml::Table = toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))?;
+        let file = File::deserialize(toml::Value::Table(table))
+            .map_err(|e| format!("{}: [build]: {}", path.display(), e.message()))?;
+        match file.build {
+            Some(spec) => Ok(spec),
+            None => cargo_default(dir).ok_or_else(|| {
+                format!(
+                    "{} has no [build] table: add `command` (run in the folder) and `output` (the .wasm it writes)",
+                    path.display()
+                )
+            }),
+        }
+    }
+}
+
+/// `cargo build` for a Rust plugin crate with no `[build]` table.
+fn cargo_default(dir: &Path) -> Option<BuildSpec> {
+    let cargo: toml::Table = toml::from_str(&std::fs::read_to_string(dir.join("Cargo.toml")).ok()?).ok()?;
+    let name = cargo.get("package")?.get("name")?.as_str()?.replace('-', "_");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target"));
+    Some(BuildSpec {
+        command: "cargo build --release --target wasm32-wasip2".into(),
+        output: target.join("wasm32-wasip2/release").join(format!("{name}.wasm")),
+    })
+}
+
+/// Runs the build; the component it wrote, or the end of what the build printed.
+pub fn build(dir: &Path, spec: &BuildSpec) -> Result<PathBuf, String> {
+    let output = dir.join(&spec.output);
+    let run = Command::new("sh")
+        .arg("-c")
+        .arg(&spec.command)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run `{}`: {e}", spec.command))?;
+    if !run.status.success() {
+        let mut log = String::from_utf8_lossy(&run.stderr).into_owned();
+        log.push_str(&String::from_utf8_lossy(&run.stdout));
+        return Err(format!("`{}` failed ({}):\n{}", spec.command, run.status, tail(&log, 40)));
+    }
+    if !output.is_file() {
+        return Err(format!(
+            "`{}` succeeded but wrote no {}; fix `output` in plugin.toml",
+            spec.command,
+            output.display()
+        ));
+    }
+    Ok(output)
+}
+
+/// The last `lines` lines of `text`.
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.trim_end().lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Folders never watched: build output, dependencies, tool caches.
+const IGNORED: &[&str] = &["target", "node_modules", "__pycache__", ".git"];
+
+/// What the sources look like now: every file's path, size and change time, except build
+/// output and components.
+pub fn fingerprint(dir: &Path) -> Vec<(PathBuf, u64, SystemTime)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else { continue };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if IGNORED.contains(&name.as_ref()) || name.starts_with('.') || name.ends_with(".wasm") {
+                continue;
+            }
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else {
+                files.push((entry.path(), meta.len(), meta.modified().unwrap_or(SystemTime::UNIX_EPOCH)));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// A folder being watched; dropping it stops the watch.
+pub struct Watch {
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Calls `changed` on a thread of its own each time the sources in `dir` change (looked at every
+/// `every`; a burst of saves counts once, after it settles).
+pub fn watch(dir: &Path, every: Duration, mut changed: impl FnMut() + Send + 'static) -> Watch {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (dir, stopped) = (dir.to_path_buf(), stop.clone());
+    std::thread::spawn(move || {
+        let mut seen = fingerprint(&dir);
+        while !stopped.load(Ordering::Relaxed) {
+            std::thread::sleep(every);
+            let now = fingerprint(&dir);
+            if now == seen {
+                continue;
+            }
+            // Wait for the editor to finish writing.
+            let settle = Instant::now();
+            let mut last = now;
+            while settle.elapsed() < every * 4 {
+                std::thread::sleep(every / 2);
+                let again = fingerprint(&dir);
+                if again == last {
+                    break;
+                }
+                last = again;
+            }
+            if stopped.load(Ordering::Relaxed) {
+                break;
+            }
+            changed();
+            // What the build itself touched is not a change to build again for.
+            seen = fingerprint(&dir);
+        }
+    });
+    Watch { stop }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_build_reports_its_errors_and_a_missing_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec =
+            BuildSpec { command: "echo 'error: line 3: bad syntax' >&2; exit 1".into(), output: "x.wasm".into() };
+        let error = build(dir.path(), &spec).unwrap_err();
+        assert!(error.contains("error: line 3: bad syntax") && error.contains("exit status: 1"), "{error}");
+        let spec = BuildSpec { command: "true".into(), output: "x.wasm".into() };
+        assert!(build(dir.path(), &spec).unwrap_err().contains("wrote no"));
+        let spec = BuildSpec { command: "printf wasm > x.wasm".into(), output: "x.wasm".into() };
+        assert_eq!(build(dir.path(), &spec).unwrap(), dir.path().join("x.wasm"));
+    }
+
+    #[test]
+    fn the_build_table_is_read_or_its_absence_explained() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("plugin.toml"), "name = \"a\"\nversion = \"1\"\n").unwrap();
+        assert!(BuildSpec::read(dir.path()).unwrap_err().contains("has no [build] table"));
+        std::fs::write(
+            dir.path().join("plugin.toml"),
+            "name = \"a\"\nversion = \"1\"\n[build]\ncommand = \"make\"\noutput = \"a.wasm\"\n",
+        )
+        .unwrap();
+        assert_eq!(BuildSpec::read(dir.path()).unwrap().command, "make");
+    }
+
+    #[test]
+    fn sources_changing_are_seen_and_outputs_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("app.py"), "one").unwrap();
+        let before = fingerprint(dir.path());
+        std::fs::write(dir.path().join("out.wasm"), "built").unwrap();
+        std::fs::create_dir(dir.path().join("target")).unwrap();
+        std::fs::write(dir.path().join("target/x"), "built").unwrap();
+        assert_eq!(fingerprint(dir.path()), before);
+        std::fs::write(dir.path().join("app.py"), "two!").unwrap();
+        assert_ne!(fingerprint(dir.path()), before);
+    }
+}

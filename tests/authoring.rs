@@ -1,0 +1,266 @@
+//! Plugins in any language, as an author meets them: `aish plugin new` in a folder outside the
+//! repository, the language's own build, `aish plugin add` (manifest from the component, from a
+//! `plugin.toml` beside it, or `--manifest`), and the plugin running in the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::server::{Part, Reply, TestServer};
+use crate::support::{aish, home, toolchains, write_config};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ sits in the workspace").to_path_buf()
+}
+
+/// `aish plugin new NAME --kind KIND --lang LANG` in a fresh folder outside the repository.
+fn new_plugin(home: &Path, name: &str, kind: &str, lang: &str) -> (tempfile::TempDir, PathBuf) {
+    let outside = tempfile::tempdir().unwrap();
+    let dir = outside.path().to_str().unwrap();
+    let run = aish(home, &["plugin", "new", name, "--kind", kind, "--lang", lang, "--dir", dir], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains(&format!("created {dir}/{name}")), "{}", run.stdout);
+    let folder = outside.path().join(name);
+    (outside, folder)
+}
+
+/// The `[build]` command of a plugin folder, run as `plugin dev` runs it, with `path_first`
+/// ahead on `PATH`.
+fn build(folder: &Path, path_first: Option<&Path>) -> PathBuf {
+    let manifest: toml::Table = toml::from_str(&std::fs::read_to_string(folder.join("plugin.toml")).unwrap()).unwrap();
+    let command = manifest["build"]["command"].as_str().unwrap();
+    let output = folder.join(manifest["build"]["output"].as_str().unwrap());
+    let mut sh = Command::new("sh");
+    sh.arg("-c").arg(command).current_dir(folder);
+    if let Some(dir) = path_first {
+        sh.env("PATH", toolchains::path_with(dir));
+    }
+    let run = sh.output().expect("run the build");
+    assert!(
+        run.status.success(),
+        "`{command}` failed:\n{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(output.is_file(), "{} was built", output.display());
+    output
+}
+
+/// Builds a Rust plugin folder for wasm32-wasip2 with no network, sharing a target folder (and
+/// the workspace's lock file) so only the plugin itself compiles.
+fn cargo_build(folder: &Path, crate_name: &str) -> PathBuf {
+    std::fs::copy(root().join("Cargo.lock"), folder.join("Cargo.lock")).unwrap();
+    let target = root().join("target/sdk-standalone");
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .current_dir(folder)
+        .args(["build", "--quiet", "--offline", "--release", "--target", "wasm32-wasip2"])
+        .env("CARGO_TARGET_DIR", &target);
+    for var in
+        ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "RUSTC_WORKSPACE_WRAPPER", "RUSTC_WRAPPER", "CARGO_BUILD_TARGET"]
+    {
+        cargo.env_remove(var);
+    }
+    assert!(cargo.status().expect("run cargo").success(), "the new Rust plugin builds offline");
+    target.join(format!("wasm32-wasip2/release/{crate_name}.wasm"))
+}
+
+/// A server that streams `pieces` as a plain-text body.
+fn plain_server(pieces: &[&str]) -> TestServer {
+    let mut reply = Reply::body(200, "text/plain", "");
+    reply.parts = pieces.iter().map(|p| Part::Data(p.as_bytes().to_vec())).collect();
+    TestServer::always(reply)
+}
+
+fn check_transport(home: &Path, name: &str) {
+    let server = plain_server(&["Hello ", "from ", "the wire ✓"]);
+    write_config(home, &format!("[ai.mine]\nurl = \"{}\"\ntransport = \"{name}\"\n", server.url("/chat")));
+    let run = aish(home, &["-c", "mine say hello"], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout, "Hello from the wire ✓\n");
+    let sent = server.requests()[0].json();
+    assert_eq!(sent["message"], "say hello", "{sent}");
+}
+
+#[test]
+fn plugin_wit_writes_the_contract_the_binary_carries() {
+    let home = home();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("contract");
+    let run = aish(home.path(), &["plugin", "wit", out.to_str().unwrap()], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    let version = aish_plugin_sdk::WIT_VERSION;
+    assert!(run.stdout.contains(&format!("aish:plugin@{version}")), "{}", run.stdout);
+    for file in ["types.wit", "transport.wit", "stage.wit", "http.wit", "socket.wit"] {
+        let ours = std::fs::read(out.join(file)).unwrap();
+        assert!(ours == std::fs::read(root().join(format!("wit/v{version}/{file}"))).unwrap(), "{file}");
+    }
+}
+
+#[test]
+fn a_new_rust_stage_builds_outside_the_repository_and_runs() {
+    let home = home();
+    let (_outside, folder) = new_plugin(home.path(), "shout", "stage", "rust");
+    let wasm = cargo_build(&folder, "shout");
+    let add = aish(home.path(), &["plugin", "add", wasm.to_str().unwrap()], None);
+    assert_eq!(add.code, 0, "{add:?}");
+    assert!(add.stdout.contains("installed stage plugin `shout` 0.1.0 (contract"), "{}", add.stdout);
+    assert!(add.stdout.contains("compiled in"), "{}", add.stdout);
+    let run = aish(home.path(), &["-c", "echo hello there | shout"], None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "HELLO THERE\n"), "{run:?}");
+}
+
+#[test]
+fn a_new_rust_transport_builds_outside_the_repository_and_streams() {
+    let home = home();
+    let (_outside, folder) = new_plugin(home.path(), "relay", "transport", "rust");
+    let wasm = cargo_build(&folder, "relay");
+    let add = aish(home.path(), &["plugin", "add", wasm.to_str().unwrap()], None);
+    assert_eq!(add.code, 0, "{add:?}");
+    assert!(add.stdout.contains("it asks for http"), "{}", add.stdout);
+    check_transport(home.path(), "relay");
+}
+
+/// Waits for a prompt in the pty, answering the cursor-position query a real terminal answers.
+fn prompt(shell: &mut rexpect::session::PtySession) {
+    shell.exp_string("\x1b[6n").expect("a new prompt asks where the cursor is");
+    shell.send("\x1b[1;1R").unwrap();
+    shell.flush().unwrap();
+}
+
+#[test]
+fn plugin_dev_rebuilds_a_changed_plugin_in_the_running_shell_and_keeps_the_last_good_one() {
+    let home = home();
+    let (_outside, folder) = new_plugin(home.path(), "devshout", "stage", "rust");
+    std::fs::copy(root().join("Cargo.lock"), folder.join("Cargo.lock")).unwrap();
+    // The template's build, pointed at the shared target folder so only the plugin compiles.
+    let target = root().join("target/sdk-standalone");
+    let manifest = std::fs::read_to_string(folder.join("plugin.toml")).unwrap();
+    let build = format!(
+        "[build]\ncommand = \"CARGO_TARGET_DIR={} cargo build --quiet --offline --release --target wasm32-wasip2\"\noutput = \"{}\"\n",
+        target.display(),
+        target.join("wasm32-wasip2/release/devshout.wasm").display()
+    );
+    let manifest = format!("{}{build}", &manifest[..manifest.find("[build]").unwrap()]);
+    std::fs::write(folder.join("plugin.toml"), manifest).unwrap();
+
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aish"));
+    command.env("AISH_HOME", home.path()).env("NO_COLOR", "1").env("TERM", "xterm");
+    for var in
+        ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "RUSTC_WORKSPACE_WRAPPER", "RUSTC_WRAPPER", "CARGO_BUILD_TARGET"]
+    {
+        command.env_remove(var);
+    }
+    let mut shell = rexpect::session::spawn_command(command, Some(120_000)).expect("start aish in a pty");
+    prompt(&mut shell);
+    shell.send_line(&format!("plugin dev {}", folder.display())).unwrap();
+    shell.exp_string("installed stage plugin `devshout`").expect("the first build is installed");
+    shell.exp_string("watching").expect("and the folder watched");
+    prompt(&mut shell);
+    shell.send_line("echo hello dev | devshout").unwrap();
+    shell.exp_string("HELLO DEV").expect("the plugin runs");
+    prompt(&mut shell);
+
+    // A broken edit: its errors are shown and the last good build stays.
+    let source = folder.join("src/lib.rs");
+    let good = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(&source, good.replace("Ok(chunk.to_uppercase())", "Ok(chunk.to_uppercase()")).unwrap();
+    shell.exp_string("plugin dev: ").expect("the failed build is reported");
+    shell.exp_string("the last good version stays installed").expect("and the last good version kept");
+    shell.send_line("echo still good | devshout").unwrap();
+    shell.exp_string("STILL GOOD").expect("the last good build still runs");
+    prompt(&mut shell);
+
+    // A good edit: rebuilt, reinstalled, and the next command uses it.
+    std::fs::write(&source, good.replace("Ok(chunk.to_uppercase())", "Ok(chunk.replace(\"hello\", \"bonjour\"))"))
+        .unwrap();
+    shell.exp_string("the next command uses it").expect("the rebuild is reported");
+    shell.send_line("echo hello again | devshout").unwrap();
+    shell.exp_string("bonjour again").expect("the new code runs without restarting the shell");
+    prompt(&mut shell);
+    shell.send_control('d').unwrap();
+    shell.exp_eof().expect("Ctrl-D leaves");
+}
+
+/// A copy of an example folder with the contract written beside it by `aish plugin wit`.
+fn example(home: &Path, name: &str) -> (tempfile::TempDir, PathBuf) {
+    let outside = tempfile::tempdir().unwrap();
+    let folder = outside.path().join(name);
+    std::fs::create_dir_all(&folder).unwrap();
+    for entry in std::fs::read_dir(root().join("examples").join(name)).unwrap().flatten() {
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), folder.join(entry.file_name())).unwrap();
+        }
+    }
+    let run = aish(home, &["plugin", "wit", folder.join("wit").to_str().unwrap()], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    (outside, folder)
+}
+
+#[test]
+fn a_new_python_stage_installs_with_only_a_plugin_toml_beside_it_and_runs() {
+    let tools = toolchains::componentize_py();
+    let home = home();
+    let (_outside, folder) = new_plugin(home.path(), "pyshout", "stage", "python");
+    let wasm = build(&folder, Some(&tools));
+    let add = aish(home.path(), &["plugin", "add", wasm.to_str().unwrap()], None);
+    assert_eq!(add.code, 0, "{add:?}");
+    assert!(add.stdout.contains("installed stage plugin `pyshout` 0.1.0"), "{}", add.stdout);
+    assert!(
+        add.stdout.contains(&format!("the manifest in {}", folder.join("plugin.toml").display())),
+        "{}",
+        add.stdout
+    );
+    let run = aish(home.path(), &["-c", "echo hello python | pyshout"], None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "HELLO PYTHON\n"), "{run:?}");
+
+    // Without its plugin.toml, the component says what it lacks; --manifest supplies it.
+    let alone = tempfile::tempdir().unwrap();
+    let copy = alone.path().join("pyshout.wasm");
+    std::fs::copy(&wasm, &copy).unwrap();
+    let add = aish(home.path(), &["plugin", "add", copy.to_str().unwrap()], None);
+    assert_eq!(add.code, 1, "{add:?}");
+    assert!(add.stderr.contains("it carries no manifest: put a plugin.toml beside it"), "{}", add.stderr);
+    let manifest = folder.join("plugin.toml");
+    let add =
+        aish(home.path(), &["plugin", "add", "--manifest", manifest.to_str().unwrap(), copy.to_str().unwrap()], None);
+    assert_eq!(add.code, 0, "{add:?}");
+}
+
+#[test]
+fn a_new_python_transport_streams_from_a_loopback_server() {
+    let tools = toolchains::componentize_py();
+    let home = home();
+    let (_outside, folder) = new_plugin(home.path(), "pystream", "transport", "python");
+    let wasm = build(&folder, Some(&tools));
+    let add = aish(home.path(), &["plugin", "add", wasm.to_str().unwrap()], None);
+    assert_eq!(add.code, 0, "{add:?}");
+    check_transport(home.path(), "pystream");
+}
+
+#[test]
+fn the_python_example_stage_wraps_text() {
+    let tools = toolchains::componentize_py();
+    let home = home();
+    let (_outside, folder) = example(home.path(), "python-stage");
+    let wasm = build(&folder, Some(&tools));
+    let add = aish(home.path(), &["plugin", "add", wasm.to_str().unwrap()], None);
+    assert_eq!(add.code, 0, "{add:?}");
+    let run = aish(home.path(), &["-c", "echo one two three four five six | wrap 9"], None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "one two\nthree\nfour five\nsix\n"), "{run:?}");
+    let run = aish(home.path(), &["-c", "echo hi | wrap 0"], None);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("wrap: usage: wrap [WIDTH]"), "{}", run.stderr);
+}
+
+#[test]
+fn the_javascript_example_transport_streams_from_a_loopback_server() {
+    let modules = toolchains::componentize_js();
+    let home = home();
+    let (_outside, folder) = example(home.path(), "js-transport");
+    std::os::unix::fs::symlink(&modules, folder.join("node_modules")).unwrap();
+    let wasm = build(&folder, None);
+    let add = aish(home.path(), &["plugin", "add", wasm.to_str().unwrap()], None);
+    assert_eq!(add.code, 0, "{add:?}");
+    assert!(add.stdout.contains("installed transport plugin `jsstream`"), "{}", add.stdout);
+    check_transport(home.path(), "jsstream");
+}
