@@ -8,6 +8,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, exit};
 
+use sha2::Digest as _;
+
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "plugin";
 
@@ -34,11 +36,19 @@ fn main() {
     }
 
     let artifacts = target_dir.join(TARGET).join(PROFILE);
-    let mut code = String::from("/// The plugins built into aish: (name, component bytes).\n");
-    code.push_str("pub const BUILTIN_PLUGINS: &[(&str, &[u8])] = &[\n");
+    let mut code = String::from("/// The plugins built into aish.\n");
+    code.push_str("pub const BUILTIN_PLUGINS: &[Builtin] = &[\n");
     for (package, name) in &builtin {
         let wasm = artifacts.join(format!("{}.wasm", package.replace('-', "_")));
-        writeln!(code, "    ({name:?}, include_bytes!({:?})),", wasm.display().to_string()).unwrap();
+        // Hashed here, once, rather than by every start of aish.
+        let bytes = fs::read(&wasm).unwrap_or_else(|e| panic!("read {}: {e}", wasm.display()));
+        let sha256: [u8; 32] = sha2::Sha256::digest(&bytes).into();
+        writeln!(
+            code,
+            "    Builtin {{ name: {name:?}, bytes: include_bytes!({:?}), sha256: {sha256:?} }},",
+            wasm.display().to_string()
+        )
+        .unwrap();
     }
     code.push_str("];\n");
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -157,6 +167,9 @@ fn build_plugin(root: &Path, target_dir: &Path, package: &str) {
     {
         cmd.env_remove(var);
     }
+    // WebAssembly SIMD (wasmtime runs it on every host it supports): line and string ends are
+    // found 16 bytes at a time.
+    cmd.env("CARGO_ENCODED_RUSTFLAGS", "-Ctarget-feature=+simd128");
     let status = cmd.status().unwrap_or_else(|e| {
         eprintln!("error: cannot run cargo to build plugin {package}: {e}");
         exit(1);

@@ -185,3 +185,48 @@ fn plain_shows_the_answer_as_received_but_sanitised() {
     let (parser, _) = screen(&bytes, 80);
     assert!(parser.screen().contents().contains("**bold** and ␛[1mraw␛[0m"), "{}", parser.screen().contents());
 }
+
+/// A slow stream's tokens, each held back by the server until the test has seen the one
+/// before on the terminal: a display that buffered a token until more arrived would never show
+/// it, and the test would time out. No timing is asserted.
+fn shows_each_token_before_the_next_is_sent(plain: bool, pieces: &[&str]) {
+    let gates: Vec<Gate> = pieces.iter().map(|_| Gate::default()).collect();
+    let mut parts = Vec::new();
+    for (piece, gate) in pieces.iter().zip(&gates) {
+        parts.push(Part::Pause(std::time::Duration::from_millis(50)));
+        parts.extend(tokens(&[piece]).into_iter().take(1));
+        parts.push(Part::Wait(gate.clone()));
+    }
+    parts.push(Part::Data(b"event: done\ndata: {}\n\n".to_vec()));
+    let server = TestServer::always(stream(parts));
+    let home = home();
+    write_config(home.path(), &format!("[ai.slow]\nurl = \"{}\"\n", server.url("/")));
+    let flag = if plain { "--plain " } else { "" };
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("stty cols 80 rows 30; exec \"$0\" {flag}-c 'slow go'"))
+        .arg(env!("CARGO_BIN_EXE_aish"))
+        .env("AISH_HOME", home.path())
+        .env("TERM", "xterm-256color")
+        .env("NO_COLOR", "1");
+    let mut session = spawn_command(command, Some(10_000)).expect("start aish in a pty");
+    for (piece, gate) in pieces.iter().zip(&gates) {
+        // The word itself: rendered, Markdown's markers are gone.
+        let word = piece.trim().trim_start_matches(['#', '-', ' ']);
+        session.exp_string(word).unwrap_or_else(|e| panic!("`{word}` was not shown before the next token: {e}"));
+        gate.open();
+    }
+    session.exp_string("[Complete").expect("the answer completes");
+}
+
+#[test]
+fn a_slow_stream_shows_every_token_as_it_arrives() {
+    shows_each_token_before_the_next_is_sent(true, &["alpha ", "bravo ", "charlie ", "delta ", "echo"]);
+}
+
+#[test]
+fn a_slow_markdown_stream_shows_every_line_as_it_arrives() {
+    // Rendered, a line is shown when it ends (or after a short pause); each token ends one.
+    shows_each_token_before_the_next_is_sent(false, &["# alpha\n", "bravo\n\n", "- charlie\n", "- delta\n"]);
+}

@@ -3,8 +3,9 @@
 //! For 100,000-chunk streams in the OpenAI, Anthropic and aish dialects, served over loopback,
 //! in one process and one sitting:
 //! - the wire limit: `curl -N` copying the bytes (a byte-copying reader when curl is missing);
-//! - the best native parse: the same HTTP client aish uses, lines found with memchr, each event's
-//!   JSON read borrowed in one pass (no tree), in this process;
+//! - the best native parse: the same HTTP client aish uses, lines found with memchr, each event
+//!   read by the transports' own dialect code (a borrowed one-pass fast path, no tree) compiled
+//!   natively, in this process;
 //! - the WebAssembly `sse` plugin alone, through aish's runtime, in this process;
 //! - the whole `aish -c` process, its answer piped.
 //!
@@ -14,14 +15,12 @@
 #[path = "../support/server.rs"]
 mod server;
 
-use std::borrow::Cow;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use serde::Deserialize;
 use serde_json::json;
 
 use aish::config::Config;
@@ -94,52 +93,33 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-/// The best native parse: memchr finds the lines, serde reads each event's one field borrowed.
-/// Returns the answer's length in bytes.
-async fn native(dialect: &str, url: &str) -> usize {
-    #[derive(Deserialize)]
-    struct OpenAi<'a> {
-        #[serde(borrow, default)]
-        choices: Vec<Choice<'a>>,
-    }
-    #[derive(Deserialize)]
-    struct Choice<'a> {
-        #[serde(borrow)]
-        delta: Option<Text<'a>>,
-    }
-    #[derive(Deserialize)]
-    struct Text<'a> {
-        #[serde(borrow, alias = "text", alias = "token")]
-        content: Option<Cow<'a, str>>,
-    }
-    #[derive(Deserialize)]
-    struct Anthropic<'a> {
-        #[serde(borrow)]
-        delta: Option<Text<'a>>,
-    }
-    #[derive(Deserialize)]
-    struct Aish<'a> {
-        #[serde(borrow)]
-        data: Option<Text<'a>>,
-    }
-    let response = reqwest::Client::new().post(url).body("{}").send().await.expect("native request");
+/// The best native parse: the same HTTP client, lines found with memchr, and the transports'
+/// own dialect code (its one-pass fast path, serde for the rest) compiled natively. Returns the
+/// answer's length in bytes.
+async fn native(client: &reqwest::Client, dialect: &str, url: &str) -> usize {
+    let options = aish_plugin_sdk::ConnectOptions {
+        url: url.into(),
+        dialect: dialect.into(),
+        model: None,
+        api_key: None,
+        settings: "{}".into(),
+    };
+    let mut parser = aish_dialects::Dialect::new(options).expect("dialect");
+    let response = client.post(url).body("{}").send().await.expect("native request");
     let mut stream = response.bytes_stream();
-    let (mut carry, mut answer) = (Vec::new(), 0usize);
-    let mut line = |line: &[u8]| -> bool {
-        let Some(data) = line.strip_prefix(b"data: ") else { return true };
-        let text = match dialect {
-            "openai" if data == b"[DONE]" => return false,
-            "openai" => serde_json::from_slice::<OpenAi<'_>>(data)
-                .expect("JSON")
-                .choices
-                .into_iter()
-                .next()
-                .and_then(|c| c.delta)
-                .and_then(|d| d.content),
-            "anthropic" => serde_json::from_slice::<Anthropic<'_>>(data).expect("JSON").delta.and_then(|d| d.content),
-            _ => serde_json::from_slice::<Aish<'_>>(data).expect("JSON").data.and_then(|d| d.content),
-        };
-        answer += text.map_or(0, |t| t.len());
+    let (mut carry, mut answer, mut event) = (Vec::new(), 0usize, String::new());
+    let mut out = Vec::new();
+    let mut line = |line: &[u8], out: &mut Vec<aish_plugin_sdk::Event>| -> bool {
+        if let Some(name) = line.strip_prefix(b"event: ") {
+            event = String::from_utf8_lossy(name).into_owned();
+        } else if let Some(data) = line.strip_prefix(b"data: ") {
+            let data = std::str::from_utf8(data).expect("UTF-8");
+            let name = if event.is_empty() { "message" } else { event.as_str() };
+            let message = aish_dialects::Message { event: name, data, id: "" };
+            let progress = parser.on_message(&message, out).expect("parse");
+            event.clear();
+            return progress == aish_dialects::Progress::More;
+        }
         true
     };
     'read: while let Some(bytes) = stream.next().await {
@@ -147,10 +127,16 @@ async fn native(dialect: &str, url: &str) -> usize {
         carry.extend_from_slice(&bytes);
         let mut start = 0;
         while let Some(end) = memchr::memchr(b'\n', &carry[start..]) {
-            if !line(&carry[start..start + end]) {
+            let more = line(&carry[start..start + end], &mut out);
+            start += end + 1;
+            for piece in out.drain(..) {
+                if let aish_plugin_sdk::Event::Token(text) = piece {
+                    answer += text.len();
+                }
+            }
+            if !more {
                 break 'read;
             }
-            start += end + 1;
         }
         carry.drain(..start);
     }
@@ -226,6 +212,8 @@ fn main() {
         Arc::new(registry),
         Arc::new(Config::default()),
     );
+    // One client for every native run, as the plugin runtime keeps one.
+    let client = reqwest::Client::new();
     let curl = Command::new("curl").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
     let wire_name = if curl { "curl -N" } else { "byte reader" };
     let expected: usize = (0..CHUNKS).map(|i| token(i).len()).sum();
@@ -254,7 +242,7 @@ fn main() {
         for _ in 0..RUNS {
             wires.push(wire(&url, curl));
             let started = Instant::now();
-            assert_eq!(runtime.block_on(native(dialect, &url)), expected, "native read every token");
+            assert_eq!(runtime.block_on(native(&client, dialect, &url)), expected, "native read every token");
             natives.push(started.elapsed());
             let started = Instant::now();
             assert_eq!(runtime.block_on(plugin(&connector, dialect, &url)), expected, "the plugin read every token");

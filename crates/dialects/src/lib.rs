@@ -17,6 +17,7 @@ pub mod http;
 pub mod lines;
 mod provider;
 mod providers;
+mod skim;
 mod tools;
 
 use std::time::Duration;

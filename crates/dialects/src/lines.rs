@@ -47,8 +47,8 @@ impl Lines {
         }
         loop {
             let found = match ANY {
-                true => bytes.iter().position(|&b| b == b'\n' || b == b'\r'),
-                false => bytes.iter().position(|&b| b == b'\n'),
+                true => memchr::memchr2(b'\n', b'\r', bytes),
+                false => memchr::memchr(b'\n', bytes),
             };
             let Some(end) = found else { break };
             if self.partial.is_empty() {

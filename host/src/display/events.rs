@@ -63,7 +63,7 @@ impl Display {
     /// A piece of the answer: as it is on a pipe, sanitised (and rendered) on a terminal.
     fn answer_piece(&mut self, text: &str) {
         let Some(mut shown) = self.stage.take() else {
-            self.write_out(text);
+            self.write_answer(text);
             return;
         };
         if shown.visibility == Visibility::Shown {
@@ -73,12 +73,12 @@ impl Display {
                     Some(renderer) => {
                         let mut rendered = String::new();
                         renderer.push(&clean, &mut rendered);
-                        self.write_out(&rendered);
+                        self.write_answer(&rendered);
                     }
-                    None => self.write_out(&clean),
+                    None => self.write_answer(&clean),
                 }
             } else {
-                self.write_out(text);
+                self.write_answer(text);
             }
         }
         self.stage = Some(shown);
@@ -105,7 +105,15 @@ impl Display {
 }
 
 impl EventSink for Display {
+    fn flush(&mut self) {
+        self.flush_out();
+    }
+
     fn event(&mut self, event: StageEvent<'_>) {
+        if !matches!(event, StageEvent::Token(_)) {
+            // Whatever comes next (a status line, a warning on stderr) comes after the answer.
+            self.flush_out();
+        }
         match event {
             StageEvent::Stage(info) => {
                 let visibility = self.visibility(info);

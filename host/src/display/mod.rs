@@ -133,13 +133,25 @@ impl Display {
     }
 
     fn write_out(&mut self, text: &str) {
+        self.write_answer(text);
+        self.flush_out();
+    }
+
+    /// Writes answer text, flushed when the engine says no more is waiting (the sink's `flush`).
+    fn write_answer(&mut self, text: &str) {
         if self.out_closed || text.is_empty() {
             return;
         }
-        if self.out.write_all(text.as_bytes()).and_then(|_| self.out.flush()).is_err() {
+        if self.out.write_all(text.as_bytes()).is_err() {
             self.out_closed = true;
         }
         self.at_line_start = text.ends_with('\n');
+    }
+
+    fn flush_out(&mut self) {
+        if !self.out_closed && self.out.flush().is_err() {
+            self.out_closed = true;
+        }
     }
 
     fn status(&mut self, line: &str) {

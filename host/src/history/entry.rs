@@ -146,7 +146,9 @@ pub fn text_block(number: u64, command: &str, responses: &[(&str, &str)], metada
 
 /// Text as the history shows it: on one line, cut at 100 characters with `...`.
 pub fn preview(text: &str) -> String {
-    cut(&one_line(text))
+    // One character past the cut is enough to know there are more: a long answer is not
+    // converted whole for a hundred characters of it.
+    cut(&crate::text::one_line(text.trim(), TEXT_LIMIT + 1))
 }
 
 /// Text on one line: line breaks and other control characters become spaces.

@@ -246,6 +246,9 @@ async fn show(
             Some(Piece::Token(text, at)) => {
                 result.first_token.get_or_insert(at);
                 sink.event(StageEvent::Token(&text));
+                if answer.pieces.is_empty() {
+                    sink.flush();
+                }
                 if let Err(e) = result.response.push_str(&text) {
                     // Shown but not kept: the stage fails here, keeping what was kept so far.
                     answer.stop();

@@ -84,4 +84,8 @@ pub trait EventSink {
     fn idle_after(&self) -> Option<std::time::Duration> {
         None
     }
+
+    /// No more pieces are waiting: show what the sink has buffered. Answer text may be held
+    /// between tokens of a fast stream; everything else is shown at once.
+    fn flush(&mut self) {}
 }

@@ -152,7 +152,7 @@ mod tests {
 
     /// (bytes, digest, the interface it exports) of a stage and of a transport plugin.
     fn two_plugins() -> Vec<(Vec<u8>, [u8; 32], &'static str)> {
-        let stage = crate::plugin::BUILTIN_PLUGINS.iter().find(|(n, _)| *n == "head").expect("head").1.to_vec();
+        let stage = crate::plugin::BUILTIN_PLUGINS.iter().find(|b| b.name == "head").expect("head").bytes.to_vec();
         let transport = std::fs::read(Path::new(crate::plugin::PLUGIN_ARTIFACTS).join("aish_test_plugin_spin.wasm"))
             .expect("the spin test plugin was built");
         [(stage, "/stage@"), (transport, "/transport@")]

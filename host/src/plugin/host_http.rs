@@ -145,7 +145,14 @@ impl HttpGrant {
             .iter()
             .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
-        Ok(HttpResponse { status: response.status().as_u16(), headers, body: response, idle, finished: false })
+        Ok(HttpResponse {
+            status: response.status().as_u16(),
+            headers,
+            body: response,
+            idle,
+            finished: false,
+            failed: None,
+        })
     }
 
     /// Whether a redirect from `from` to `to` may be followed: `to` is http or https and an
@@ -225,7 +232,12 @@ pub struct HttpResponse {
     body: reqwest::Response,
     idle: Duration,
     finished: bool,
+    /// An error met while gathering, reported by the next read (after the bytes before it).
+    failed: Option<String>,
 }
+
+/// The most bytes one `read` hands the plugin: whatever has already arrived, up to this.
+const READ_GATHER: usize = 256 * 1024;
 
 impl types::Host for HostState {}
 
@@ -257,6 +269,9 @@ impl http::HostResponse for HostState {
         response: Resource<HttpResponse>,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, http::HttpError>> {
         let response = self.table.get_mut(&response)?;
+        if let Some(why) = response.failed.take() {
+            return Ok(Err(http::HttpError::Io(why)));
+        }
         if response.finished {
             return Ok(Ok(None));
         }
@@ -265,7 +280,26 @@ impl http::HostResponse for HostState {
                 "no data for {}s; the connection counts as dead",
                 response.idle.as_secs()
             ))),
-            Ok(Ok(Some(bytes))) => Ok(Some(bytes.to_vec())),
+            Ok(Ok(Some(bytes))) => {
+                // Pieces that have already arrived go in the same call: one guest call and one
+                // copy for many small frames of a fast stream.
+                let mut all = bytes.to_vec();
+                while all.len() < READ_GATHER {
+                    match futures::FutureExt::now_or_never(response.body.chunk()) {
+                        Some(Ok(Some(more))) => all.extend_from_slice(&more),
+                        Some(Ok(None)) => {
+                            response.finished = true;
+                            break;
+                        }
+                        Some(Err(e)) => {
+                            response.failed = Some(describe(&e));
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+                Ok(Some(all))
+            }
             Ok(Ok(None)) => {
                 response.finished = true;
                 Ok(None)

@@ -6,8 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use sha2::{Digest, Sha256};
-
 use super::manifest::{Manifest, Origin, with_section};
 use super::native::{NativeError, file_sha256, trust_line};
 use super::registry::NATIVE_EXTENSIONS;
@@ -327,7 +325,7 @@ fn add_native(ctx: &Ctx<'_>, path: &Path, name: Option<&str>, extension: &str) -
 /// Drops the compiled code of plugin `name` built from the bytes with `digest`, unless the
 /// built-in plugin of that name has the same bytes (it comes back, and its code stays cached).
 fn forget(ctx: &Ctx<'_>, name: &str, digest: &[u8; 32]) {
-    let builtin = super::BUILTIN_PLUGINS.iter().any(|(n, bytes)| *n == name && Sha256::digest(bytes)[..] == digest[..]);
+    let builtin = super::BUILTIN_PLUGINS.iter().any(|b| b.name == name && b.sha256 == *digest);
     // A cache entry that cannot be removed is only disk space: never used for other bytes.
     let _ = ctx.connector.runtime().forget(name, digest, builtin);
 }

@@ -304,7 +304,7 @@ mod tests {
     use super::*;
 
     fn component(name: &str) -> Vec<u8> {
-        crate::plugin::BUILTIN_PLUGINS.iter().find(|(n, _)| *n == name).map(|(_, bytes)| bytes.to_vec()).unwrap()
+        crate::plugin::BUILTIN_PLUGINS.iter().find(|b| b.name == name).map(|b| b.bytes.to_vec()).unwrap()
     }
 
     #[test]

@@ -23,6 +23,17 @@ pub use runtime::{Grant, Runtime};
 
 pub(crate) use bindings::{v0_1_0, v0_2_0, v0_3_0};
 
+/// A plugin compiled into aish.
+#[derive(Debug)]
+pub struct Builtin {
+    /// Its name.
+    pub name: &'static str,
+    /// The component.
+    pub bytes: &'static [u8],
+    /// SHA-256 of the bytes, computed when aish was built.
+    pub sha256: [u8; 32],
+}
+
 include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));
 
 /// The directory holding every plugin the build produced, test plugins included.

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -23,8 +22,8 @@ pub enum Source {
 pub struct Plugin {
     /// What it says about itself.
     pub manifest: Manifest,
-    /// The component.
-    pub bytes: Arc<[u8]>,
+    /// The component (a built-in one is not copied out of the binary).
+    pub bytes: bytes::Bytes,
     /// SHA-256 of the bytes (the cache key).
     pub digest: [u8; 32],
     /// Where it came from.
@@ -35,14 +34,19 @@ pub struct Plugin {
 
 impl Plugin {
     /// Reads a plugin from component bytes.
-    pub fn from_bytes(bytes: Arc<[u8]>, source: Source) -> Result<Plugin, PluginError> {
+    pub fn from_bytes(bytes: bytes::Bytes, source: Source) -> Result<Plugin, PluginError> {
+        let digest = Sha256::digest(&bytes).into();
+        Self::with_digest(bytes, digest, source)
+    }
+
+    /// A plugin whose bytes' SHA-256 is already known.
+    fn with_digest(bytes: bytes::Bytes, digest: [u8; 32], source: Source) -> Result<Plugin, PluginError> {
         let label = match &source {
             Source::Builtin => "built-in plugin".to_owned(),
             Source::User(p) => p.display().to_string(),
         };
         let manifest =
             Manifest::from_component(&bytes).map_err(|e| PluginError::Invalid { plugin: label, why: e.to_string() })?;
-        let digest = Sha256::digest(&bytes).into();
         Ok(Plugin { manifest, bytes, digest, source, overrides_builtin: false })
     }
 
@@ -74,8 +78,8 @@ impl Registry {
     pub fn discover(user_dir: &Path) -> (Registry, Vec<String>) {
         let mut registry = Registry::default();
         let mut warnings = Vec::new();
-        for (_, bytes) in BUILTIN_PLUGINS {
-            match Plugin::from_bytes(Arc::from(*bytes), Source::Builtin) {
+        for builtin in BUILTIN_PLUGINS {
+            match Plugin::with_digest(bytes::Bytes::from_static(builtin.bytes), builtin.sha256, Source::Builtin) {
                 Ok(plugin) => {
                     registry.plugins.insert(plugin.manifest.name.clone(), plugin);
                 }
@@ -152,6 +156,6 @@ impl Registry {
 
     /// Whether a built-in plugin of this name exists.
     pub fn is_builtin_name(name: &str) -> bool {
-        BUILTIN_PLUGINS.iter().any(|(n, _)| *n == name)
+        BUILTIN_PLUGINS.iter().any(|b| b.name == name)
     }
 }

@@ -172,14 +172,16 @@ async fn produce(connector: Connector, ai: AiConfig, order: Vec<String>, message
                 return;
             }
         };
+        // One clock reading per batch: its events arrived together.
+        let at = started.elapsed();
         for event in events {
             let piece = match event {
-                Event::Token(text) => Piece::Token(text, started.elapsed()),
-                Event::Raw { data, .. } => Piece::Token(format!("{data}\n"), started.elapsed()),
-                Event::ToolCall(call) => Piece::ToolCall(call, started.elapsed()),
+                Event::Token(text) => Piece::Token(text, at),
+                Event::Raw { data, .. } => Piece::Token(format!("{data}\n"), at),
+                Event::ToolCall(call) => Piece::ToolCall(call, at),
                 Event::Done(usage) => {
                     finished = true;
-                    Piece::Done(usage, started.elapsed())
+                    Piece::Done(usage, at)
                 }
                 Event::Error(message) => {
                     finished = true;

@@ -140,7 +140,11 @@ impl Fields {
                 self.event_type.push_str(&String::from_utf8_lossy(value));
             }
             b"data" => {
-                self.data.push_str(&String::from_utf8_lossy(value));
+                // Valid UTF-8 (nearly always) is checked in one fast pass, not chunk by chunk.
+                match std::str::from_utf8(value) {
+                    Ok(text) => self.data.push_str(text),
+                    Err(_) => self.data.push_str(&String::from_utf8_lossy(value)),
+                }
                 self.data.push('\n');
             }
             b"id" if !value.contains(&0) => {

@@ -15,6 +15,7 @@ use crate::lines::{LineEnd, Lines};
 use crate::testing::dialect;
 use crate::{AnswerState, Message, Progress};
 
+mod fast_paths;
 mod inputs;
 use inputs::*;
 

@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::conversation::role_name;
+use crate::skim;
 use crate::provider::{Config, HttpShape, Message, Progress, Provider, Tally, WholeAnswer, parse_json, protocol};
 
 /// The `aish` dialect.
@@ -49,6 +50,10 @@ impl Provider for Aish {
             counts(tally, value.get("usage").unwrap_or(&value));
             out.push(tally.done());
             return Ok(Progress::Finished);
+        }
+        if let Some(token) = token_event(message) {
+            tally.token(out, &token);
+            return Ok(Progress::More);
         }
         // Borrowed fields and a raw `data`: no allocation per token on the hot path.
         #[derive(Deserialize)]
@@ -116,6 +121,36 @@ impl Provider for Aish {
             _ => Ok(Progress::More),
         }
     }
+}
+
+/// A token event, `{"event":"token","data":{"token":…}}`, read in one pass; `None` for any
+/// other shape, which serde then reads in full.
+fn token_event<'a>(message: &Message<'a>) -> Option<Cow<'a, str>> {
+    let (mut name, mut token, mut seen) = (None, None, 0);
+    skim::object(message.data, |key, s| match key {
+        "event" => skim::once(&mut name, skim::optional_string(s)?),
+        "data" => {
+            skim::first(&mut seen, 1)?;
+            let mut inner = 0;
+            s.object(|key, s| match key {
+                "token" => skim::once(&mut token, s.string()?),
+                "content" | "message" | "error" => {
+                    let bit = match key {
+                        "content" => 1,
+                        "message" => 2,
+                        _ => 4,
+                    };
+                    skim::first(&mut inner, bit).and_then(|()| skim::optional_string(s)).map(drop)
+                }
+                _ => s.skip(),
+            })
+        }
+        _ => s.skip(),
+    })?;
+    let name = name.flatten();
+    let name = name.as_deref().unwrap_or(message.event);
+    matches!(name, "token" | "message").then_some(())?;
+    token
 }
 
 /// The body of an aish request, without `stream`: the message, the whole context, the persona
@@ -193,5 +228,18 @@ mod tests {
         );
         let frame: serde_json::Value = serde_json::from_slice(&d.socket_request(&message).unwrap()).unwrap();
         assert!(frame.get("stream").is_none() && frame["history"].as_array().unwrap().len() == 2);
+    }
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    use crate::Message;
+
+    #[test]
+    fn a_token_event_takes_the_fast_path_and_others_do_not() {
+        let token = Message { event: "message", data: r#"{"event":"token","data":{"token":"tok1 "}}"#, id: "" };
+        assert_eq!(super::token_event(&token).as_deref(), Some("tok1 "));
+        let error = Message { event: "message", data: r#"{"event":"error","data":{"message":"no"}}"#, id: "" };
+        assert_eq!(super::token_event(&error), None);
     }
 }

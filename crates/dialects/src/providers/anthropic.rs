@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::conversation::{alternating, role_name, system_text};
+use crate::skim;
 use crate::provider::{Config, HttpShape, Message, Progress, Provider, Tally, WholeAnswer, parse_json, usage_at};
 use crate::tools::{PendingCalls, call};
 
@@ -83,6 +84,10 @@ impl Provider for Anthropic {
         };
         match named.as_ref() {
             "content_block_delta" => {
+                if let Some(text) = text_delta(data) {
+                    tally.token(out, &text);
+                    return Ok(Progress::More);
+                }
                 #[derive(Deserialize)]
                 struct BlockDelta<'a> {
                     index: Option<u64>,
@@ -166,6 +171,34 @@ impl Provider for Anthropic {
             _ => Ok(Progress::More),
         }
     }
+}
+
+/// The event nearly every stream is made of, `{"type":"content_block_delta","index":N,
+/// "delta":{"type":"text_delta","text":…}}`, read in one pass; `None` for any other shape,
+/// which serde then reads in full.
+fn text_delta(data: &str) -> Option<Cow<'_, str>> {
+    let (mut text, mut seen) = (None, 0);
+    skim::object(data, |key, s| match key {
+        "index" => skim::first(&mut seen, 1).and_then(|()| skim::optional_unsigned(s)),
+        "delta" => {
+            skim::first(&mut seen, 2)?;
+            let mut kind_is_text = false;
+            let mut inner = 0;
+            s.object(|key, s| match key {
+                "type" => {
+                    skim::first(&mut inner, 1)?;
+                    kind_is_text = s.string()? == "text_delta";
+                    Some(())
+                }
+                "text" => skim::once(&mut text, skim::optional_string(s)?),
+                "partial_json" => skim::first(&mut inner, 2).and_then(|()| skim::optional_string(s)).map(drop),
+                _ => s.skip(),
+            })?;
+            kind_is_text.then_some(())
+        }
+        _ => s.skip(),
+    })?;
+    text.flatten()
 }
 
 #[cfg(test)]
@@ -344,5 +377,16 @@ mod tests {
                 Event::Done(Some(Usage { input_tokens: Some(10), output_tokens: Some(20) })),
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    #[test]
+    fn the_common_delta_takes_the_fast_path_and_others_do_not() {
+        let delta = r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello\n"}}"#;
+        assert_eq!(super::text_delta(delta).as_deref(), Some("Hello\n"));
+        let json = r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{"}}"#;
+        assert_eq!(super::text_delta(json), None);
     }
 }

@@ -13,6 +13,7 @@ use crate::conversation::chat_messages;
 use crate::provider::{
     Config, HttpShape, Message, Progress, Provider, Tally, WholeAnswer, parse_json, text_at, usage_at,
 };
+use crate::skim;
 use crate::tools::{PendingCalls, call};
 
 /// The `openai` dialect; keeps the tool calls being streamed.
@@ -72,6 +73,10 @@ impl Provider for OpenAi {
             self.calls.finish_all(out);
             out.push(tally.done());
             return Ok(Progress::Finished);
+        }
+        if let Some(text) = plain_delta(message.data) {
+            tally.token(out, &text);
+            return Ok(Progress::More);
         }
         #[derive(Deserialize)]
         struct Chunk<'a> {
@@ -140,6 +145,39 @@ impl Provider for OpenAi {
         }
         Ok(Progress::More)
     }
+}
+
+/// The chunk nearly every event is: text in `choices[0].delta.content` and nothing else aish
+/// acts on (no tool calls, refusal, finish reason, usage or error), read in one pass; `None` for
+/// any other shape, which serde then reads in full.
+fn plain_delta(data: &str) -> Option<Cow<'_, str>> {
+    let (mut text, mut seen, mut choices) = (None, 0, 0);
+    skim::object(data, |key, s| match key {
+        "choices" => {
+            skim::first(&mut seen, 1)?;
+            s.array(|s| {
+                choices += 1;
+                let mut seen = 0;
+                s.object(|key, s| match key {
+                    "delta" => {
+                        skim::first(&mut seen, 1)?;
+                        let mut seen = 0;
+                        s.object(|key, s| match key {
+                            "content" => skim::once(&mut text, s.string()?),
+                            "role" => skim::first(&mut seen, 1).and_then(|()| s.string()).map(drop),
+                            _ => None,
+                        })
+                    }
+                    "finish_reason" => skim::first(&mut seen, 2).and_then(|()| s.null()?.then_some(())),
+                    _ => s.skip(),
+                })
+            })
+        }
+        "usage" => skim::first(&mut seen, 2).and_then(|()| s.null()?.then_some(())),
+        "error" => skim::first(&mut seen, 4).and_then(|()| s.null()?.then_some(())),
+        _ => s.skip(),
+    })?;
+    if choices == 1 { text } else { None }
 }
 
 #[cfg(test)]
@@ -289,5 +327,18 @@ mod tests {
         );
         assert_eq!(out, vec![Event::Token("Half".into()), Event::Error("Rate limit reached".into())]);
         assert_eq!(progress, Progress::Finished);
+    }
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    #[test]
+    fn the_common_chunk_takes_the_fast_path_and_others_do_not() {
+        let chunk = r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hi \"there\""},"logprobs":null,"finish_reason":null}]}"#;
+        assert_eq!(super::plain_delta(chunk).as_deref(), Some("Hi \"there\""));
+        let last = r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#;
+        assert_eq!(super::plain_delta(last), None);
+        let tool = r#"{"choices":[{"index":0,"delta":{"content":"a","tool_calls":[]},"finish_reason":null}]}"#;
+        assert_eq!(super::plain_delta(tool), None);
     }
 }

@@ -1,0 +1,125 @@
+//! The fast paths (`skim`) against the whole parse: for event JSON built around the common
+//! shapes, with extra keys, nulls, escapes, tool calls, duplicates and cuts, the dialect's answer
+//! is the same as when the event is read in full by serde_json into a `Value` and the documented
+//! field is taken from it.
+
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+use crate::Message;
+use crate::testing::dialect;
+
+/// Text that needs escapes as often as not.
+fn text() -> impl Strategy<Value = String> {
+    "(\\PC|[\"\\\\\n\t\u{1}é😀 ]){0,12}"
+}
+
+/// Extra keys servers add, or a key aish reads given twice.
+fn extras() -> impl Strategy<Value = Vec<(String, Value)>> {
+    let value = prop_oneof![Just(Value::Null), text().prop_map(Value::from), any::<i32>().prop_map(Value::from)];
+    prop::collection::vec(("[a-z_]{1,8}", value), 0..3)
+}
+
+/// An object as text, keys in order (duplicates kept, as a server could send them).
+fn object(pairs: &[(String, Value)]) -> String {
+    let fields: Vec<String> = pairs.iter().map(|(k, v)| format!("{}:{v}", json!(k))).collect();
+    format!("{{{}}}", fields.join(","))
+}
+
+/// The answer text one event gives through the dialect.
+fn through(name: &str, event: &str, data: &str) -> Result<String, ()> {
+    let mut d = dialect(name);
+    let mut out = Vec::new();
+    if d.on_message(&Message { event, data, id: "" }, &mut out).is_err() {
+        return Err(());
+    }
+    Ok(out
+        .iter()
+        .filter_map(|e| if let aish_plugin_sdk::Event::Token(t) = e { Some(t.as_str()) } else { None })
+        .collect())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn openai_chunks_read_the_same_as_a_whole_parse(
+        content in text(),
+        extra in extras(),
+        delta_extra in prop_oneof![Just(None), Just(Some(("role".to_owned(), json!("assistant")))), Just(Some(("refusal".to_owned(), json!("no"))))],
+        finish in prop_oneof![Just(Value::Null), Just(json!("stop"))],
+        tool in any::<bool>(),
+        twice in any::<bool>(),
+    ) {
+        let mut delta = vec![("content".to_owned(), json!(content))];
+        delta.extend(delta_extra);
+        if tool {
+            delta.push(("tool_calls".to_owned(), json!([{"index": 0, "id": "c", "function": {"name": "f", "arguments": "{}"}}])));
+        }
+        let choice = vec![("index".to_owned(), json!(0)), ("delta".to_owned(), Value::Null), ("finish_reason".to_owned(), finish)];
+        let choice = object(&choice).replace("\"delta\":null", &format!("\"delta\":{}", object(&delta)));
+        let mut top = extra.clone();
+        top.push(("choices".to_owned(), Value::Null));
+        if twice {
+            top.push(("choices".to_owned(), json!([])));
+        }
+        let data = object(&top).replacen("\"choices\":null", &format!("\"choices\":[{choice}]"), 1);
+        let whole: Result<Value, _> = serde_json::from_str(&data);
+        let got = through("openai", "message", &data);
+        if twice {
+            // A duplicate field is the whole parse's to refuse.
+            prop_assert!(got.is_err(), "{data}");
+        } else {
+            let value = whole.unwrap();
+            let delta = &value["choices"][0]["delta"];
+            let expected = delta["content"].as_str().or(delta["refusal"].as_str()).unwrap_or("").to_owned();
+            prop_assert_eq!(got, Ok(expected), "{}", data);
+        }
+    }
+
+    #[test]
+    fn anthropic_deltas_read_the_same_as_a_whole_parse(
+        content in text(),
+        extra in extras(),
+        kind in prop_oneof![Just("text_delta"), Just("input_json_delta"), Just("thinking_delta")],
+        index in prop_oneof![Just(json!(0)), Just(json!(3)), Just(Value::Null)],
+    ) {
+        let delta = object(&[("type".to_owned(), json!(kind)), ("text".to_owned(), json!(content))]);
+        let mut top = extra;
+        top.push(("type".to_owned(), json!("content_block_delta")));
+        top.push(("index".to_owned(), index));
+        top.push(("delta".to_owned(), Value::Null));
+        let data = object(&top).replacen("\"delta\":null", &format!("\"delta\":{delta}"), 1);
+        let expected = if kind == "text_delta" { content } else { String::new() };
+        prop_assert_eq!(through("anthropic", "content_block_delta", &data), Ok(expected), "{}", data);
+    }
+
+    #[test]
+    fn aish_tokens_read_the_same_as_a_whole_parse(
+        token in text(),
+        extra in extras(),
+        name in prop_oneof![Just(Some("token")), Just(None), Just(Some("metadata"))],
+        content in prop::option::of(text()),
+    ) {
+        let mut fields = vec![("token".to_owned(), json!(token))];
+        if let Some(content) = content {
+            fields.push(("content".to_owned(), json!(content)));
+        }
+        let mut top = extra;
+        if let Some(name) = name {
+            top.push(("event".to_owned(), json!(name)));
+        }
+        top.push(("data".to_owned(), Value::Null));
+        let data = object(&top).replacen("\"data\":null", &format!("\"data\":{}", object(&fields)), 1);
+        let value: Value = serde_json::from_str(&data).unwrap();
+        let got = through("aish", "message", &data);
+        if top.iter().filter(|(k, _)| k == "event" || k == "data").count() > 2 {
+            return Ok(());
+        }
+        let expected = match value["event"].as_str().unwrap_or("message") {
+            "token" | "message" => token,
+            _ => String::new(),
+        };
+        prop_assert_eq!(got, Ok(expected), "{}", data);
+    }
+}

@@ -1,0 +1,355 @@
+//! The fast path for the events that make up nearly every stream: one piece of answer text in
+//! a fixed shape (`choices[0].delta.content`, `delta.text`, `data.token`). A strict reader walks
+//! the JSON once, borrowing the text, skipping other values without building them, and gives up
+//! (`None`) at anything outside the shape it was asked for; the dialect then parses the event in
+//! full with serde. Property tests check that whatever the fast path reads, serde reads the same.
+
+use std::borrow::Cow;
+
+/// A cursor over JSON text.
+pub(crate) struct Skim<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+/// Nesting deeper than this is left to serde.
+const DEPTH: usize = 32;
+
+impl<'a> Skim<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Skim { text, at: 0 }
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes().get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.bytes().get(self.at).copied()
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    /// The whole text was one value, with nothing after it.
+    pub(crate) fn end(mut self) -> Option<()> {
+        self.ws();
+        (self.at == self.text.len()).then_some(())
+    }
+
+    /// A string, borrowed when it has no escapes.
+    pub(crate) fn string(&mut self) -> Option<Cow<'a, str>> {
+        self.eat(b'"')?;
+        let start = self.at;
+        let bytes = self.bytes();
+        // Keys and tokens are short: one plain loop beats setting up a vector search. Control
+        // characters must be escaped in JSON; serde refuses them, so must we.
+        let end = start + bytes[start..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        match bytes[end] {
+            b'"' => {
+                self.at = end + 1;
+                return Some(Cow::Borrowed(&self.text[start..end]));
+            }
+            b'\\' => {}
+            _ => return None,
+        }
+        let mut out = String::from(&self.text[start..end]);
+        self.at = end;
+        loop {
+            let bytes = self.bytes();
+            match *bytes.get(self.at)? {
+                b'"' => {
+                    self.at += 1;
+                    return Some(Cow::Owned(out));
+                }
+                b'\\' => {
+                    let escape = *bytes.get(self.at + 1)?;
+                    self.at += 2;
+                    match escape {
+                        b'"' => out.push('"'),
+                        b'\\' => out.push('\\'),
+                        b'/' => out.push('/'),
+                        b'b' => out.push('\u{8}'),
+                        b'f' => out.push('\u{c}'),
+                        b'n' => out.push('\n'),
+                        b'r' => out.push('\r'),
+                        b't' => out.push('\t'),
+                        b'u' => out.push(self.unicode_escape()?),
+                        _ => return None,
+                    }
+                }
+                b if b < 0x20 => return None,
+                _ => {
+                    let run = bytes[self.at..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+                    out.push_str(&self.text[self.at..self.at + run]);
+                    self.at += run;
+                }
+            }
+        }
+    }
+
+    /// The character of a `\uXXXX` escape (the `\u` read), a surrogate pair joined.
+    fn unicode_escape(&mut self) -> Option<char> {
+        let high = self.hex4()?;
+        if !(0xD800..0xDC00).contains(&high) {
+            return char::from_u32(u32::from(high));
+        }
+        if self.bytes().get(self.at..self.at + 2)? != b"\\u" {
+            return None;
+        }
+        self.at += 2;
+        let low = self.hex4()?;
+        if !(0xDC00..0xE000).contains(&low) {
+            return None;
+        }
+        char::from_u32(0x10000 + ((u32::from(high) - 0xD800) << 10) + (u32::from(low) - 0xDC00))
+    }
+
+    fn hex4(&mut self) -> Option<u16> {
+        let digits = self.text.get(self.at..self.at + 4)?;
+        self.at += 4;
+        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        u16::from_str_radix(digits, 16).ok()
+    }
+
+    /// Whether the next value is `null` (read if so).
+    pub(crate) fn null(&mut self) -> Option<bool> {
+        self.peek()?;
+        if self.bytes()[self.at..].starts_with(b"null") {
+            self.at += 4;
+            return Some(true);
+        }
+        Some(false)
+    }
+
+    /// Skips any value.
+    pub(crate) fn skip(&mut self) -> Option<()> {
+        self.skip_at(0)
+    }
+
+    fn skip_at(&mut self, depth: usize) -> Option<()> {
+        if depth > DEPTH {
+            return None;
+        }
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b'{' => self.object(|key, skim| {
+                let _ = key;
+                skim.skip_at(depth + 1)
+            }),
+            b'[' => self.array(|skim| skim.skip_at(depth + 1)),
+            b't' => self.word("true"),
+            b'f' => self.word("false"),
+            b'n' => self.word("null"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    fn word(&mut self, word: &str) -> Option<()> {
+        self.bytes()[self.at..].starts_with(word.as_bytes()).then(|| self.at += word.len())
+    }
+
+    /// A number, checked against JSON's grammar.
+    fn number(&mut self) -> Option<()> {
+        let bytes = self.bytes();
+        let start = self.at;
+        let mut at = start;
+        let digits = |at: &mut usize| {
+            let from = *at;
+            while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
+                *at += 1;
+            }
+            *at > from
+        };
+        if bytes.get(at) == Some(&b'-') {
+            at += 1;
+        }
+        if bytes.get(at) == Some(&b'0') {
+            at += 1;
+        } else if !digits(&mut at) {
+            return None;
+        }
+        if bytes.get(at) == Some(&b'.') {
+            at += 1;
+            if !digits(&mut at) {
+                return None;
+            }
+        }
+        if let Some(b'e' | b'E') = bytes.get(at) {
+            at += 1;
+            if let Some(b'+' | b'-') = bytes.get(at) {
+                at += 1;
+            }
+            if !digits(&mut at) {
+                return None;
+            }
+        }
+        self.at = at;
+        Some(())
+    }
+
+    /// An object: `each` is called with every key and reads (or skips) its value. A key seen
+    /// twice is left to serde, which refuses it for the fields aish reads.
+    pub(crate) fn object(&mut self, mut each: impl FnMut(&str, &mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            let key = self.string()?;
+            self.eat(b':')?;
+            each(&key, self)?;
+            match self.peek()? {
+                b',' => self.at += 1,
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// An array: `each` reads (or skips) every element.
+    pub(crate) fn array(&mut self, mut each: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.eat(b']').is_some() {
+            return Some(());
+        }
+        loop {
+            each(self)?;
+            match self.peek()? {
+                b',' => self.at += 1,
+                b']' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// Reads `text` as one object with `each`, and nothing after it.
+pub(crate) fn object<'a>(text: &'a str, each: impl FnMut(&str, &mut Skim<'a>) -> Option<()>) -> Option<()> {
+    let mut skim = Skim::new(text);
+    skim.object(each)?;
+    skim.end()
+}
+
+/// A field serde reads as an optional string: `null` or a string, anything else left to serde.
+pub(crate) fn optional_string<'a>(skim: &mut Skim<'a>) -> Option<Option<Cow<'a, str>>> {
+    if skim.null()? { Some(None) } else { skim.string().map(Some) }
+}
+
+/// A field serde reads as an optional unsigned integer: `null` or digits.
+pub(crate) fn optional_unsigned(skim: &mut Skim<'_>) -> Option<()> {
+    if skim.null()? {
+        return Some(());
+    }
+    let start = skim.at;
+    skim.number()?;
+    let digits = &skim.text[start..skim.at];
+    digits.parse::<u64>().ok().map(drop)
+}
+
+/// Marks field `bit` seen; a field given twice is left to serde, which refuses it.
+pub(crate) fn first(seen: &mut u32, bit: u32) -> Option<()> {
+    if *seen & bit != 0 {
+        return None;
+    }
+    *seen |= bit;
+    Some(())
+}
+
+/// Keeps the first value given for a field; a second one means the shape is not the simple one.
+pub(crate) fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    if slot.is_some() {
+        return None;
+    }
+    *slot = Some(value);
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn read_string(json: &str) -> Option<String> {
+        let mut skim = Skim::new(json);
+        let text = skim.string()?.into_owned();
+        skim.end().map(|()| text)
+    }
+
+    fn skips(json: &str) -> bool {
+        let mut skim = Skim::new(json);
+        skim.skip().is_some() && skim.end().is_some()
+    }
+
+    #[test]
+    fn strings_decode_like_serde() {
+        for json in [r#""plain""#, r#""a\"b\\c\/d\n\t""#, r#""\u00e9\ud83d\ude00""#, r#""""#, r#""é✓""#] {
+            assert_eq!(read_string(json), serde_json::from_str::<String>(json).ok(), "{json}");
+        }
+        for bad in [r#""\x""#, "\"a\u{1}\"", r#""\ud800""#, r#""open"#, r#""\u12""#] {
+            assert_eq!(read_string(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn skipping_accepts_json_and_refuses_the_rest() {
+        for json in [r#"{"a":[1,-2.5e3,true,false,null,{"b":"c"}],"d":{}}"#, "[]", "0", r#""s""#] {
+            assert!(skips(json), "{json}");
+        }
+        for bad in ["{", r#"{"a"}"#, "[1,]", "01x", "-", "1.", "tru", r#"{"a":1,}"#, "[1] 2"] {
+            assert!(!skips(bad), "{bad}");
+        }
+    }
+
+    proptest! {
+        /// Whatever the skimmer accepts, serde accepts too, reading the same strings.
+        #[test]
+        fn never_accepts_what_serde_refuses(json in any_json(), cut in 0usize..200) {
+            let text = json.to_string();
+            let cut = text.char_indices().map(|(i, _)| i).find(|&i| i >= cut).unwrap_or(text.len());
+            for candidate in [&text[..], &text[..cut]] {
+                if skips(candidate) {
+                    prop_assert!(serde_json::from_str::<serde_json::Value>(candidate).is_ok(), "{candidate}");
+                }
+            }
+            if let serde_json::Value::String(s) = &json {
+                prop_assert_eq!(read_string(&text), Some(s.clone()));
+            }
+        }
+    }
+
+    /// JSON values with strings that need escapes.
+    fn any_json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(serde_json::Value::from),
+            "(\\PC|[\"\\\\\n\t\u{1}\u{7f}é😀])*".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                proptest::collection::btree_map("[a-z\"]{0,6}", inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+}
