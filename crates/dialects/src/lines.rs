@@ -74,6 +74,11 @@ impl Lines {
         self.partial.extend_from_slice(bytes);
     }
 
+    /// Whether the splitter is between lines: nothing held, no `\r` waiting for its `\n`.
+    pub fn at_line_start(&self) -> bool {
+        self.partial.is_empty() && !self.after_cr
+    }
+
     /// How many bytes of an unfinished line are held (what a caller's line limit applies to).
     pub fn pending(&self) -> usize {
         self.partial.len()

@@ -104,7 +104,26 @@ impl Parser {
             let first = std::mem::take(start);
             lines.feed(first.strip_prefix(BOM).unwrap_or(&first), |line| fields.line(line, emit));
         }
-        lines.feed(bytes, |line| fields.line(line, emit));
+        while !bytes.is_empty() {
+            if lines.at_line_start() && fields.clean() {
+                bytes = &bytes[fields.simple_events(bytes, emit)..];
+                if bytes.is_empty() {
+                    return;
+                }
+            }
+            // An event the fast path does not take (or one begun in an earlier read), line by
+            // line, up to the blank line that ends it.
+            match memchr::memmem::find(bytes, b"\n\n") {
+                Some(at) => {
+                    lines.feed(&bytes[..at + 2], |line| fields.line(line, emit));
+                    bytes = &bytes[at + 2..];
+                }
+                None => {
+                    lines.feed(bytes, |line| fields.line(line, emit));
+                    return;
+                }
+            }
+        }
     }
 
     /// The stream has ended: a line without its end is discarded with the pending event, as
@@ -118,6 +137,43 @@ impl Parser {
 }
 
 impl Fields {
+    /// No event is being built.
+    fn clean(&self) -> bool {
+        self.data.is_empty() && self.event_type.is_empty()
+    }
+
+    /// The fast path: dispatches the whole events at the front of `bytes` that are the common
+    /// shape (an optional `event:` line, one `data:` line, a blank line, `\n` line ends, valid
+    /// UTF-8) straight from the read, with no copy; returns how many bytes they took. The first
+    /// event of any other shape, and what follows it, is left to the line-by-line parser.
+    fn simple_events(&mut self, bytes: &[u8], emit: &mut impl FnMut(Signal<'_>)) -> usize {
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            // A character cut by the end of the read: the fast path stops before it.
+            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+        };
+        let mut at = 0;
+        loop {
+            let rest = &text[at..];
+            let (event, rest_after_event) = match rest.strip_prefix("event:") {
+                Some(after) => match simple_line(after) {
+                    Some((value, next)) => (value, next),
+                    None => return at,
+                },
+                None => ("", rest),
+            };
+            let Some(after) = rest_after_event.strip_prefix("data:") else { return at };
+            let Some((data, next)) = simple_line(after) else { return at };
+            let Some(next) = next.strip_prefix('\n') else { return at };
+            if self.last_event_id != self.last_event_id_buffer {
+                self.last_event_id.clone_from(&self.last_event_id_buffer);
+            }
+            let event = if event.is_empty() { "message" } else { event };
+            emit(Signal::Event(SseEvent { event, data, id: &self.last_event_id }));
+            at = text.len() - next.len();
+        }
+    }
+
     fn line(&mut self, line: &[u8], emit: &mut impl FnMut(Signal<'_>)) {
         if line.is_empty() {
             self.dispatch(emit);
@@ -175,6 +231,17 @@ impl Fields {
         self.data.clear();
         self.event_type.clear();
     }
+}
+
+/// A field's value up to a `\n` line end (one leading space dropped), and what follows the line
+/// end; `None` at a `\r` or when the line does not end here.
+fn simple_line(after_colon: &str) -> Option<(&str, &str)> {
+    let end = memchr::memchr2(b'\n', b'\r', after_colon.as_bytes())?;
+    if after_colon.as_bytes()[end] != b'\n' {
+        return None;
+    }
+    let value = &after_colon[..end];
+    Some((value.strip_prefix(' ').unwrap_or(value), &after_colon[end + 1..]))
 }
 
 #[cfg(test)]
