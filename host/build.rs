@@ -36,17 +36,21 @@ fn main() {
     }
 
     let artifacts = target_dir.join(TARGET).join(PROFILE);
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let mut code = String::from("/// The plugins built into aish.\n");
     code.push_str("pub const BUILTIN_PLUGINS: &[Builtin] = &[\n");
     for (package, name) in &builtin {
         let wasm = artifacts.join(format!("{}.wasm", package.replace('-', "_")));
-        // Hashed here, once, rather than by every start of aish.
+        // Hashed here, once, rather than by every start of aish; the copy hashed is the copy
+        // embedded, so another build rewriting the plugin meanwhile cannot split the two.
         let bytes = fs::read(&wasm).unwrap_or_else(|e| panic!("read {}: {e}", wasm.display()));
         let sha256: [u8; 32] = sha2::Sha256::digest(&bytes).into();
+        let embedded = out_dir.join(format!("{name}.wasm"));
+        fs::write(&embedded, &bytes).unwrap_or_else(|e| panic!("write {}: {e}", embedded.display()));
         writeln!(
             code,
             "    Builtin {{ name: {name:?}, bytes: include_bytes!({:?}), sha256: {sha256:?} }},",
-            wasm.display().to_string()
+            embedded.display().to_string()
         )
         .unwrap();
     }
@@ -167,8 +171,8 @@ fn build_plugin(root: &Path, target_dir: &Path, package: &str) {
     {
         cmd.env_remove(var);
     }
-    // WebAssembly SIMD (wasmtime runs it on every host it supports): line and string ends are
-    // found 16 bytes at a time.
+    // WebAssembly SIMD, so line ends are found 16 bytes at a time. wasmtime runs it on x86-64
+    // hosts with SSE4.1 (every x86-64 CPU since 2008) and on aarch64.
     cmd.env("CARGO_ENCODED_RUSTFLAGS", "-Ctarget-feature=+simd128");
     let status = cmd.status().unwrap_or_else(|e| {
         eprintln!("error: cannot run cargo to build plugin {package}: {e}");

@@ -224,6 +224,16 @@ fn a_new_python_stage_installs_with_only_a_plugin_toml_beside_it_and_runs() {
     let add =
         aish(home.path(), &["plugin", "add", "--manifest", manifest.to_str().unwrap(), copy.to_str().unwrap()], None);
     assert_eq!(add.code, 0, "{add:?}");
+
+    // A plugin.toml that happens to sit beside a component may not replace a built-in plugin.
+    std::fs::write(alone.path().join("plugin.toml"), "name = \"grep\"\nversion = \"9.0.0\"\n").unwrap();
+    let add = aish(home.path(), &["plugin", "add", copy.to_str().unwrap()], None);
+    assert_eq!(add.code, 1, "{add:?}");
+    assert!(
+        add.stderr.contains("names the built-in plugin `grep`; replacing a built-in plugin takes --manifest"),
+        "{}",
+        add.stderr
+    );
 }
 
 #[test]

@@ -25,6 +25,13 @@ pub struct SpoolError {
     source: std::io::Error,
 }
 
+impl SpoolError {
+    /// Whether the disk (or the user's quota) is full.
+    pub fn is_full(&self) -> bool {
+        matches!(self.source.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
+    }
+}
+
 /// Text that is appended to, then read whole or streamed.
 #[derive(Debug, Default)]
 pub struct Spool {
@@ -33,6 +40,8 @@ pub struct Spool {
     file: Option<Spilled>,
     chars: u64,
     threshold: Threshold,
+    /// A second handle on another spool's file: it may be read, never added to.
+    shared: bool,
 }
 
 #[derive(Debug)]
@@ -70,6 +79,11 @@ impl Spool {
     /// Adds `more` at the end. On an error nothing of `more` is kept, and what was kept before
     /// stays readable.
     pub fn push_str(&mut self, more: &str) -> Result<(), SpoolError> {
+        if self.shared {
+            // Two handles appending to one file would overwrite each other.
+            let source = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "a shared handle is read-only");
+            return Err(SpoolError { dir: self.dir(), source });
+        }
         let limit = if self.file.is_some() { BLOCK } else { self.threshold.after };
         if self.text.len() + more.len() > limit {
             self.spill(more)?;
@@ -185,6 +199,7 @@ impl Spool {
             file: self.file.as_ref().map(|f| Spilled { file: Arc::clone(&f.file), len: f.len }),
             chars: self.chars,
             threshold: self.threshold.clone(),
+            shared: self.file.is_some(),
         }
     }
 }
@@ -203,7 +218,7 @@ impl From<&str> for Spool {
 }
 
 impl PartialEq for Spool {
-    /// Equal texts; spooled texts are compared block by block.
+    /// Equal texts (spooled ones are read back to compare; meant for tests).
     fn eq(&self, other: &Self) -> bool {
         if self.len() != other.len() {
             return false;
@@ -262,7 +277,9 @@ mod tests {
         assert!(!spool.ends_with_newline());
         spool.push_str("end\n").unwrap();
         assert!(spool.ends_with_newline());
-        assert_eq!(spool.share(), spool, "a shared handle reads the same text");
+        let mut shared = spool.share();
+        assert_eq!(shared, spool, "a shared handle reads the same text");
+        assert!(shared.push_str("more").is_err(), "and cannot add to it");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "the spool file has no name");
     }
 

@@ -46,11 +46,23 @@ impl<'s> Redactor<'s> {
         let buffer = std::mem::take(&mut self.carry);
         // A secret starting before `safe` lies wholly in the buffer, so it is found now.
         let safe = if last { buffer.len() } else { buffer.len().saturating_sub(self.longest.saturating_sub(1)) };
+        // Each secret's next place, searched for again only once the text before it is written:
+        // a text full of one secret is read once per secret, not once per match.
+        let mut next: Vec<Option<usize>> = self.secrets.iter().map(|s| find(&buffer, s.as_bytes())).collect();
         let mut start = 0;
-        while let Some((at, len)) = self.first_secret(&buffer[start..]).map(|(at, len)| (start + at, len)) {
-            if at >= safe {
-                break;
+        loop {
+            for (place, secret) in next.iter_mut().zip(self.secrets) {
+                if place.is_some_and(|at| at < start) {
+                    *place = find(&buffer[start..], secret.as_bytes()).map(|at| start + at);
+                }
             }
+            // The earliest, the longest where two start together.
+            let first = next
+                .iter()
+                .zip(self.secrets)
+                .filter_map(|(place, secret)| place.map(|at| (at, secret.len())))
+                .min_by_key(|&(at, len)| (at, std::cmp::Reverse(len)));
+            let Some((at, len)) = first.filter(|&(at, _)| at < safe) else { break };
             out(&buffer[start..at])?;
             out(REDACTED.as_bytes())?;
             start = at + len;
@@ -59,14 +71,6 @@ impl<'s> Redactor<'s> {
         out(&buffer[start..end])?;
         self.carry = buffer[end..].to_vec();
         Ok(())
-    }
-
-    /// The earliest secret in `text` (the longest where two start together): where, how long.
-    fn first_secret(&self, text: &[u8]) -> Option<(usize, usize)> {
-        self.secrets
-            .iter()
-            .filter_map(|s| find(text, s.as_bytes()).map(|at| (at, s.len())))
-            .min_by_key(|&(at, len)| (at, std::cmp::Reverse(len)))
     }
 }
 

@@ -253,7 +253,8 @@ async fn show(
                     // Shown but not kept: the stage fails here, keeping what was kept so far.
                     answer.stop();
                     result.interrupted = true;
-                    result.error = Some(format!("{name}: cannot keep the answer: {e}; free some space there"));
+                    let hint = if e.is_full() { "; free some space there" } else { "" };
+                    result.error = Some(format!("{name}: cannot keep the answer: {e}{hint}"));
                     break;
                 }
             }
@@ -310,8 +311,9 @@ fn drain(answer: &mut Answer, spool: Spool) -> StageResult {
 fn keep_arrived(answer: &mut Answer, result: &mut StageResult) {
     while let Ok(piece) = answer.pieces.try_recv() {
         if let Piece::Token(text, _) = piece
-            && result.response.push_str(&text).is_err()
+            && let Err(e) = result.response.push_str(&text)
         {
+            result.error = Some(format!("{}: cannot keep the answer: {e}", result.ai));
             break;
         }
     }

@@ -232,7 +232,8 @@ pub struct HttpResponse {
     body: reqwest::Response,
     idle: Duration,
     finished: bool,
-    /// An error met while gathering, reported by the next read (after the bytes before it).
+    /// The error that ended the body: every later read reports it (a first one met while
+    /// gathering is reported by the read after the bytes before it).
     failed: Option<String>,
 }
 
@@ -269,8 +270,9 @@ impl http::HostResponse for HostState {
         response: Resource<HttpResponse>,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, http::HttpError>> {
         let response = self.table.get_mut(&response)?;
-        if let Some(why) = response.failed.take() {
-            return Ok(Err(http::HttpError::Io(why)));
+        if let Some(why) = &response.failed {
+            // A body that failed stays failed: it never turns into a clean end.
+            return Ok(Err(http::HttpError::Io(why.clone())));
         }
         if response.finished {
             return Ok(Ok(None));
@@ -304,7 +306,11 @@ impl http::HostResponse for HostState {
                 response.finished = true;
                 Ok(None)
             }
-            Ok(Err(e)) => Err(http::HttpError::Io(describe(&e))),
+            Ok(Err(e)) => {
+                let why = describe(&e);
+                response.failed = Some(why.clone());
+                Err(http::HttpError::Io(why))
+            }
         };
         self.resume_guest_clock();
         Ok(result)

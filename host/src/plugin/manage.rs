@@ -154,6 +154,9 @@ fn info(ctx: &Ctx<'_>, name: &str) -> Result<String, String> {
 fn add(ctx: &Ctx<'_>, path: &Path, name: Option<&str>, manifest: Option<&Path>) -> Result<String, String> {
     let extension = path.extension().and_then(|x| x.to_str()).unwrap_or("");
     if NATIVE_EXTENSIONS.contains(&extension) {
+        if manifest.is_some() {
+            return Err("--manifest is for WebAssembly components; a native plugin describes itself".into());
+        }
         return add_native(ctx, path, name, extension);
     }
     if name.is_some() {
@@ -196,9 +199,12 @@ pub fn start_dev(
 ) -> Result<(DevBuild, super::author::dev::Watch), String> {
     // A folder with nothing to build is not worth watching.
     super::author::dev::BuildSpec::read(source)?;
+    // Taken before the first build: a save during it is a change to build again for.
+    let before = super::author::dev::fingerprint(source);
     let first = dev_build(connector, plugin_dir, source);
     let (connector, plugin_dir, folder) = (connector.clone(), plugin_dir.to_path_buf(), source.to_path_buf());
-    let watch = super::author::dev::watch(source, std::time::Duration::from_millis(300), move || {
+    let every = std::time::Duration::from_millis(300);
+    let watch = super::author::dev::watch(source, before, every, move || {
         // The plugin it replaces is the one installed now, not when the watch began.
         let (registry, _) = Registry::discover(&plugin_dir);
         let connector = connector.with_registry(std::sync::Arc::new(registry));
@@ -226,6 +232,18 @@ fn install(ctx: &Ctx<'_>, path: &Path, manifest: Option<(&Path, bool)>) -> Resul
         return Err(format!("{} carries its own manifest; --manifest is for components without one", path.display()));
     }
     let name = manifest_read.name.clone();
+    if let (Some((file, false)), Origin::File(_)) = (manifest, &origin) {
+        // A plugin.toml found beside a component (in /tmp, say) is trusted only so far.
+        if !owned_by_me(file) {
+            return Err(format!("{} is not yours; give the manifest explicitly with --manifest FILE", file.display()));
+        }
+        if Registry::is_builtin_name(&name) {
+            return Err(format!(
+                "{} names the built-in plugin `{name}`; replacing a built-in plugin takes --manifest FILE",
+                file.display()
+            ));
+        }
+    }
     let (bytes, from) = match &origin {
         Origin::Section => (bytes, "its own manifest".to_owned()),
         Origin::File(text) => (with_section(&bytes, text), format!("the manifest in {origin_name}")),
@@ -269,6 +287,17 @@ fn install(ctx: &Ctx<'_>, path: &Path, manifest: Option<(&Path, bool)>) -> Resul
         report.push_str(&format!("  {note}\n"));
     }
     Ok((name, report))
+}
+
+/// Whether `path` belongs to the user running aish.
+fn owned_by_me(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // The process's own /proc entry carries its user id, with no libc call.
+    match (std::fs::metadata(path), std::fs::metadata("/proc/self")) {
+        (Ok(file), Ok(me)) => file.uid() == me.uid(),
+        (Ok(_), Err(_)) => true,
+        (Err(_), _) => false,
+    }
 }
 
 /// What the user's `[plugins.NAME]` config means for a plugin being installed: what it is

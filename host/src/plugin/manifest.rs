@@ -102,14 +102,19 @@ impl Capabilities {
     }
 }
 
+/// The most memory a plugin's own manifest may ask for, in MiB.
+pub const MAX_ASKED_MEMORY_MB: u64 = 512;
+/// The most compute per call a plugin's own manifest may ask for, in milliseconds.
+pub const MAX_ASKED_TIME_MS: u64 = 10_000;
+
 /// Default limits a plugin declares (an interpreter-based plugin may need more memory or a
 /// longer first call than the host's defaults).
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
-    /// Memory, in MiB (1 to 4096).
+    /// Memory, in MiB (1 to [`MAX_ASKED_MEMORY_MB`]).
     pub memory_limit_mb: Option<u64>,
-    /// Compute per call, in milliseconds (1 to 3,600,000).
+    /// Compute per call, in milliseconds (1 to [`MAX_ASKED_TIME_MS`]).
     pub time_limit_ms: Option<u64>,
 }
 
@@ -181,12 +186,16 @@ impl Manifest {
                 "it says {said} but the component exports aish:plugin/{kind}@{wit}; drop that key (aish reads it from the exports)"
             )));
         }
+        // A plugin may ask for more than the host's defaults, within bounds; only the user's
+        // [plugins.NAME] can grant beyond them.
         let bounded = |key: &str, value: Option<u64>, high: u64| match value {
-            Some(v) if v == 0 || v > high => Err(invalid(format!("limits.{key} is {v}; give 1 to {high}"))),
+            Some(v) if v == 0 || v > high => Err(invalid(format!(
+                "limits.{key} is {v}; a plugin may ask for 1 to {high} (the user can grant more in [plugins.NAME] {key})"
+            ))),
             _ => Ok(()),
         };
-        bounded("memory_limit_mb", file.limits.memory_limit_mb, 4096)?;
-        bounded("time_limit_ms", file.limits.time_limit_ms, 3_600_000)?;
+        bounded("memory_limit_mb", file.limits.memory_limit_mb, MAX_ASKED_MEMORY_MB)?;
+        bounded("time_limit_ms", file.limits.time_limit_ms, MAX_ASKED_TIME_MS)?;
         Ok(Manifest {
             name: file.name,
             kind,
@@ -346,6 +355,8 @@ mod tests {
                 .contains("limits.memory_limit_mb is 0")
         );
         assert!(error("name = \"a\"\n").contains("x/plugin.toml"));
+        let greedy = error("name = \"a\"\nversion = \"1\"\n[limits]\nmemory_limit_mb = 4096\n");
+        assert!(greedy.contains("a plugin may ask for 1 to 512"), "{greedy}");
     }
 
     #[test]

@@ -73,7 +73,8 @@ pub async fn run(app: &App, session: &mut Session) -> u8 {
     let printer = ExternalPrinter::<String>::default();
     let sender = printer.sender();
     session.set_notify(Arc::new(move |message: &str| {
-        let _ = sender.send(aish::text::sanitize(message).into_owned());
+        // Never blocks the watcher: past the printer's queue, a notice is dropped.
+        let _ = sender.try_send(aish::text::sanitize(message).into_owned());
     }));
     editor = editor.with_external_printer(printer);
     let left = app

@@ -19,7 +19,9 @@ use crate::plugin::runtime::{DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT};
 use crate::plugin::{Grant, PluginError, Registry, Runtime};
 
 /// Network grants by (plugin, allowed hosts): one HTTP client each, so connections are reused.
-type NetworkGrants = std::collections::HashMap<(String, Vec<String>), (Option<HttpGrant>, Option<SocketGrant>)>;
+/// Grants by plugin, its bytes' hash (a rebuilt plugin may ask for other capabilities) and hosts.
+type NetworkGrants =
+    std::collections::HashMap<(String, [u8; 32], Vec<String>), (Option<HttpGrant>, Option<SocketGrant>)>;
 
 /// Opens transport sessions: finds the plugin, grants it what the config allows, connects.
 #[derive(Clone)]
@@ -84,10 +86,11 @@ impl Connector {
         hosts.extend(extra_hosts.iter().cloned());
         let allow = AllowList::parse(&hosts)
             .map_err(|e| TransportError::new(ErrorKind::InvalidInput, format!("[plugins.{name}] allow_hosts: {e}")))?;
-        let manifest = self.registry.get(name).map(|p| &p.manifest);
+        let plugin = self.registry.get(name);
+        let manifest = plugin.map(|p| &p.manifest);
         let asks = manifest.map(|m| m.capabilities.clone()).unwrap_or_default();
         let limits = manifest.map(|m| m.limits).unwrap_or_default();
-        let key = (name.to_owned(), hosts);
+        let key = (name.to_owned(), plugin.map(|p| p.digest).unwrap_or_default(), hosts);
         let mut grants = self.network_grants.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let (http, socket) = match grants.get(&key) {
             Some(granted) => granted.clone(),

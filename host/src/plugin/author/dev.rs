@@ -63,12 +63,15 @@ fn cargo_default(dir: &Path) -> Option<BuildSpec> {
 
 /// Runs the build; the component it wrote, or the end of what the build printed.
 pub fn build(dir: &Path, spec: &BuildSpec) -> Result<PathBuf, String> {
+    use std::os::unix::process::CommandExt as _;
     let output = dir.join(&spec.output);
     let run = Command::new("sh")
         .arg("-c")
         .arg(&spec.command)
         .current_dir(dir)
         .stdin(Stdio::null())
+        // Its own process group: Ctrl-C on an answer in the shell does not kill the build.
+        .process_group(0)
         .output()
         .map_err(|e| format!("cannot run `{}`: {e}", spec.command))?;
     if !run.status.success() {
@@ -97,7 +100,7 @@ const IGNORED: &[&str] = &["target", "node_modules", "__pycache__", ".git"];
 
 /// What the sources look like now: every file's path, size and change time, except build
 /// output and components.
-pub fn fingerprint(dir: &Path) -> Vec<(PathBuf, u64, SystemTime)> {
+pub fn fingerprint(dir: &Path) -> Fingerprint {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(folder) = stack.pop() {
@@ -131,13 +134,16 @@ impl Drop for Watch {
     }
 }
 
-/// Calls `changed` on a thread of its own each time the sources in `dir` change (looked at every
-/// `every`; a burst of saves counts once, after it settles).
-pub fn watch(dir: &Path, every: Duration, mut changed: impl FnMut() + Send + 'static) -> Watch {
+/// What the sources looked like at one moment ([`fingerprint`]).
+pub type Fingerprint = Vec<(PathBuf, u64, SystemTime)>;
+
+/// Calls `changed` on a thread of its own each time the sources in `dir` differ from `seen`
+/// (looked at every `every`; a burst of saves counts once, after it settles).
+pub fn watch(dir: &Path, seen: Fingerprint, every: Duration, mut changed: impl FnMut() + Send + 'static) -> Watch {
     let stop = Arc::new(AtomicBool::new(false));
     let (dir, stopped) = (dir.to_path_buf(), stop.clone());
+    let mut seen = seen;
     std::thread::spawn(move || {
-        let mut seen = fingerprint(&dir);
         while !stopped.load(Ordering::Relaxed) {
             std::thread::sleep(every);
             let now = fingerprint(&dir);
@@ -158,9 +164,10 @@ pub fn watch(dir: &Path, every: Duration, mut changed: impl FnMut() + Send + 'st
             if stopped.load(Ordering::Relaxed) {
                 break;
             }
+            // What is built is the sources as they are now; a save during the build shows up as
+            // a difference on the next look, and is built then.
+            seen = last;
             changed();
-            // What the build itself touched is not a change to build again for.
-            seen = fingerprint(&dir);
         }
     });
     Watch { stop }
