@@ -18,6 +18,7 @@ pub mod lines;
 mod provider;
 mod providers;
 mod skim;
+pub use skim::is as short_eq;
 mod tools;
 
 use std::time::Duration;

@@ -124,7 +124,7 @@ impl<'a> Skim<'a> {
     /// Whether the next value is `null` (read if so).
     pub(crate) fn null(&mut self) -> Option<bool> {
         self.peek()?;
-        if self.bytes()[self.at..].starts_with(b"null") {
+        if is(self.text.get(self.at..self.at + 4).unwrap_or(""), "null") {
             self.at += 4;
             return Some(true);
         }
@@ -156,7 +156,7 @@ impl<'a> Skim<'a> {
     }
 
     fn word(&mut self, word: &str) -> Option<()> {
-        self.bytes()[self.at..].starts_with(word.as_bytes()).then(|| self.at += word.len())
+        is(self.text.get(self.at..self.at + word.len()).unwrap_or(""), word).then(|| self.at += word.len())
     }
 
     /// A number, checked against JSON's grammar.
@@ -284,6 +284,13 @@ pub(crate) fn optional_unsigned(skim: &mut Skim<'_>) -> Option<()> {
     skim.number()?;
     let digits = &skim.text[start..skim.at];
     digits.parse::<u64>().ok().map(drop)
+}
+
+/// Whether `text` is `name`: compared byte by byte in line, as a call to `memcmp` for a few
+/// bytes would cost more than the comparison (the names are constants, the texts short).
+#[inline]
+pub fn is(key: &str, name: &str) -> bool {
+    key.len() == name.len() && key.bytes().zip(name.bytes()).all(|(a, b)| a == b)
 }
 
 /// Marks field `bit` seen; a field given twice is left to serde, which refuses it.

@@ -155,19 +155,17 @@ impl Fields {
         let mut at = 0;
         loop {
             let rest = &text[at..];
-            let (event, rest_after_event) = match rest.strip_prefix("event:") {
+            let (event, rest_after_event) = match prefixed(rest, "event:") {
                 Some(after) => match simple_line(after) {
                     Some((value, next)) => (value, next),
                     None => return at,
                 },
                 None => ("", rest),
             };
-            let Some(after) = rest_after_event.strip_prefix("data:") else { return at };
+            let Some(after) = prefixed(rest_after_event, "data:") else { return at };
             let Some((data, next)) = simple_line(after) else { return at };
             let Some(next) = next.strip_prefix('\n') else { return at };
-            if self.last_event_id != self.last_event_id_buffer {
-                self.last_event_id.clone_from(&self.last_event_id_buffer);
-            }
+            self.sync_id();
             let event = if event.is_empty() { "message" } else { event };
             emit(Signal::Event(SseEvent { event, data, id: &self.last_event_id }));
             at = text.len() - next.len();
@@ -216,10 +214,18 @@ impl Fields {
         }
     }
 
-    fn dispatch(&mut self, emit: &mut impl FnMut(Signal<'_>)) {
-        if self.last_event_id != self.last_event_id_buffer {
+    /// The last event ID takes the buffer's value when an event is dispatched.
+    fn sync_id(&mut self) {
+        // Usually both are empty: no comparison (and no `memcmp` call) at all then.
+        let same = self.last_event_id.len() == self.last_event_id_buffer.len()
+            && (self.last_event_id.is_empty() || self.last_event_id == self.last_event_id_buffer);
+        if !same {
             self.last_event_id.clone_from(&self.last_event_id_buffer);
         }
+    }
+
+    fn dispatch(&mut self, emit: &mut impl FnMut(Signal<'_>)) {
+        self.sync_id();
         if self.data.is_empty() {
             self.event_type.clear();
             return;
@@ -231,6 +237,13 @@ impl Fields {
         self.data.clear();
         self.event_type.clear();
     }
+}
+
+/// `text` after `field`, when it starts with it (compared in line: a `memcmp` call per event
+/// for five bytes costs more than the comparison).
+fn prefixed<'t>(text: &'t str, field: &str) -> Option<&'t str> {
+    let head = text.get(..field.len())?;
+    aish_dialects::short_eq(head, field).then(|| &text[field.len()..])
 }
 
 /// A field's value up to a `\n` line end (one leading space dropped), and what follows the line

@@ -128,16 +128,16 @@ impl Provider for Aish {
 fn token_event<'a>(message: &Message<'a>) -> Option<Cow<'a, str>> {
     let (mut name, mut token, mut seen) = (None, None, 0);
     skim::object(message.data, |key, s| match key {
-        "event" => skim::once(&mut name, skim::optional_string(s)?),
-        "data" => {
+        k if skim::is(k, "event") => skim::once(&mut name, skim::optional_string(s)?),
+        k if skim::is(k, "data") => {
             skim::first(&mut seen, 1)?;
             let mut inner = 0;
             s.object(|key, s| match key {
-                "token" => skim::once(&mut token, s.string()?),
-                "content" | "message" | "error" => {
+                k if skim::is(k, "token") => skim::once(&mut token, s.string()?),
+                k if skim::is(k, "content") || skim::is(k, "message") || skim::is(k, "error") => {
                     let bit = match key {
-                        "content" => 1,
-                        "message" => 2,
+                        k if skim::is(k, "content") => 1,
+                        k if skim::is(k, "message") => 2,
                         _ => 4,
                     };
                     skim::first(&mut inner, bit).and_then(|()| skim::optional_string(s)).map(drop)

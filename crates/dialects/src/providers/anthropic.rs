@@ -179,19 +179,19 @@ impl Provider for Anthropic {
 fn text_delta(data: &str) -> Option<Cow<'_, str>> {
     let (mut text, mut seen) = (None, 0);
     skim::object(data, |key, s| match key {
-        "index" => skim::first(&mut seen, 1).and_then(|()| skim::optional_unsigned(s)),
-        "delta" => {
+        k if skim::is(k, "index") => skim::first(&mut seen, 1).and_then(|()| skim::optional_unsigned(s)),
+        k if skim::is(k, "delta") => {
             skim::first(&mut seen, 2)?;
             let mut kind_is_text = false;
             let mut inner = 0;
             s.object(|key, s| match key {
-                "type" => {
+                k if skim::is(k, "type") => {
                     skim::first(&mut inner, 1)?;
-                    kind_is_text = s.string()? == "text_delta";
+                    kind_is_text = skim::is(&s.string()?, "text_delta");
                     Some(())
                 }
-                "text" => skim::once(&mut text, skim::optional_string(s)?),
-                "partial_json" => skim::first(&mut inner, 2).and_then(|()| skim::optional_string(s)).map(drop),
+                k if skim::is(k, "text") => skim::once(&mut text, skim::optional_string(s)?),
+                k if skim::is(k, "partial_json") => skim::first(&mut inner, 2).and_then(|()| skim::optional_string(s)).map(drop),
                 _ => s.skip(),
             })?;
             kind_is_text.then_some(())

@@ -153,28 +153,28 @@ impl Provider for OpenAi {
 fn plain_delta(data: &str) -> Option<Cow<'_, str>> {
     let (mut text, mut seen, mut choices) = (None, 0, 0);
     skim::object(data, |key, s| match key {
-        "choices" => {
+        k if skim::is(k, "choices") => {
             skim::first(&mut seen, 1)?;
             s.array(|s| {
                 choices += 1;
                 let mut seen = 0;
                 s.object(|key, s| match key {
-                    "delta" => {
+                    k if skim::is(k, "delta") => {
                         skim::first(&mut seen, 1)?;
                         let mut seen = 0;
                         s.object(|key, s| match key {
-                            "content" => skim::once(&mut text, s.string()?),
-                            "role" => skim::first(&mut seen, 1).and_then(|()| s.string()).map(drop),
+                            k if skim::is(k, "content") => skim::once(&mut text, s.string()?),
+                            k if skim::is(k, "role") => skim::first(&mut seen, 1).and_then(|()| s.string()).map(drop),
                             _ => None,
                         })
                     }
-                    "finish_reason" => skim::first(&mut seen, 2).and_then(|()| s.null()?.then_some(())),
+                    k if skim::is(k, "finish_reason") => skim::first(&mut seen, 2).and_then(|()| s.null()?.then_some(())),
                     _ => s.skip(),
                 })
             })
         }
-        "usage" => skim::first(&mut seen, 2).and_then(|()| s.null()?.then_some(())),
-        "error" => skim::first(&mut seen, 4).and_then(|()| s.null()?.then_some(())),
+        k if skim::is(k, "usage") => skim::first(&mut seen, 2).and_then(|()| s.null()?.then_some(())),
+        k if skim::is(k, "error") => skim::first(&mut seen, 4).and_then(|()| s.null()?.then_some(())),
         _ => s.skip(),
     })?;
     if choices == 1 { text } else { None }
