@@ -91,7 +91,9 @@ proptest! {
         top.push(("delta".to_owned(), Value::Null));
         let data = object(&top).replacen("\"delta\":null", &format!("\"delta\":{delta}"), 1);
         let expected = if kind == "text_delta" { content } else { String::new() };
-        prop_assert_eq!(through("anthropic", "content_block_delta", &data), Ok(expected), "{}", data);
+        prop_assert_eq!(through("anthropic", "content_block_delta", &data), Ok(expected.clone()), "{}", data);
+        // Over a socket, with no SSE event name, the `type` field names the event.
+        prop_assert_eq!(through("anthropic", "", &data), Ok(expected), "{}", data);
     }
 
     #[test]

@@ -76,7 +76,12 @@ impl Provider for Anthropic {
     ) -> Result<Progress, TransportError> {
         let data = message.data;
         // Over a socket a message has no SSE event name; its `type` field says the same.
-        let named = if message.event.is_empty() || message.event == "message" {
+        let unnamed = message.event.is_empty() || message.event == "message";
+        if unnamed && let Some(text) = text_delta(data, true) {
+            tally.token(out, &text);
+            return Ok(Progress::More);
+        }
+        let named = if unnamed {
             let value: Value = parse_json(self.name(), data)?;
             Cow::Owned(value.get("type").and_then(Value::as_str).unwrap_or("").to_owned())
         } else {
@@ -84,7 +89,7 @@ impl Provider for Anthropic {
         };
         match named.as_ref() {
             "content_block_delta" => {
-                if let Some(text) = text_delta(data) {
+                if let Some(text) = text_delta(data, false) {
                     tally.token(out, &text);
                     return Ok(Progress::More);
                 }
@@ -176,9 +181,15 @@ impl Provider for Anthropic {
 /// The event nearly every stream is made of, `{"type":"content_block_delta","index":N,
 /// "delta":{"type":"text_delta","text":…}}`, read in one pass; `None` for any other shape,
 /// which serde then reads in full.
-fn text_delta(data: &str) -> Option<Cow<'_, str>> {
-    let (mut text, mut seen) = (None, 0);
+fn text_delta(data: &str, type_named: bool) -> Option<Cow<'_, str>> {
+    let (mut text, mut seen, mut named) = (None, 0, false);
     skim::object(data, |key, s| match key {
+        // Over a socket there is no SSE event name: the `type` field must say what it is.
+        k if skim::is(k, "type") => {
+            skim::first(&mut seen, 4)?;
+            named = skim::is(&s.string()?, "content_block_delta");
+            named.then_some(())
+        }
         k if skim::is(k, "index") => skim::first(&mut seen, 1).and_then(|()| skim::optional_unsigned(s)),
         k if skim::is(k, "delta") => {
             skim::first(&mut seen, 2)?;
@@ -198,6 +209,9 @@ fn text_delta(data: &str) -> Option<Cow<'_, str>> {
         }
         _ => s.skip(),
     })?;
+    if type_named && !named {
+        return None;
+    }
     text.flatten()
 }
 
@@ -385,8 +399,11 @@ mod fast_path_tests {
     #[test]
     fn the_common_delta_takes_the_fast_path_and_others_do_not() {
         let delta = r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello\n"}}"#;
-        assert_eq!(super::text_delta(delta).as_deref(), Some("Hello\n"));
+        assert_eq!(super::text_delta(delta, false).as_deref(), Some("Hello\n"));
+        assert_eq!(super::text_delta(delta, true).as_deref(), Some("Hello\n"), "over a socket, by its type");
+        let unnamed = r#"{"index":0,"delta":{"type":"text_delta","text":"x"}}"#;
+        assert_eq!(super::text_delta(unnamed, true), None, "no type, no SSE name: serde decides");
         let json = r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{"}}"#;
-        assert_eq!(super::text_delta(json), None);
+        assert_eq!(super::text_delta(json, false), None);
     }
 }
