@@ -3,6 +3,7 @@
 //! build shows its errors and leaves the last good version installed. Zed's "install dev
 //! extension" is the model.
 
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -19,6 +20,9 @@ pub struct BuildSpec {
     pub command: String,
     /// The component it writes, relative to the folder.
     pub output: PathBuf,
+    /// How long a build may take before it is stopped, in seconds (default 600).
+    #[serde(default)]
+    pub timeout_s: Option<u64>,
 }
 
 impl BuildSpec {
@@ -58,6 +62,7 @@ fn cargo_default(dir: &Path) -> Option<BuildSpec> {
     Some(BuildSpec {
         command: "cargo build --release --target wasm32-wasip2".into(),
         output: target.join("wasm32-wasip2/release").join(format!("{name}.wasm")),
+        timeout_s: None,
     })
 }
 
@@ -65,19 +70,57 @@ fn cargo_default(dir: &Path) -> Option<BuildSpec> {
 pub fn build(dir: &Path, spec: &BuildSpec) -> Result<PathBuf, String> {
     use std::os::unix::process::CommandExt as _;
     let output = dir.join(&spec.output);
-    let run = Command::new("sh")
+    let mut child = Command::new("sh")
         .arg("-c")
         .arg(&spec.command)
         .current_dir(dir)
         .stdin(Stdio::null())
-        // Its own process group: Ctrl-C on an answer in the shell does not kill the build.
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own process group: Ctrl-C on an answer in the shell does not kill the build, and
+        // a build that hangs is stopped whole.
         .process_group(0)
-        .output()
+        .spawn()
         .map_err(|e| format!("cannot run `{}`: {e}", spec.command))?;
-    if !run.status.success() {
-        let mut log = String::from_utf8_lossy(&run.stderr).into_owned();
-        log.push_str(&String::from_utf8_lossy(&run.stdout));
-        return Err(format!("`{}` failed ({}):\n{}", spec.command, run.status, tail(&log, 40)));
+    let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut text);
+            }
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let out = read(child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
+    let err = read(child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
+    let limit = Duration::from_secs(spec.timeout_s.unwrap_or(600));
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() > limit => {
+                // The whole group: `sh`, the compiler it started, and theirs.
+                // `--` so the negative number is read as a process group, never as an option.
+                if child.id() > 1 {
+                    let group = format!("-{}", child.id());
+                    let _ = Command::new("kill").args(["-s", "KILL", "--", &group]).status();
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "`{}` ran for more than {} s and was stopped; raise [build] timeout_s if it needs longer",
+                    spec.command,
+                    limit.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => return Err(format!("cannot wait for `{}`: {e}", spec.command)),
+        }
+    };
+    if !status.success() {
+        let mut log = err.join().unwrap_or_default();
+        log.push_str(&out.join().unwrap_or_default());
+        return Err(format!("`{}` failed ({status}):\n{}", spec.command, tail(&log, 40)));
     }
     if !output.is_file() {
         return Err(format!(
@@ -180,14 +223,23 @@ mod tests {
     #[test]
     fn a_build_reports_its_errors_and_a_missing_output() {
         let dir = tempfile::tempdir().unwrap();
-        let spec =
-            BuildSpec { command: "echo 'error: line 3: bad syntax' >&2; exit 1".into(), output: "x.wasm".into() };
+        let spec = BuildSpec {
+            command: "echo 'error: line 3: bad syntax' >&2; exit 1".into(),
+            output: "x.wasm".into(),
+            timeout_s: None,
+        };
         let error = build(dir.path(), &spec).unwrap_err();
         assert!(error.contains("error: line 3: bad syntax") && error.contains("exit status: 1"), "{error}");
-        let spec = BuildSpec { command: "true".into(), output: "x.wasm".into() };
+        let spec = BuildSpec { command: "true".into(), output: "x.wasm".into(), timeout_s: None };
         assert!(build(dir.path(), &spec).unwrap_err().contains("wrote no"));
-        let spec = BuildSpec { command: "printf wasm > x.wasm".into(), output: "x.wasm".into() };
+        let spec = BuildSpec { command: "printf wasm > x.wasm".into(), output: "x.wasm".into(), timeout_s: None };
         assert_eq!(build(dir.path(), &spec).unwrap(), dir.path().join("x.wasm"));
+        // A build that hangs is stopped, with what it started.
+        let spec = BuildSpec { command: "sleep 30 & sleep 30".into(), output: "x.wasm".into(), timeout_s: Some(1) };
+        let started = Instant::now();
+        let error = build(dir.path(), &spec).unwrap_err();
+        assert!(error.contains("ran for more than 1 s and was stopped"), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(20), "it did not wait for the build");
     }
 
     #[test]
