@@ -19,7 +19,14 @@ use cli::{App, Cli, EXIT_FAILED, EXIT_OK, EXIT_USAGE, StartError, Sub, Transport
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // The interactive shell reads the terminal on a thread the runtime can spare; everything
+    // else runs on one thread, where a streamed answer's bytes are read, parsed and shown
+    // without a wake-up of another thread per piece.
+    let mut builder = match interactive(&cli) {
+        true => tokio::runtime::Builder::new_multi_thread(),
+        false => tokio::runtime::Builder::new_current_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -35,9 +42,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// Whether this run is the interactive shell.
+fn interactive(cli: &Cli) -> bool {
+    cli.subcommand.is_none() && cli.command.is_none() && cli.args.is_empty() && std::io::stdin().is_terminal()
+}
+
 async fn run(cli: Cli) -> anyhow::Result<u8> {
-    let interactive =
-        cli.subcommand.is_none() && cli.command.is_none() && cli.args.is_empty() && std::io::stdin().is_terminal();
+    let interactive = interactive(&cli);
     let app = match App::start(cli.config.as_deref(), cli.rhetor.as_deref(), interactive).await {
         Ok(app) => app,
         Err(e @ StartError::Config(_)) => {
