@@ -204,7 +204,9 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // One thread, as `aish -c` runs: the plugin and the native reader each read and parse where
+    // the bytes arrive.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let cache = tempfile::tempdir().unwrap();
     let (registry, _) = Registry::discover(std::path::Path::new("/nonexistent"));
     let connector = Connector::new(
@@ -212,10 +214,8 @@ fn main() {
         Arc::new(registry),
         Arc::new(Config::default()),
     );
-    // One client for every native run, as the plugin runtime keeps one, on a runtime of one
-    // thread: the best a native reader can do is read and parse where the bytes arrive.
-    let local = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let client = local.block_on(async { reqwest::Client::new() });
+    // One client for every native run, as the plugin runtime keeps one.
+    let client = runtime.block_on(async { reqwest::Client::new() });
     let curl = Command::new("curl").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
     let wire_name = if curl { "curl -N" } else { "byte reader" };
     let expected: usize = (0..CHUNKS).map(|i| token(i).len()).sum();
@@ -244,7 +244,7 @@ fn main() {
         for _ in 0..RUNS {
             wires.push(wire(&url, curl));
             let started = Instant::now();
-            assert_eq!(local.block_on(native(&client, dialect, &url)), expected, "native read every token");
+            assert_eq!(runtime.block_on(native(&client, dialect, &url)), expected, "native read every token");
             natives.push(started.elapsed());
             let started = Instant::now();
             assert_eq!(runtime.block_on(plugin(&connector, dialect, &url)), expected, "the plugin read every token");
