@@ -147,10 +147,10 @@ impl Fields {
     /// UTF-8) straight from the read, with no copy; returns how many bytes they took. The first
     /// event of any other shape, and what follows it, is left to the line-by-line parser.
     fn simple_events(&mut self, bytes: &[u8], emit: &mut impl FnMut(Signal<'_>)) -> usize {
-        let text = match std::str::from_utf8(bytes) {
+        let text = match simdutf8::compat::from_utf8(bytes) {
             Ok(text) => text,
             // A character cut by the end of the read: the fast path stops before it.
-            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+            Err(e) => simdutf8::basic::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
         };
         let mut at = 0;
         loop {
