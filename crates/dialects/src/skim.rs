@@ -20,6 +20,11 @@ impl<'a> Skim<'a> {
         Skim { text, at: 0 }
     }
 
+    /// Where the reader is, in bytes from the start.
+    pub(crate) fn position(&self) -> usize {
+        self.at
+    }
+
     fn bytes(&self) -> &'a [u8] {
         self.text.as_bytes()
     }
@@ -261,6 +266,52 @@ fn special(bytes: &[u8]) -> Option<usize> {
         at += 8;
     }
     bytes[at..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|p| at + p)
+}
+
+/// The last event a fast path read whole, kept as the bytes before and after its text. The
+/// events of one stream differ only in their text, and JSON is read the same way from the same
+/// bytes: an event with the same bytes around its text is read by reading that text alone.
+#[derive(Debug, Default)]
+pub(crate) struct Memo {
+    prefix: String,
+    suffix: String,
+    /// What else the fast path's answer depended on (an SSE event name, say).
+    tag: String,
+}
+
+impl Memo {
+    /// The text of `data`, when it has the remembered bytes around it.
+    pub(crate) fn recall<'a>(&self, data: &'a str, tag: &str) -> Option<Cow<'a, str>> {
+        let bytes = data.as_bytes();
+        if self.prefix.is_empty() || self.tag != tag || !same(bytes.get(..self.prefix.len())?, self.prefix.as_bytes()) {
+            return None;
+        }
+        let mut skim = Skim { text: data, at: self.prefix.len() };
+        let text = skim.string()?;
+        same(&bytes[skim.at..], self.suffix.as_bytes()).then_some(text)
+    }
+
+    /// Remembers `data`, whose text the fast path read from `span`.
+    pub(crate) fn learn(&mut self, data: &str, span: (usize, usize), tag: &str) {
+        for (kept, part) in
+            [(&mut self.prefix, &data[..span.0]), (&mut self.suffix, &data[span.1..]), (&mut self.tag, tag)]
+        {
+            kept.clear();
+            kept.push_str(part);
+        }
+    }
+}
+
+/// Whether two byte strings are equal, eight bytes at a time (no `memcmp` call).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
+    let words = x.by_ref().zip(y.by_ref()).all(|(p, q)| {
+        u64::from_le_bytes(p.try_into().unwrap_or_default()) == u64::from_le_bytes(q.try_into().unwrap_or_default())
+    });
+    words && x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
 }
 
 /// Reads `text` as one object with `each`, and nothing after it.

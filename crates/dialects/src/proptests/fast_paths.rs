@@ -125,3 +125,58 @@ proptest! {
         prop_assert_eq!(got, Ok(expected), "{}", data);
     }
 }
+
+/// The answer the second of two events gives, after the first, through one dialect.
+fn after(name: &str, event: &str, first: &str, second: &str) -> Result<String, ()> {
+    let mut d = dialect(name);
+    let mut out = Vec::new();
+    let _ = d.on_message(&Message { event, data: first, id: "" }, &mut out);
+    out.clear();
+    if d.on_message(&Message { event, data: second, id: "" }, &mut out).is_err() {
+        return Err(());
+    }
+    Ok(out
+        .iter()
+        .filter_map(|e| if let aish_plugin_sdk::Event::Token(t) = e { Some(t.as_str()) } else { None })
+        .collect())
+}
+
+/// A second event made from the first: its text replaced, and perhaps the bytes around it
+/// changed (a finish reason, a tool call, a cut, garbage after it, an escape in the text).
+fn second_event(first: &str, text: &str, change: u8) -> String {
+    let replaced = first.replacen("TEXT", text, 1);
+    match change {
+        0 => replaced,
+        1 => replaced.replacen("null", "\"stop\"", 1),
+        2 => replaced.replacen("\"content\"", "\"tool_calls\":[],\"content\"", 1),
+        3 => replaced[..replaced.floor_char_boundary(replaced.len() / 2)].to_owned(),
+        4 => format!("{replaced} x"),
+        5 => replaced.replacen("}", ",\"content\":\"twice\"}", 1),
+        _ => replaced.replacen(text, &format!("{text}\\u00e9\\\""), 1),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// Remembering the last event (its bytes around the text) never changes what the next one
+    /// reads: through one dialect or a fresh one, the same text or the same refusal.
+    #[test]
+    fn a_remembered_shape_reads_like_a_fresh_parse(
+        a in "[a-z ]{0,8}",
+        b in text(),
+        change in 0u8..7,
+        which in 0usize..3,
+    ) {
+        let (name, event, template) = [
+            ("openai", "message", r#"{"id":"c","choices":[{"index":0,"delta":{"content":"TEXT"},"logprobs":null,"finish_reason":null}],"usage":null}"#),
+            ("anthropic", "content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"TEXT"}}"#),
+            ("aish", "message", r#"{"event":"token","data":{"token":"TEXT"},"extra":null}"#),
+        ][which];
+        let first = template.replacen("TEXT", &a, 1);
+        let text = json!(b).to_string();
+        let text = &text[1..text.len() - 1];
+        let second = second_event(template, text, change);
+        prop_assert_eq!(after(name, event, &first, &second), through(name, event, &second), "{}", second);
+    }
+}

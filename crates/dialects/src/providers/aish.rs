@@ -16,7 +16,9 @@ use crate::provider::{Config, HttpShape, Message, Progress, Provider, Tally, Who
 
 /// The `aish` dialect.
 #[derive(Debug, Default)]
-pub(crate) struct Aish;
+pub(crate) struct Aish {
+    memo: skim::Memo,
+}
 
 impl Provider for Aish {
     fn name(&self) -> &'static str {
@@ -51,7 +53,8 @@ impl Provider for Aish {
             out.push(tally.done());
             return Ok(Progress::Finished);
         }
-        if let Some(token) = token_event(message) {
+        let fast = self.memo.recall(message.data, message.event).or_else(|| token_event(message, &mut self.memo));
+        if let Some(token) = fast {
             tally.token(out, &token);
             return Ok(Progress::More);
         }
@@ -125,15 +128,20 @@ impl Provider for Aish {
 
 /// A token event, `{"event":"token","data":{"token":…}}`, read in one pass; `None` for any
 /// other shape, which serde then reads in full.
-fn token_event<'a>(message: &Message<'a>) -> Option<Cow<'a, str>> {
-    let (mut name, mut token, mut seen) = (None, None, 0);
+fn token_event<'a>(message: &Message<'a>, memo: &mut skim::Memo) -> Option<Cow<'a, str>> {
+    let (mut name, mut token, mut seen, mut span) = (None, None, 0, (0, 0));
     skim::object(message.data, |key, s| match key {
         k if skim::is(k, "event") => skim::once(&mut name, skim::optional_string(s)?),
         k if skim::is(k, "data") => {
             skim::first(&mut seen, 1)?;
             let mut inner = 0;
             s.object(|key, s| match key {
-                k if skim::is(k, "token") => skim::once(&mut token, s.string()?),
+                k if skim::is(k, "token") => {
+                    let start = s.position();
+                    let value = s.string()?;
+                    span = (start, s.position());
+                    skim::once(&mut token, value)
+                }
                 k if skim::is(k, "content") || skim::is(k, "message") || skim::is(k, "error") => {
                     let bit = match key {
                         k if skim::is(k, "content") => 1,
@@ -150,7 +158,9 @@ fn token_event<'a>(message: &Message<'a>) -> Option<Cow<'a, str>> {
     let name = name.flatten();
     let name = name.as_deref().unwrap_or(message.event);
     matches!(name, "token" | "message").then_some(())?;
-    token
+    let token = token?;
+    memo.learn(message.data, span, message.event);
+    Some(token)
 }
 
 /// The body of an aish request, without `stream`: the message, the whole context, the persona
@@ -238,8 +248,8 @@ mod fast_path_tests {
     #[test]
     fn a_token_event_takes_the_fast_path_and_others_do_not() {
         let token = Message { event: "message", data: r#"{"event":"token","data":{"token":"tok1 "}}"#, id: "" };
-        assert_eq!(super::token_event(&token).as_deref(), Some("tok1 "));
+        assert_eq!(super::token_event(&token, &mut Default::default()).as_deref(), Some("tok1 "));
         let error = Message { event: "message", data: r#"{"event":"error","data":{"message":"no"}}"#, id: "" };
-        assert_eq!(super::token_event(&error), None);
+        assert_eq!(super::token_event(&error, &mut Default::default()), None);
     }
 }

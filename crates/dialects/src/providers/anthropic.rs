@@ -19,6 +19,7 @@ use crate::tools::{PendingCalls, call};
 #[derive(Debug, Default)]
 pub(crate) struct Anthropic {
     calls: PendingCalls,
+    memo: skim::Memo,
 }
 
 impl Provider for Anthropic {
@@ -77,7 +78,7 @@ impl Provider for Anthropic {
         let data = message.data;
         // Over a socket a message has no SSE event name; its `type` field says the same.
         let unnamed = message.event.is_empty() || message.event == "message";
-        if unnamed && let Some(text) = text_delta(data, true) {
+        if unnamed && let Some(text) = self.memo.recall(data, "").or_else(|| text_delta(data, true, &mut self.memo)) {
             tally.token(out, &text);
             return Ok(Progress::More);
         }
@@ -89,7 +90,8 @@ impl Provider for Anthropic {
         };
         match named.as_ref() {
             "content_block_delta" => {
-                if let Some(text) = text_delta(data, false) {
+                let fast = self.memo.recall(data, "named").or_else(|| text_delta(data, false, &mut self.memo));
+                if let Some(text) = fast {
                     tally.token(out, &text);
                     return Ok(Progress::More);
                 }
@@ -181,8 +183,8 @@ impl Provider for Anthropic {
 /// The event nearly every stream is made of, `{"type":"content_block_delta","index":N,
 /// "delta":{"type":"text_delta","text":…}}`, read in one pass; `None` for any other shape,
 /// which serde then reads in full.
-fn text_delta(data: &str, type_named: bool) -> Option<Cow<'_, str>> {
-    let (mut text, mut seen, mut named) = (None, 0, false);
+fn text_delta<'a>(data: &'a str, type_named: bool, memo: &mut skim::Memo) -> Option<Cow<'a, str>> {
+    let (mut text, mut seen, mut named, mut span) = (None, 0, false, (0, 0));
     skim::object(data, |key, s| match key {
         // Over a socket there is no SSE event name: the `type` field must say what it is.
         k if skim::is(k, "type") => {
@@ -201,7 +203,12 @@ fn text_delta(data: &str, type_named: bool) -> Option<Cow<'_, str>> {
                     kind_is_text = skim::is(&s.string()?, "text_delta");
                     Some(())
                 }
-                k if skim::is(k, "text") => skim::once(&mut text, skim::optional_string(s)?),
+                k if skim::is(k, "text") => {
+                    let start = s.position();
+                    let value = skim::optional_string(s)?;
+                    span = (start, s.position());
+                    skim::once(&mut text, value)
+                }
                 k if skim::is(k, "partial_json") => skim::first(&mut inner, 2).and_then(|()| skim::optional_string(s)).map(drop),
                 _ => s.skip(),
             })?;
@@ -212,7 +219,9 @@ fn text_delta(data: &str, type_named: bool) -> Option<Cow<'_, str>> {
     if type_named && !named {
         return None;
     }
-    text.flatten()
+    let text = text.flatten()?;
+    memo.learn(data, span, if type_named { "" } else { "named" });
+    Some(text)
 }
 
 #[cfg(test)]
@@ -399,11 +408,11 @@ mod fast_path_tests {
     #[test]
     fn the_common_delta_takes_the_fast_path_and_others_do_not() {
         let delta = r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello\n"}}"#;
-        assert_eq!(super::text_delta(delta, false).as_deref(), Some("Hello\n"));
-        assert_eq!(super::text_delta(delta, true).as_deref(), Some("Hello\n"), "over a socket, by its type");
+        assert_eq!(super::text_delta(delta, false, &mut Default::default()).as_deref(), Some("Hello\n"));
+        assert_eq!(super::text_delta(delta, true, &mut Default::default()).as_deref(), Some("Hello\n"), "over a socket, by its type");
         let unnamed = r#"{"index":0,"delta":{"type":"text_delta","text":"x"}}"#;
-        assert_eq!(super::text_delta(unnamed, true), None, "no type, no SSE name: serde decides");
+        assert_eq!(super::text_delta(unnamed, true, &mut Default::default()), None, "no type, no SSE name: serde decides");
         let json = r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{"}}"#;
-        assert_eq!(super::text_delta(json, false), None);
+        assert_eq!(super::text_delta(json, false, &mut Default::default()), None);
     }
 }

@@ -20,6 +20,7 @@ use crate::tools::{PendingCalls, call};
 #[derive(Debug, Default)]
 pub(crate) struct OpenAi {
     calls: PendingCalls,
+    memo: skim::Memo,
 }
 
 impl Provider for OpenAi {
@@ -74,7 +75,8 @@ impl Provider for OpenAi {
             out.push(tally.done());
             return Ok(Progress::Finished);
         }
-        if let Some(text) = plain_delta(message.data) {
+        let fast = self.memo.recall(message.data, "").or_else(|| plain_delta(message.data, &mut self.memo));
+        if let Some(text) = fast {
             tally.token(out, &text);
             return Ok(Progress::More);
         }
@@ -150,8 +152,8 @@ impl Provider for OpenAi {
 /// The chunk nearly every event is: text in `choices[0].delta.content` and nothing else aish
 /// acts on (no tool calls, refusal, finish reason, usage or error), read in one pass; `None` for
 /// any other shape, which serde then reads in full.
-fn plain_delta(data: &str) -> Option<Cow<'_, str>> {
-    let (mut text, mut seen, mut choices) = (None, 0, 0);
+fn plain_delta<'a>(data: &'a str, memo: &mut skim::Memo) -> Option<Cow<'a, str>> {
+    let (mut text, mut seen, mut choices, mut span) = (None, 0, 0, (0, 0));
     skim::object(data, |key, s| match key {
         k if skim::is(k, "choices") => {
             skim::first(&mut seen, 1)?;
@@ -163,7 +165,12 @@ fn plain_delta(data: &str) -> Option<Cow<'_, str>> {
                         skim::first(&mut seen, 1)?;
                         let mut seen = 0;
                         s.object(|key, s| match key {
-                            k if skim::is(k, "content") => skim::once(&mut text, s.string()?),
+                            k if skim::is(k, "content") => {
+                                let start = s.position();
+                                let value = s.string()?;
+                                span = (start, s.position());
+                                skim::once(&mut text, value)
+                            }
                             k if skim::is(k, "role") => skim::first(&mut seen, 1).and_then(|()| s.string()).map(drop),
                             _ => None,
                         })
@@ -177,7 +184,11 @@ fn plain_delta(data: &str) -> Option<Cow<'_, str>> {
         k if skim::is(k, "error") => skim::first(&mut seen, 4).and_then(|()| s.null()?.then_some(())),
         _ => s.skip(),
     })?;
-    if choices == 1 { text } else { None }
+    if choices != 1 {
+        return None;
+    }
+    memo.learn(data, span, "");
+    text
 }
 
 #[cfg(test)]
@@ -335,10 +346,14 @@ mod fast_path_tests {
     #[test]
     fn the_common_chunk_takes_the_fast_path_and_others_do_not() {
         let chunk = r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hi \"there\""},"logprobs":null,"finish_reason":null}]}"#;
-        assert_eq!(super::plain_delta(chunk).as_deref(), Some("Hi \"there\""));
+        let memo = &mut crate::skim::Memo::default();
+        assert_eq!(super::plain_delta(chunk, memo).as_deref(), Some("Hi \"there\""));
+        let next = chunk.replace("Hi \\\"there\\\"", "again");
+        assert_eq!(memo.recall(&next, "").as_deref(), Some("again"), "the next chunk, by its text alone");
         let last = r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#;
-        assert_eq!(super::plain_delta(last), None);
+        assert_eq!(super::plain_delta(last, memo), None);
+        assert_eq!(memo.recall(last, ""), None);
         let tool = r#"{"choices":[{"index":0,"delta":{"content":"a","tool_calls":[]},"finish_reason":null}]}"#;
-        assert_eq!(super::plain_delta(tool), None);
+        assert_eq!(super::plain_delta(tool, memo), None);
     }
 }
