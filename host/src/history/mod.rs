@@ -221,8 +221,60 @@ fn end_torn_line(file: &mut File) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The number of the last readable entry (0 for none), read from the end of the file.
+/// The number of the last readable entry (0 for none), read from the end of the file: where the
+/// last line starts is found a block at a time, and only its opening is read when it is whole
+/// and starts the way aish writes it (its answer can be megabytes long).
 fn last_number(file: &mut File) -> std::io::Result<u64> {
+    if let Some(number) = last_line_number(file)? {
+        return Ok(number);
+    }
+    last_number_slowly(file)
+}
+
+/// The number of the last line, when it ends with `}` and a line break and opens with
+/// `{"number":`; `None` sends the caller to the careful reading.
+fn last_line_number(file: &mut File) -> std::io::Result<Option<u64>> {
+    let size = file.seek(SeekFrom::End(0))?;
+    if size < 2 {
+        return Ok(None);
+    }
+    let mut tail = [0u8; 2];
+    file.seek(SeekFrom::Start(size - 2))?;
+    file.read_exact(&mut tail)?;
+    if tail != *b"}\n" {
+        return Ok(None);
+    }
+    // The line break before the last line, searched for backwards a block at a time.
+    const STEP: u64 = 64 * 1024;
+    let mut end = size - 1;
+    let mut start_of_line = 0;
+    let mut block = vec![0; STEP as usize];
+    while end > 0 {
+        let from = end.saturating_sub(STEP);
+        let block = &mut block[..(end - from) as usize];
+        file.seek(SeekFrom::Start(from))?;
+        file.read_exact(block)?;
+        if let Some(at) = memchr::memrchr(b'\n', block) {
+            start_of_line = from + at as u64 + 1;
+            break;
+        }
+        end = from;
+    }
+    let mut opening = [0u8; 32];
+    file.seek(SeekFrom::Start(start_of_line))?;
+    let read = file.read(&mut opening)?;
+    let opening = &opening[..read];
+    let Some(rest) = opening.strip_prefix(b"{\"number\":") else { return Ok(None) };
+    let digits: Vec<u8> = rest.iter().take_while(|b| b.is_ascii_digit()).copied().collect();
+    // Digits up to the comma: a number cut by the 32 bytes read is not trusted.
+    if digits.is_empty() || rest.get(digits.len()) != Some(&b',') {
+        return Ok(None);
+    }
+    Ok(std::str::from_utf8(&digits).ok().and_then(|d| d.parse().ok()))
+}
+
+/// The number of the last readable entry, every line from the end parsed until one reads.
+fn last_number_slowly(file: &mut File) -> std::io::Result<u64> {
     let size = file.seek(SeekFrom::End(0))?;
     let mut end = size;
     let mut carry: Vec<u8> = Vec::new();
