@@ -150,10 +150,11 @@ pub async fn run(
         let failed = results.iter().any(|r| !r.complete());
         if last {
             // The last answer is the output as it is: a spooled one is not read back.
-            outcome.output = match fan_out {
-                true => Spool::from(joined(&results)?),
-                false => results[0].response.share(),
-            };
+            // A single last answer is the output as it is, not a copy.
+            match fan_out {
+                true => outcome.output = Spool::from(joined(&results)?),
+                false => outcome.output_is_last_answer = true,
+            }
         } else {
             // The next stage needs the answer whole: read back once.
             let input = if fan_out { joined(&results)? } else { results[0].response.text()?.into_owned() };
@@ -172,8 +173,8 @@ pub async fn run(
     }
     let only_echo = outcome.stages.is_empty();
     match &pipeline.output {
-        Some(file) if outcome.success() => redirect::write_output(file, &outcome.output)?,
-        None if only_echo => sink.event(StageEvent::Output(&outcome.output.text()?)),
+        Some(file) if outcome.success() => redirect::write_output(file, outcome.output())?,
+        None if only_echo => sink.event(StageEvent::Output(&outcome.output().text()?)),
         _ => {}
     }
     Ok(outcome)

@@ -73,13 +73,24 @@ impl StageResult {
 pub struct Outcome {
     /// Every stage that ran, in order.
     pub stages: Vec<StageResult>,
-    /// The final output (what `> FILE` would receive).
-    pub output: Spool,
+    /// The final output when it is not simply the last stage's answer (see [`Outcome::output`]).
+    pub(crate) output: Spool,
+    /// The last stage's answer is the output itself, not copied.
+    pub(crate) output_is_last_answer: bool,
     /// A built-in asked to leave the shell.
     pub exit: bool,
 }
 
 impl Outcome {
+    /// The final output (what `> FILE` receives): the last AI's answer itself when the line
+    /// ended with one AI, else the joined answers or the last stage plugin's or `echo`'s text.
+    pub fn output(&self) -> &Spool {
+        match self.stages.last() {
+            Some(last) if self.output_is_last_answer => &last.response,
+            _ => &self.output,
+        }
+    }
+
     /// Whether every stage succeeded.
     pub fn success(&self) -> bool {
         self.stages.iter().all(|s| s.error.is_none() && !s.interrupted)

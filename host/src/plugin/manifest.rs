@@ -233,21 +233,44 @@ impl Parts {
         // Rust SDK's link section lands).
         let (mut section, mut nested) = (None, None);
         let mut exports = Vec::new();
+        let broken = |e: wasmparser::BinaryReaderError| ManifestError::NotComponent(e.message().to_owned());
         // Nested modules and components have exports of their own; only the outer ones count.
-        let mut depth = 0usize;
-        for payload in wasmparser::Parser::new(0).parse_all(bytes) {
-            let payload = payload.map_err(|e| ManifestError::NotComponent(e.message().to_owned()))?;
+        let (mut parser, mut outer) = (wasmparser::Parser::new(0), Vec::new());
+        let mut data = bytes;
+        loop {
+            let payload = match parser.parse(data, true).map_err(broken)? {
+                wasmparser::Chunk::Parsed { consumed, payload } => {
+                    data = &data[consumed..];
+                    payload
+                }
+                wasmparser::Chunk::NeedMoreData(_) => {
+                    return Err(ManifestError::NotComponent("it is cut short".into()));
+                }
+            };
             match payload {
-                wasmparser::Payload::ModuleSection { .. } | wasmparser::Payload::ComponentSection { .. } => depth += 1,
-                wasmparser::Payload::End(_) => depth = depth.saturating_sub(1),
+                wasmparser::Payload::ModuleSection { parser: inner, .. }
+                | wasmparser::Payload::ComponentSection { parser: inner, .. } => {
+                    outer.push(std::mem::replace(&mut parser, inner));
+                }
+                wasmparser::Payload::End(_) => match outer.pop() {
+                    Some(up) => parser = up,
+                    None => break,
+                },
+                // Function bodies say nothing of the manifest or the exports: the start of every
+                // aish run reads each built-in plugin's sections, never its code.
+                wasmparser::Payload::CodeSectionStart { size, .. } => {
+                    parser.skip_section();
+                    data = data
+                        .get(size as usize..)
+                        .ok_or_else(|| ManifestError::NotComponent("it is cut short".into()))?;
+                }
                 wasmparser::Payload::CustomSection(custom) if custom.name() == SECTION => {
-                    let slot = if depth == 0 { &mut section } else { &mut nested };
+                    let slot = if outer.is_empty() { &mut section } else { &mut nested };
                     slot.get_or_insert_with(|| String::from_utf8_lossy(custom.data()).into_owned());
                 }
-                wasmparser::Payload::ComponentExportSection(reader) if depth == 0 => {
+                wasmparser::Payload::ComponentExportSection(reader) if outer.is_empty() => {
                     for export in reader {
-                        let export = export.map_err(|e| ManifestError::NotComponent(e.message().to_owned()))?;
-                        exports.push(export.name.name.to_owned());
+                        exports.push(export.map_err(broken)?.name.name.to_owned());
                     }
                 }
                 _ => {}
