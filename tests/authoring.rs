@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::server::{Part, Reply, TestServer};
-use crate::support::{aish, home, toolchains, write_config};
+use crate::support::{
+    aish, build_standalone, home, standalone_target, toolchains, without_host_build_flags, write_config,
+};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ sits in the workspace").to_path_buf()
@@ -45,25 +47,6 @@ fn build(folder: &Path, path_first: Option<&Path>) -> PathBuf {
     output
 }
 
-/// Builds a Rust plugin folder for wasm32-wasip2 with no network, sharing a target folder (and
-/// the workspace's lock file) so only the plugin itself compiles.
-fn cargo_build(folder: &Path, crate_name: &str) -> PathBuf {
-    std::fs::copy(root().join("Cargo.lock"), folder.join("Cargo.lock")).unwrap();
-    let target = root().join("target/sdk-standalone");
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo
-        .current_dir(folder)
-        .args(["build", "--quiet", "--offline", "--release", "--target", "wasm32-wasip2"])
-        .env("CARGO_TARGET_DIR", &target);
-    for var in
-        ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "RUSTC_WORKSPACE_WRAPPER", "RUSTC_WRAPPER", "CARGO_BUILD_TARGET"]
-    {
-        cargo.env_remove(var);
-    }
-    assert!(cargo.status().expect("run cargo").success(), "the new Rust plugin builds offline");
-    target.join(format!("wasm32-wasip2/release/{crate_name}.wasm"))
-}
-
 /// A server that streams `pieces` as a plain-text body.
 fn plain_server(pieces: &[&str]) -> TestServer {
     let mut reply = Reply::body(200, "text/plain", "");
@@ -100,7 +83,7 @@ fn plugin_wit_writes_the_contract_the_binary_carries() {
 fn a_new_rust_stage_builds_outside_the_repository_and_runs() {
     let home = home();
     let (_outside, folder) = new_plugin(home.path(), "shout", "stage", "rust");
-    let wasm = cargo_build(&folder, "shout");
+    let wasm = build_standalone(&folder, "shout");
     let add = aish(home.path(), &["plugin", "add", wasm.to_str().unwrap()], None);
     assert_eq!(add.code, 0, "{add:?}");
     assert!(add.stdout.contains("installed stage plugin `shout` 0.1.0 (contract"), "{}", add.stdout);
@@ -113,7 +96,7 @@ fn a_new_rust_stage_builds_outside_the_repository_and_runs() {
 fn a_new_rust_transport_builds_outside_the_repository_and_streams() {
     let home = home();
     let (_outside, folder) = new_plugin(home.path(), "relay", "transport", "rust");
-    let wasm = cargo_build(&folder, "relay");
+    let wasm = build_standalone(&folder, "relay");
     let add = aish(home.path(), &["plugin", "add", wasm.to_str().unwrap()], None);
     assert_eq!(add.code, 0, "{add:?}");
     assert!(add.stdout.contains("it asks for http"), "{}", add.stdout);
@@ -133,7 +116,7 @@ fn plugin_dev_rebuilds_a_changed_plugin_in_the_running_shell_and_keeps_the_last_
     let (_outside, folder) = new_plugin(home.path(), "devshout", "stage", "rust");
     std::fs::copy(root().join("Cargo.lock"), folder.join("Cargo.lock")).unwrap();
     // The template's build, pointed at the shared target folder so only the plugin compiles.
-    let target = root().join("target/sdk-standalone");
+    let target = standalone_target();
     let manifest = std::fs::read_to_string(folder.join("plugin.toml")).unwrap();
     let build = format!(
         "[build]\ncommand = \"CARGO_TARGET_DIR={} cargo build --quiet --offline --release --target wasm32-wasip2\"\noutput = \"{}\"\n",
@@ -145,11 +128,7 @@ fn plugin_dev_rebuilds_a_changed_plugin_in_the_running_shell_and_keeps_the_last_
 
     let mut command = Command::new(env!("CARGO_BIN_EXE_aish"));
     command.env("AISH_HOME", home.path()).env("NO_COLOR", "1").env("TERM", "xterm");
-    for var in
-        ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "RUSTC_WORKSPACE_WRAPPER", "RUSTC_WRAPPER", "CARGO_BUILD_TARGET"]
-    {
-        command.env_remove(var);
-    }
+    without_host_build_flags(&mut command);
     let mut shell = rexpect::session::spawn_command(command, Some(120_000)).expect("start aish in a pty");
     prompt(&mut shell);
     shell.send_line(&format!("plugin dev {}", folder.display())).unwrap();

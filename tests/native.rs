@@ -27,12 +27,10 @@ fn native_upper() -> &'static Path {
     LIBRARY.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         let target = root.join("target/native-plugins");
-        let status = Command::new(env!("CARGO"))
+        let status = crate::support::without_host_build_flags(&mut Command::new(env!("CARGO")))
             .current_dir(root)
             .args(["build", "--quiet", "--package", "aish-native-upper", "--target-dir"])
             .arg(&target)
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env_remove("RUSTFLAGS")
             .status()
             .expect("run cargo");
         assert!(status.success(), "building the native example plugin failed");

@@ -3,9 +3,8 @@
 //! transport, which aish then loads and streams through.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::support::{aish, home};
+use crate::support::{aish, build_standalone, home};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ sits in the workspace").to_path_buf()
@@ -102,24 +101,9 @@ fn the_sdk_copied_alone_builds_the_readme_echo_transport() {
     std::fs::write(crate_dir.join("plugin.toml"), manifest).unwrap();
     std::fs::write(crate_dir.join("src/lib.rs"), code).unwrap();
     // The workspace's lock pins the SDK's dependencies: no resolving, nothing new to download.
-    std::fs::copy(root.join("Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
 
     // A target folder that outlives the test, so a rerun only rebuilds the two small crates.
-    let target = root.join("target/sdk-standalone");
-    let mut build = Command::new(env!("CARGO"));
-    build
-        .current_dir(&crate_dir)
-        .args(["build", "--quiet", "--release", "--target", "wasm32-wasip2"])
-        .env("CARGO_TARGET_DIR", &target);
-    // The test build's flags and wrappers are for the host, not this plugin.
-    for var in
-        ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "RUSTC_WORKSPACE_WRAPPER", "RUSTC_WRAPPER", "CARGO_BUILD_TARGET"]
-    {
-        build.env_remove(var);
-    }
-    let status = build.status().expect("run cargo");
-    assert!(status.success(), "the README's echo transport did not build against the copied SDK");
-    let wasm = target.join("wasm32-wasip2/release/echo_transport.wasm");
+    let wasm = build_standalone(&crate_dir, "echo_transport");
     assert!(wasm.exists(), "{} was built", wasm.display());
 
     let home = home();

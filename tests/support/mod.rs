@@ -195,6 +195,39 @@ pub fn aish_with_env(home: &Path, args: &[&str], stdin: Option<&str>, env: &[(&s
     }
 }
 
+/// Takes the test build's own flags and wrappers (clippy's, coverage's) out of `command`'s
+/// environment: they are for the host, not for a plugin a cargo run (or an aish) builds.
+pub fn without_host_build_flags(command: &mut Command) -> &mut Command {
+    for var in
+        ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "RUSTC_WORKSPACE_WRAPPER", "RUSTC_WRAPPER", "CARGO_BUILD_TARGET"]
+    {
+        command.env_remove(var);
+    }
+    command
+}
+
+/// The target folder plugin crates built outside the workspace share, so only each plugin
+/// itself compiles.
+pub fn standalone_target() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").join("target/sdk-standalone")
+}
+
+/// Builds the plugin crate in `folder` for wasm32-wasip2 with no network, with the workspace's
+/// lock file, into [`standalone_target`]; the component named `crate_name`.
+pub fn build_standalone(folder: &Path, crate_name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace");
+    std::fs::copy(root.join("Cargo.lock"), folder.join("Cargo.lock")).expect("copy the lock file");
+    let target = standalone_target();
+    let status = without_host_build_flags(&mut Command::new(env!("CARGO")))
+        .current_dir(folder)
+        .args(["build", "--quiet", "--offline", "--release", "--target", "wasm32-wasip2"])
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "the plugin in {} builds offline", folder.display());
+    target.join(format!("wasm32-wasip2/release/{crate_name}.wasm"))
+}
+
 /// Writes `config.toml` into `home`.
 pub fn write_config(home: &Path, text: &str) {
     std::fs::write(home.join("config.toml"), text).expect("write config");

@@ -353,6 +353,20 @@ pub(crate) fn first(seen: &mut u32, bit: u32) -> Option<()> {
     Some(())
 }
 
+/// Reads the answer's text with `read`, keeping it (once) in `slot` and where it stood in `span`,
+/// which [`Memo::learn`] takes.
+pub(crate) fn text<'a, T>(
+    skim: &mut Skim<'a>,
+    slot: &mut Option<T>,
+    span: &mut (usize, usize),
+    read: impl FnOnce(&mut Skim<'a>) -> Option<T>,
+) -> Option<()> {
+    let start = skim.position();
+    let value = read(skim)?;
+    *span = (start, skim.position());
+    once(slot, value)
+}
+
 /// Keeps the first value given for a field; a second one means the shape is not the simple one.
 pub(crate) fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     if slot.is_some() {

@@ -250,7 +250,8 @@ fn install(ctx: &Ctx<'_>, path: &Path, manifest: Option<(&Path, bool)>) -> Resul
     };
     let dir = ctx.dir.clone();
     let target = dir.join(format!("{name}.wasm"));
-    let plugin = Plugin::from_bytes(bytes.into(), Source::User(target.clone())).map_err(|e| e.to_string())?;
+    // The manifest embedded just now is the one read above (a unit test reads it back).
+    let plugin = Plugin::described(manifest_read, bytes.into(), Source::User(target.clone()));
     // Compiling now checks it against the contract and warms the cache for its first use.
     let started = Instant::now();
     let prepared = match plugin.manifest.kind {

@@ -50,6 +50,12 @@ impl Plugin {
         Ok(Plugin { manifest, bytes, digest, source, overrides_builtin: false })
     }
 
+    /// A plugin whose manifest was already read from `bytes` (by `plugin add`).
+    pub(crate) fn described(manifest: Manifest, bytes: bytes::Bytes, source: Source) -> Plugin {
+        let digest = Sha256::digest(&bytes).into();
+        Plugin { manifest, bytes, digest, source, overrides_builtin: false }
+    }
+
     /// Reads a plugin file.
     pub fn from_file(path: &Path) -> Result<Plugin, PluginError> {
         let bytes = std::fs::read(path).map_err(|e| PluginError::Invalid {

@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::conversation::role_name;
-use crate::skim;
+use crate::skim::{self, Skim};
 use crate::provider::{Config, HttpShape, Message, Progress, Provider, Tally, WholeAnswer, parse_json, protocol};
 
 /// The `aish` dialect.
@@ -136,12 +136,7 @@ fn token_event<'a>(message: &Message<'a>, memo: &mut skim::Memo) -> Option<Cow<'
             skim::first(&mut seen, 1)?;
             let mut inner = 0;
             s.object(|key, s| match key {
-                k if skim::is(k, "token") => {
-                    let start = s.position();
-                    let value = s.string()?;
-                    span = (start, s.position());
-                    skim::once(&mut token, value)
-                }
+                k if skim::is(k, "token") => skim::text(s, &mut token, &mut span, Skim::string),
                 k if skim::is(k, "content") || skim::is(k, "message") || skim::is(k, "error") => {
                     let bit = match key {
                         k if skim::is(k, "content") => 1,

@@ -203,12 +203,7 @@ fn text_delta<'a>(data: &'a str, type_named: bool, memo: &mut skim::Memo) -> Opt
                     kind_is_text = skim::is(&s.string()?, "text_delta");
                     Some(())
                 }
-                k if skim::is(k, "text") => {
-                    let start = s.position();
-                    let value = skim::optional_string(s)?;
-                    span = (start, s.position());
-                    skim::once(&mut text, value)
-                }
+                k if skim::is(k, "text") => skim::text(s, &mut text, &mut span, skim::optional_string),
                 k if skim::is(k, "partial_json") => skim::first(&mut inner, 2).and_then(|()| skim::optional_string(s)).map(drop),
                 _ => s.skip(),
             })?;

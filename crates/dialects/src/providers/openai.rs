@@ -13,7 +13,7 @@ use crate::conversation::chat_messages;
 use crate::provider::{
     Config, HttpShape, Message, Progress, Provider, Tally, WholeAnswer, parse_json, text_at, usage_at,
 };
-use crate::skim;
+use crate::skim::{self, Skim};
 use crate::tools::{PendingCalls, call};
 
 /// The `openai` dialect; keeps the tool calls being streamed.
@@ -165,12 +165,7 @@ fn plain_delta<'a>(data: &'a str, memo: &mut skim::Memo) -> Option<Cow<'a, str>>
                         skim::first(&mut seen, 1)?;
                         let mut seen = 0;
                         s.object(|key, s| match key {
-                            k if skim::is(k, "content") => {
-                                let start = s.position();
-                                let value = s.string()?;
-                                span = (start, s.position());
-                                skim::once(&mut text, value)
-                            }
+                            k if skim::is(k, "content") => skim::text(s, &mut text, &mut span, Skim::string),
                             k if skim::is(k, "role") => skim::first(&mut seen, 1).and_then(|()| s.string()).map(drop),
                             _ => None,
                         })
