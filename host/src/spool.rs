@@ -64,6 +64,9 @@ impl Default for Threshold {
     }
 }
 
+/// Past this many bytes in memory, a spool stops growing step by step (see `push_str`).
+const GROW_AT_ONCE: usize = 64 * 1024;
+
 impl Spool {
     /// An empty spool that spills to an unnamed file in `dir` (the system's temporary
     /// directory when `None`) past `after` bytes.
@@ -85,9 +88,16 @@ impl Spool {
             return Err(SpoolError { dir: self.dir(), source });
         }
         let limit = if self.file.is_some() { BLOCK } else { self.threshold.after };
-        if self.text.len() + more.len() > limit {
+        let len = self.text.len() + more.len();
+        if len > limit {
             self.spill(more)?;
         } else {
+            if len > self.text.capacity() && len > GROW_AT_ONCE {
+                // A long answer: reserve up to the limit at once. The pages are only address
+                // space until written, and the text is never copied again (doubling would copy
+                // it, and touch fresh pages, at every step).
+                self.text.reserve_exact(limit - self.text.len());
+            }
             self.text.push_str(more);
         }
         self.chars += more.chars().count() as u64;

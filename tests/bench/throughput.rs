@@ -3,8 +3,8 @@
 //! For 100,000-chunk streams in the OpenAI, Anthropic and aish dialects, served over loopback,
 //! in one process and one sitting:
 //! - the wire limit: `curl -N` copying the bytes (a byte-copying reader when curl is missing);
-//! - the best native parse: the same HTTP client aish uses, lines found with memchr, each event
-//!   read by the transports' own dialect code (a borrowed one-pass fast path, no tree) compiled
+//! - the best native parse: the same HTTP client aish uses, and the `sse` transport's own
+//!   reading (its event-stream parser and the dialects' one-pass fast paths, no tree) compiled
 //!   natively, in this process;
 //! - the WebAssembly `sse` plugin alone, through aish's runtime, in this process;
 //! - the whole `aish -c` process, its answer piped.
@@ -93,9 +93,9 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-/// The best native parse: the same HTTP client, lines found with memchr, and the transports'
-/// own dialect code (its one-pass fast path, serde for the rest) compiled natively. Returns the
-/// answer's length in bytes.
+/// The best native parse: the same HTTP client, and the `sse` transport's own reading (its
+/// parser and the dialect code, remembered event shapes included) compiled natively. Returns
+/// the answer's length in bytes.
 async fn native(client: &reqwest::Client, dialect: &str, url: &str) -> usize {
     let options = aish_plugin_sdk::ConnectOptions {
         url: url.into(),
@@ -104,42 +104,23 @@ async fn native(client: &reqwest::Client, dialect: &str, url: &str) -> usize {
         api_key: None,
         settings: "{}".into(),
     };
-    let mut parser = aish_dialects::Dialect::new(options).expect("dialect");
+    let mut dialect = aish_dialects::Dialect::new(options).expect("dialect");
+    let (mut parser, mut state) = (aish_plugin_sse::parser::Parser::new(), aish_dialects::AnswerState::default());
     let response = client.post(url).body("{}").send().await.expect("native request");
     let mut stream = response.bytes_stream();
-    let (mut carry, mut answer, mut event) = (Vec::new(), 0usize, String::new());
-    let mut out = Vec::new();
-    let mut line = |line: &[u8], out: &mut Vec<aish_plugin_sdk::Event>| -> bool {
-        if let Some(name) = line.strip_prefix(b"event: ") {
-            event = String::from_utf8_lossy(name).into_owned();
-        } else if let Some(data) = line.strip_prefix(b"data: ") {
-            let data = std::str::from_utf8(data).expect("UTF-8");
-            let name = if event.is_empty() { "message" } else { event.as_str() };
-            let message = aish_dialects::Message { event: name, data, id: "" };
-            let progress = parser.on_message(&message, out).expect("parse");
-            event.clear();
-            return progress == aish_dialects::Progress::More;
-        }
-        true
-    };
-    'read: while let Some(bytes) = stream.next().await {
-        let bytes = bytes.expect("body");
-        carry.extend_from_slice(&bytes);
-        let mut start = 0;
-        while let Some(end) = memchr::memchr(b'\n', &carry[start..]) {
-            let more = line(&carry[start..start + end], &mut out);
-            start += end + 1;
-            for piece in out.drain(..) {
-                if let aish_plugin_sdk::Event::Token(text) = piece {
-                    answer += text.len();
-                }
-            }
-            if !more {
-                break 'read;
+    let (mut answer, mut out) = (0usize, Vec::new());
+    while let Some(bytes) = stream.next().await {
+        aish_plugin_sse::read_events(&mut parser, &mut dialect, &mut state, &bytes.expect("body"), &mut out);
+        for piece in out.drain(..) {
+            if let aish_plugin_sdk::Event::Token(text) = piece {
+                answer += text.len();
             }
         }
-        carry.drain(..start);
+        if !state.is_open() {
+            break;
+        }
     }
+    assert!(state.is_finished(), "the stream ended the answer");
     answer
 }
 
@@ -201,8 +182,19 @@ fn aish_run(home: &std::path::Path, line: &str) -> (Duration, usize) {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--list") {
         return;
+    }
+    // `-- --serve DIALECT`: serve one stream until killed and print its URL, to profile a
+    // whole `aish -c` run (`perf record`) against it.
+    if let Some(at) = args.iter().position(|a| a == "--serve") {
+        let dialect = args.get(at + 1).map_or("aish", String::as_str);
+        let server = serve(&body(dialect));
+        println!("{}", server.url("/v1/bench"));
+        loop {
+            std::thread::park();
+        }
     }
     // One thread, as `aish -c` runs: the plugin and the native reader each read and parse where
     // the bytes arrive.

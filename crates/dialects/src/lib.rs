@@ -18,7 +18,7 @@ pub mod lines;
 mod provider;
 mod providers;
 mod skim;
-pub use skim::is as short_eq;
+pub use skim::{is as short_eq, json_string, plain_run, same as same_bytes};
 mod tools;
 
 use std::time::Duration;
@@ -110,7 +110,22 @@ impl Dialect {
     /// Reads one streamed message (an SSE event, an NDJSON line, a WebSocket text message) and
     /// appends what it means to `out`.
     pub fn on_message(&mut self, message: &Message<'_>, out: &mut Vec<Event>) -> Result<Progress, TransportError> {
+        self.tally.alone = None;
         self.provider.on_message(message, &mut self.tally, out)
+    }
+
+    /// Where, in its data, the text of the message just read stood (a JSON string, quotes
+    /// included), when that text alone was what the message meant: then any message with the
+    /// same event name and the same bytes around a JSON string there means that string as a
+    /// token, and can be read with [`Dialect::on_text`] without parsing it again.
+    pub fn text_span(&self) -> Option<(usize, usize)> {
+        self.tally.alone
+    }
+
+    /// Reads a message like the last one whose [`Dialect::text_span`] was given, with `text`
+    /// (decoded) in place of its text. The caller has checked the bytes around it are the same.
+    pub fn on_text(&mut self, text: &str, out: &mut Vec<Event>) {
+        self.tally.token(out, text);
     }
 
     /// The server closed the stream: `Finished`, with the answer's end appended to `out`, for

@@ -201,6 +201,8 @@ pub struct Tally {
     pub input_tokens: Option<u64>,
     /// Output tokens, as the backend reported them.
     pub output_tokens: Option<u64>,
+    /// Where the text of the message just read stood, when it was all the message meant.
+    pub(crate) alone: Option<(usize, usize)>,
 }
 
 impl Tally {
@@ -214,6 +216,15 @@ impl Tally {
         } else {
             out.push(Event::Token(text.to_owned()));
         }
+    }
+
+    /// Appends the token that was all a message meant, read from `span` (a JSON string, quotes
+    /// included) of its data. The provider promises that any message with the same event name
+    /// and the same bytes around a JSON string at `span` means that string as a token, whatever
+    /// came before it; a transport may then read such messages without the provider.
+    pub fn token_alone(&mut self, out: &mut Vec<Event>, text: &str, span: (usize, usize)) {
+        self.token(out, text);
+        self.alone = Some(span);
     }
 
     /// The usage to report: the backend's figures, `None` when it gave none (the host then

@@ -248,6 +248,7 @@ impl<'a> Skim<'a> {
 /// Where the first `"`, `\\` or control character is: eight bytes at a time (one 64-bit word,
 /// native in WebAssembly too), then byte by byte. Keys and tokens are short, so a vector search's
 /// set-up would cost more than it saves.
+#[inline]
 fn special(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -283,12 +284,20 @@ impl Memo {
     /// The text of `data`, when it has the remembered bytes around it.
     pub(crate) fn recall<'a>(&self, data: &'a str, tag: &str) -> Option<Cow<'a, str>> {
         let bytes = data.as_bytes();
-        if self.prefix.is_empty() || self.tag != tag || !same(bytes.get(..self.prefix.len())?, self.prefix.as_bytes()) {
+        if self.prefix.is_empty()
+            || !is(&self.tag, tag)
+            || !same(bytes.get(..self.prefix.len())?, self.prefix.as_bytes())
+        {
             return None;
         }
         let mut skim = Skim { text: data, at: self.prefix.len() };
         let text = skim.string()?;
         same(&bytes[skim.at..], self.suffix.as_bytes()).then_some(text)
+    }
+
+    /// Where the text (quotes included) stands in `data`, just recalled or learnt from it.
+    pub(crate) fn span(&self, data: &str) -> (usize, usize) {
+        (self.prefix.len(), data.len() - self.suffix.len())
     }
 
     /// Remembers `data`, whose text the fast path read from `span`.
@@ -302,16 +311,42 @@ impl Memo {
     }
 }
 
-/// Whether two byte strings are equal, eight bytes at a time (no `memcmp` call).
-fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+/// Whether two byte strings are equal, eight bytes at a time: in WebAssembly a `memcmp` call
+/// goes byte by byte. The words are compared without a branch each (the strings compared on the
+/// hot path are nearly always equal), the last word overlapping the one before.
+#[inline]
+pub fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
-    let words = x.by_ref().zip(y.by_ref()).all(|(p, q)| {
-        u64::from_le_bytes(p.try_into().unwrap_or_default()) == u64::from_le_bytes(q.try_into().unwrap_or_default())
-    });
-    words && x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or_default());
+    let mut differ = word(a, n - 8) ^ word(b, n - 8);
+    let mut at = 0;
+    while at + 8 < n {
+        differ |= word(a, at) ^ word(b, at);
+        at += 8;
+    }
+    differ == 0
+}
+
+/// How many bytes of a JSON string's content come before its first quote, backslash or control
+/// character; `None` when there is none in `bytes`.
+#[inline]
+pub fn plain_run(bytes: &[u8]) -> Option<usize> {
+    special(bytes)
+}
+
+/// The JSON string that starts at `at` in `text` (at its opening quote), decoded (borrowed when
+/// it has no escapes), and where it ends (after its closing quote); `None` when there is no
+/// well-formed string there.
+pub fn json_string(text: &str, at: usize) -> Option<(Cow<'_, str>, usize)> {
+    let mut skim = Skim { text, at };
+    let value = skim.string()?;
+    Some((value, skim.at))
 }
 
 /// Reads `text` as one object with `each`, and nothing after it.

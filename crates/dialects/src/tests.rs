@@ -108,3 +108,44 @@ fn only_raw_ends_at_close_and_only_ollama_streams_lines() {
         assert_eq!((ends, out.is_empty()), (kind == "raw", kind != "raw"), "{kind}");
     }
 }
+
+#[test]
+fn a_token_event_read_by_its_text_alone_says_where_the_text_stood() {
+    let cases = [
+        (
+            "openai",
+            "message",
+            r#"{"id":"c1","choices":[{"index":0,"delta":{"content":"Hi \"you\""},"finish_reason":null}]}"#,
+            r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#,
+        ),
+        (
+            "anthropic",
+            "content_block_delta",
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi \"you\""}}"#,
+            r#"{"type":"ping"}"#,
+        ),
+        (
+            "aish",
+            "message",
+            r#"{"event":"token","data":{"token":"Hi \"you\""}}"#,
+            r#"{"event":"status","data":{"message":"busy"}}"#,
+        ),
+    ];
+    for (name, event, token, other) in cases {
+        let mut d = dialect(name);
+        let mut out = Vec::new();
+        d.on_message(&Message { event, data: token, id: "" }, &mut out).unwrap();
+        let (start, end) = d.text_span().unwrap_or_else(|| panic!("{name}: a token event gives its span"));
+        assert_eq!(&token[start..end], r#""Hi \"you\"""#, "{name}: the span is the JSON string, quotes included");
+        // Read again: the remembered shape gives the same span.
+        d.on_message(&Message { event, data: token, id: "" }, &mut out).unwrap();
+        assert_eq!(d.text_span(), Some((start, end)), "{name}");
+        let event = if name == "anthropic" { "ping" } else { event };
+        d.on_message(&Message { event, data: other, id: "" }, &mut out).unwrap();
+        assert_eq!(d.text_span(), None, "{name}: another event has none");
+        // `on_text` reads a text as the token event would.
+        let mut more = Vec::new();
+        d.on_text("more", &mut more);
+        assert_eq!(more, [aish_plugin_sdk::Event::Token("more".into())], "{name}");
+    }
+}

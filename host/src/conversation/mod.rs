@@ -24,10 +24,11 @@ impl Conversations {
     }
 
     /// Adds one exchange: what `ai` was sent and what it answered.
-    pub fn record(&mut self, ai: &str, message: &str, answer: &str) {
+    pub fn record(&mut self, ai: &str, message: &str, answer: String) {
         let turns = self.by_ai.entry(ai.to_owned()).or_default();
         turns.push(Turn { role: Role::User, content: message.to_owned() });
-        turns.push(Turn { role: Role::Assistant, content: answer.to_owned() });
+        // Taken, not copied: a long answer is already a copy of the spool.
+        turns.push(Turn { role: Role::Assistant, content: answer });
     }
 
     /// Forgets `ai`'s conversation.
@@ -111,7 +112,7 @@ mod tests {
     fn exchange(n: usize) -> Conversations {
         let mut c = Conversations::default();
         for i in 0..n {
-            c.record("apollo", &format!("question {i} {}", "x".repeat(36)), &format!("answer {i} {}", "y".repeat(36)));
+            c.record("apollo", &format!("question {i} {}", "x".repeat(36)), format!("answer {i} {}", "y".repeat(36)));
         }
         c
     }

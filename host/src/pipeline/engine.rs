@@ -144,7 +144,7 @@ pub async fn run(
                 + conversation::tokens_for_chars(result.response.chars())
                 <= limit;
             if fits && result.complete() {
-                settings.conversations.record(&result.ai, &result.message, &result.as_turn()?);
+                settings.conversations.record(&result.ai, &result.message, result.as_turn()?);
             }
         }
         let failed = results.iter().any(|r| !r.complete());

@@ -67,7 +67,7 @@ impl Session {
             let (Some(message), Some(answer)) = (&stage.message, answer) else { continue };
             let stateful = config.ai.get(&stage.ai).is_some_and(|ai| !ai.stateless);
             if stateful && stage.error.is_none() && !stage.interrupted {
-                self.conversations.record(&stage.ai, message, &answer_turn(answer, &stage.tool_calls));
+                self.conversations.record(&stage.ai, message, answer_turn(answer, &stage.tool_calls));
             }
         }
     }

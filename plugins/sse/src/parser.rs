@@ -20,13 +20,28 @@ pub struct SseEvent<'a> {
 }
 
 /// Something the parser saw.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Signal<'a> {
     /// An event was dispatched.
     Event(SseEvent<'a>),
     /// A comment line (servers send them to keep a connection alive).
     Comment,
+    /// One or more events in a row whose bytes are those of the last event the caller gave a
+    /// [`TextSpan`] for, but for the JSON string there.
+    Repeat {
+        /// The event type, the remembered event's.
+        event: &'a str,
+        /// Their JSON strings, decoded and joined.
+        text: Cow<'a, str>,
+        /// The last event ID string in force.
+        id: &'a str,
+    },
 }
+
+/// What the caller answers for an event: where in its data stood the JSON string (quotes
+/// included) that alone made its meaning, so that events alike but for that string come back
+/// as [`Signal::Repeat`] without being parsed again; `None` when there is no such string.
+pub type TextSpan = Option<(usize, usize)>;
 
 /// The parser's state between reads.
 #[derive(Debug)]
@@ -48,6 +63,59 @@ struct Fields {
     last_event_id_buffer: String,
     last_event_id: String,
     retry_ms: Option<u64>,
+    frame: Frame,
+    /// The strings of a run of repeated events, joined.
+    run: String,
+}
+
+/// The bytes of the last event the caller read by one JSON string alone, up to that string's
+/// opening quote and from its closing quote. Events in a stream are nearly all alike but for
+/// their text: the next event with the same bytes around a well-formed string is the same event
+/// with another text.
+#[derive(Debug, Default)]
+struct Frame {
+    head: String,
+    tail: String,
+    event: String,
+}
+
+impl Frame {
+    /// Remembers an event of type `name` from its whole bytes, `event`, whose string (quotes
+    /// included) stood at `span`.
+    fn learn(&mut self, name: &str, event: &str, span: (usize, usize)) {
+        let bytes = event.as_bytes();
+        let quoted = span.0 < span.1 && bytes.get(span.0) == Some(&b'"') && bytes.get(span.1 - 1) == Some(&b'"');
+        if !quoted {
+            return;
+        }
+        let (Some(head), Some(tail)) = (event.get(..span.0 + 1), event.get(span.1 - 1..)) else { return };
+        for (kept, part) in [(&mut self.head, head), (&mut self.tail, tail), (&mut self.event, name)] {
+            kept.clear();
+            kept.push_str(part);
+        }
+    }
+
+    /// The string of the event at the start of `text`, when the event is the remembered one
+    /// but for that string, and the event's length.
+    #[inline]
+    fn read<'a>(&self, text: &'a str) -> Option<(Cow<'a, str>, usize)> {
+        let (bytes, head) = (text.as_bytes(), self.head.as_bytes());
+        if head.is_empty() || !aish_dialects::same_bytes(bytes.get(..head.len())?, head) {
+            return None;
+        }
+        // The string cannot hold a line end (JSON refuses raw control characters), so the
+        // event's lines are the remembered ones.
+        let start = head.len();
+        let run = aish_dialects::plain_run(&bytes[start..])?;
+        let (value, end) = if bytes[start + run] == b'"' {
+            (Cow::Borrowed(&text[start..start + run]), start + run)
+        } else {
+            let (value, after) = aish_dialects::json_string(text, start - 1)?;
+            (value, after - 1)
+        };
+        let after = end + self.tail.len();
+        aish_dialects::same_bytes(bytes.get(end..after)?, self.tail.as_bytes()).then_some((value, after))
+    }
 }
 
 impl Default for Parser {
@@ -89,8 +157,10 @@ impl Parser {
         &self.fields.last_event_id
     }
 
-    /// Parses the next bytes of the stream, calling `emit` for each event and comment.
-    pub fn feed(&mut self, mut bytes: &[u8], emit: &mut impl FnMut(Signal<'_>)) {
+    /// Parses the next bytes of the stream, calling `emit` for each event and comment; what
+    /// `emit` answers for an event lets the parser hand back the events like it as
+    /// [`Signal::Repeat`].
+    pub fn feed(&mut self, mut bytes: &[u8], emit: &mut impl FnMut(Signal<'_>) -> TextSpan) {
         let Parser { lines, start, past_bom, fields } = self;
         if !*past_bom {
             // The BOM may itself be split across reads: wait for three bytes or a mismatch.
@@ -146,7 +216,7 @@ impl Fields {
     /// shape (an optional `event:` line, one `data:` line, a blank line, `\n` line ends, valid
     /// UTF-8) straight from the read, with no copy; returns how many bytes they took. The first
     /// event of any other shape, and what follows it, is left to the line-by-line parser.
-    fn simple_events(&mut self, bytes: &[u8], emit: &mut impl FnMut(Signal<'_>)) -> usize {
+    fn simple_events(&mut self, bytes: &[u8], emit: &mut impl FnMut(Signal<'_>) -> TextSpan) -> usize {
         let text = match simdutf8::compat::from_utf8(bytes) {
             Ok(text) => text,
             // A character cut by the end of the read: the fast path stops before it.
@@ -155,6 +225,27 @@ impl Fields {
         let mut at = 0;
         loop {
             let rest = &text[at..];
+            if let Some((first, length)) = self.frame.read(rest) {
+                // The events of a run go in one signal: one call where there were many.
+                self.sync_id();
+                at += length;
+                let text = match self.frame.read(&text[at..]) {
+                    None => first,
+                    Some((next, length)) => {
+                        at += length;
+                        self.run.clear();
+                        self.run.push_str(&first);
+                        self.run.push_str(&next);
+                        while let Some((next, length)) = self.frame.read(&text[at..]) {
+                            self.run.push_str(&next);
+                            at += length;
+                        }
+                        Cow::Borrowed(self.run.as_str())
+                    }
+                };
+                emit(Signal::Repeat { event: &self.frame.event, text, id: &self.last_event_id });
+                continue;
+            }
             let (event, rest_after_event) = match prefixed(rest, "event:") {
                 Some(after) => match simple_line(after) {
                     Some((value, next)) => (value, next),
@@ -167,12 +258,17 @@ impl Fields {
             let Some(next) = next.strip_prefix('\n') else { return at };
             self.sync_id();
             let event = if event.is_empty() { "message" } else { event };
-            emit(Signal::Event(SseEvent { event, data, id: &self.last_event_id }));
-            at = text.len() - next.len();
+            let span = emit(Signal::Event(SseEvent { event, data, id: &self.last_event_id }));
+            let end = text.len() - next.len();
+            if let Some((start, stop)) = span {
+                let data_at = data.as_ptr() as usize - rest.as_ptr() as usize;
+                self.frame.learn(event, &rest[..end - at], (data_at + start, data_at + stop));
+            }
+            at = end;
         }
     }
 
-    fn line(&mut self, line: &[u8], emit: &mut impl FnMut(Signal<'_>)) {
+    fn line(&mut self, line: &[u8], emit: &mut impl FnMut(Signal<'_>) -> TextSpan) {
         if line.is_empty() {
             self.dispatch(emit);
             return;
@@ -224,7 +320,7 @@ impl Fields {
         }
     }
 
-    fn dispatch(&mut self, emit: &mut impl FnMut(Signal<'_>)) {
+    fn dispatch(&mut self, emit: &mut impl FnMut(Signal<'_>) -> TextSpan) {
         self.sync_id();
         if self.data.is_empty() {
             self.event_type.clear();
@@ -232,6 +328,7 @@ impl Fields {
         }
         self.data.pop();
         let event = if self.event_type.is_empty() { "message" } else { &self.event_type };
+        // The event's bytes are not in one piece here: no frame is learnt from it.
         emit(Signal::Event(SseEvent { event, data: &self.data, id: &self.last_event_id }));
         // Cleared, not freed: the buffers' capacity serves the next event.
         self.data.clear();
@@ -266,7 +363,10 @@ mod tests {
         let mut parser = Parser::new();
         let mut out = Vec::new();
         for chunk in chunks {
-            parser.feed(chunk, &mut |s| out.push(owned(s)));
+            parser.feed(chunk, &mut |s| {
+                out.push(owned(s));
+                None
+            });
         }
         parser.finish();
         out
@@ -276,6 +376,7 @@ mod tests {
         match signal {
             Signal::Event(e) => Some((e.event.to_owned(), e.data.to_owned(), e.id.to_owned())),
             Signal::Comment => None,
+            Signal::Repeat { .. } => panic!("no repeats: no event was read by its text"),
         }
     }
 
@@ -313,9 +414,15 @@ mod tests {
     fn trailing_cr_dispatches_without_waiting() {
         let mut parser = Parser::new();
         let mut out = Vec::new();
-        parser.feed(b"data: x\r\r", &mut |s| out.push(owned(s)));
+        parser.feed(b"data: x\r\r", &mut |s| {
+            out.push(owned(s));
+            None
+        });
         assert_eq!(out.len(), 1, "an event ended by CR CR is dispatched at once");
-        parser.feed(b"\ndata: y\n\n", &mut |s| out.push(owned(s)));
+        parser.feed(b"\ndata: y\n\n", &mut |s| {
+            out.push(owned(s));
+            None
+        });
         assert_eq!(out.len(), 2, "the LF after the CR is part of the same line end");
     }
 
@@ -380,9 +487,9 @@ mod tests {
     #[test]
     fn retry_accepts_only_digits() {
         let mut parser = Parser::new();
-        parser.feed(b"retry: 1500\n\nretry: 12a\n\nretry:\n\n", &mut |_| {});
+        parser.feed(b"retry: 1500\n\nretry: 12a\n\nretry:\n\n", &mut |_| None);
         assert_eq!(parser.retry_ms(), Some(1500));
-        parser.feed(b"retry: 99999999999999999999999\n\n", &mut |_| {});
+        parser.feed(b"retry: 99999999999999999999999\n\n", &mut |_| None);
         assert_eq!(parser.retry_ms(), Some(u64::MAX));
     }
 
@@ -409,10 +516,10 @@ mod tests {
         let mut parser = Parser::new();
         let chunk = vec![b'x'; 1 << 20];
         for _ in 0..8 {
-            parser.feed(&chunk, &mut |_| {});
+            parser.feed(&chunk, &mut |_| None);
         }
         assert!(!parser.over_limit());
-        parser.feed(&chunk, &mut |_| {});
+        parser.feed(&chunk, &mut |_| None);
         assert!(parser.over_limit());
     }
 

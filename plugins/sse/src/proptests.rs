@@ -7,6 +7,9 @@ use aish_dialects::chunks::{config, cut};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
+use aish_dialects::AnswerState;
+use aish_plugin_sdk::Event;
+
 use crate::parser::{LIMIT, Parser, Signal};
 
 /// A signal as an owned value: `None` for a comment, else (type, data, id).
@@ -20,20 +23,96 @@ struct Parsed {
     last_event_id: String,
 }
 
+/// Which events a caller reads by one JSON string alone, as a dialect reads its token events.
+#[derive(Clone, Copy, Debug)]
+enum Rule {
+    /// None: the parser never hands back a [`Signal::Repeat`].
+    Never,
+    /// Data that is one JSON string.
+    String,
+    /// Data that is `{"t":` and a JSON string, then `}`.
+    Object,
+}
+
+impl Rule {
+    /// Where the string stands in `data`, and the string decoded, when the rule reads it.
+    fn read(self, data: &str) -> Option<((usize, usize), String)> {
+        let start = match self {
+            Rule::Never => return None,
+            Rule::String => 0,
+            Rule::Object => data.strip_prefix(r#"{"t":"#).map(|_| 5)?,
+        };
+        let (text, end) = aish_dialects::json_string(data, start)?;
+        let closing = if let Rule::Object = self { "}" } else { "" };
+        (&data[end..] == closing).then(|| ((start, end), text.into_owned()))
+    }
+
+    /// An event as the caller sees it: data the rule reads becomes its string, decoded.
+    fn owned(self, event: &str, data: &str, id: &str) -> Owned {
+        let data = match self.read(data) {
+            Some((_, text)) => format!("text {text}"),
+            None => format!("data {data}"),
+        };
+        Some((event.to_owned(), data, id.to_owned()))
+    }
+}
+
 /// Feeds `chunks` to a parser and ends the stream.
 fn parse(chunks: &[&[u8]]) -> Parsed {
+    parse_reading(chunks, Rule::Never)
+}
+
+/// Feeds `chunks` to a parser whose caller reads events by `rule`, and ends the stream.
+fn parse_reading(chunks: &[&[u8]], rule: Rule) -> Parsed {
     let mut parser = Parser::new();
     let mut signals = Vec::new();
     for chunk in chunks {
-        parser.feed(chunk, &mut |signal| {
-            signals.push(match signal {
-                Signal::Event(e) => Some((e.event.to_owned(), e.data.to_owned(), e.id.to_owned())),
-                Signal::Comment => None,
-            })
+        parser.feed(chunk, &mut |signal| match signal {
+            Signal::Event(e) => {
+                signals.push(rule.owned(e.event, e.data, e.id));
+                rule.read(e.data).map(|(span, _)| span)
+            }
+            Signal::Comment => {
+                signals.push(None);
+                None
+            }
+            Signal::Repeat { event, text, id } => {
+                assert!(!matches!(rule, Rule::Never), "a repeat only after an event read by its text");
+                signals.push(Some((event.to_owned(), format!("text {text}"), id.to_owned())));
+                None
+            }
         });
     }
     parser.finish();
     Parsed { signals, retry_ms: parser.retry_ms(), last_event_id: parser.last_event_id().to_owned() }
+}
+
+/// `parsed` as a caller reading events by `rule` sees it, the strings of events in a row of
+/// one type and id joined (as a repeat signal hands them over).
+fn as_read_by(mut parsed: Parsed, rule: Rule) -> Parsed {
+    for signal in parsed.signals.iter_mut().flatten() {
+        let data = signal.1.strip_prefix("data ").unwrap_or(&signal.1).to_owned();
+        *signal = rule.owned(&signal.0, &data, &signal.2).expect("an event");
+    }
+    joined(parsed)
+}
+
+/// `parsed` with the strings of text events in a row of one type and id joined.
+fn joined(mut parsed: Parsed) -> Parsed {
+    let mut signals: Vec<Owned> = Vec::new();
+    for signal in parsed.signals {
+        if let (Some(Some(last)), Some(this)) = (signals.last_mut(), &signal)
+            && last.1.starts_with("text ")
+            && this.1.starts_with("text ")
+            && (&last.0, &last.2) == (&this.0, &this.2)
+        {
+            last.1.push_str(&this.1["text ".len()..]);
+            continue;
+        }
+        signals.push(signal);
+    }
+    parsed.signals = signals;
+    parsed
 }
 
 /// The standard's "Interpreting an event stream" over the whole stream at once: decoded as
@@ -59,7 +138,8 @@ fn reference(input: &[u8]) -> Parsed {
             }
             data.pop();
             let kind = if event_type.is_empty() { "message".to_owned() } else { std::mem::take(&mut event_type) };
-            parsed.signals.push(Some((kind, std::mem::take(&mut data), parsed.last_event_id.clone())));
+            let data = format!("data {}", std::mem::take(&mut data));
+            parsed.signals.push(Some((kind, data, parsed.last_event_id.clone())));
             continue;
         }
         if line.starts_with(':') {
@@ -110,6 +190,17 @@ const WORDS: &[&[u8]] = &[
     b"\xFF",
     b"message",
     b"add",
+    // Events a caller reads by their text, and pieces of them.
+    b"data: \"tok\"\n\n",
+    b"data: \"t\\\"o\\u00e9k\\n\"\n\n",
+    b"event: add\ndata: \"x\"\n\n",
+    b"data: {\"t\":\"tok\"}\n\n",
+    b"data:{\"t\":\"\xC3\xA9\"}\n\n",
+    b"\"",
+    b"\\",
+    b"\\u00",
+    b"{\"t\":",
+    b"}",
 ];
 
 /// Every line end, alone and in pairs.
@@ -141,6 +232,13 @@ proptest! {
         prop_assert_eq!(&parse(&cut(&input, &cuts)), &whole, "cut");
         let bytes: Vec<&[u8]> = input.chunks(1).collect();
         prop_assert_eq!(&parse(&bytes), &whole, "a byte a read");
+        // A caller that reads some events by one string gets the same events, some of them
+        // handed back as repeats, whatever the reads.
+        for rule in [Rule::String, Rule::Object] {
+            let expected = as_read_by(reference(&input), rule);
+            prop_assert_eq!(&joined(parse_reading(&[&input], rule)), &expected, "whole, read by {:?}", rule);
+            prop_assert_eq!(&joined(parse_reading(&cut(&input, &cuts), rule)), &expected, "cut, read by {:?}", rule);
+        }
     }
 }
 
@@ -191,7 +289,10 @@ proptest! {
             let size = *reads.next().unwrap_or(&1);
             let chunk = &stream[fed..(fed + size).min(stream.len())];
             let mut events = 0;
-            parser.feed(chunk, &mut |signal| events += usize::from(matches!(signal, Signal::Event(_))));
+            parser.feed(chunk, &mut |signal| {
+                events += usize::from(matches!(signal, Signal::Event(_)));
+                None
+            });
             prop_assert_eq!(events, 0, "no event ever ends");
             for &byte in chunk {
                 if byte == b'\n' {
@@ -231,5 +332,182 @@ fn reference_agrees_on_the_parser_unit_cases() {
         b": keep-alive\ndata: x\n: more\n\ndata: half",
     ] {
         assert_eq!(parse(&[input]), reference(input), "{:?}", String::from_utf8_lossy(input));
+    }
+}
+
+#[test]
+fn events_alike_but_for_their_string_come_back_as_repeats() {
+    // The first bytes wait for a possible BOM and go line by line: a comment takes them.
+    let stream = ": open\n\ndata: {\"t\":\"a\"}\n\ndata: {\"t\":\"1\"}\n\ndata: {\"t\":\"2\"}\n\n: between\n\ndata: {\"t\":\"b\\n\\u00e9\"}\n\ndata: {\"t\":\"c\"} \n\n\
+                  event: x\ndata: {\"t\":\"d\"}\n\nevent: x\ndata: {\"t\":\"e\"}\n\ndata: {\"t\":\"f\"}\n\n";
+    let mut parser = Parser::new();
+    let mut seen = Vec::new();
+    parser.feed(stream.as_bytes(), &mut |signal| match signal {
+        Signal::Event(e) => {
+            seen.push(format!("event {} {}", e.event, e.data));
+            Rule::Object.read(e.data).map(|(span, _)| span)
+        }
+        Signal::Repeat { event, text, .. } => {
+            seen.push(format!("repeat {event} {text}"));
+            None
+        }
+        Signal::Comment => None,
+    });
+    assert_eq!(
+        seen,
+        [
+            "event message {\"t\":\"a\"}",
+            // A run of events alike in one signal.
+            "repeat message 12",
+            "repeat message b\né",
+            // A byte more after the string: not the remembered event.
+            "event message {\"t\":\"c\"} ",
+            // Another event type: learnt anew.
+            "event x {\"t\":\"d\"}",
+            "repeat x e",
+            "event message {\"t\":\"f\"}",
+        ]
+    );
+}
+
+/// A dialect for the stream tests.
+fn dialect(name: &str) -> aish_dialects::Dialect {
+    aish_dialects::Dialect::new(aish_plugin_sdk::ConnectOptions {
+        url: "http://127.0.0.1:1/".into(),
+        dialect: name.into(),
+        model: Some("m".into()),
+        api_key: None,
+        settings: String::new(),
+    })
+    .expect("a known dialect")
+}
+
+/// One event of a provider's stream, as the test builds it.
+#[derive(Clone, Debug)]
+enum Piece {
+    /// The common token event, around `text`; `variant` changes a byte outside the text (an
+    /// id, an index, a key's spacing) so the remembered shape must be learnt again.
+    Token { text: String, variant: u8 },
+    /// An event of another shape (a tool call, a finish reason, a ping, usage).
+    Other(u8),
+    /// A comment, an `id:` line, or a `retry:` line before the next event.
+    Line(u8),
+}
+
+fn piece() -> impl Strategy<Value = Piece> {
+    prop_oneof![
+        8 => ("(\\PC|[\"\\\\\n\t\u{1}é😀 ]){0,8}", 0u8..4).prop_map(|(text, variant)| Piece::Token { text, variant }),
+        1 => (0u8..4).prop_map(Piece::Other),
+        1 => (0u8..3).prop_map(Piece::Line),
+    ]
+}
+
+/// `pieces` as `dialect`'s server sends them, with its end.
+fn provider_stream(dialect: &str, pieces: &[Piece]) -> Vec<u8> {
+    use serde_json::json;
+    let mut out = String::new();
+    for piece in pieces {
+        match piece {
+            Piece::Line(0) => out.push_str(": keep-alive\n"),
+            Piece::Line(1) => out.push_str("id: 7\n"),
+            Piece::Line(_) => out.push_str("retry: 10\n"),
+            Piece::Token { text, variant } => {
+                let text = json!(text);
+                let data = match dialect {
+                    "openai" => format!(
+                        r#"{{"id":"c{variant}","object":"chat.completion.chunk","choices":[{{"index":0,"delta":{{"content":{text}}},"finish_reason":null}}]}}"#
+                    ),
+                    "anthropic" => format!(
+                        r#"{{"type":"content_block_delta","index":{variant},"delta":{{"type":"text_delta","text":{text}}}}}"#
+                    ),
+                    _ => {
+                        format!(r#"{{"event":"token","data":{{"token":{text}}}{}}}"#, " ".repeat(usize::from(*variant)))
+                    }
+                };
+                if dialect == "anthropic" && variant % 2 == 0 {
+                    out.push_str("event: content_block_delta\n");
+                }
+                out.push_str(&format!("data: {data}\n\n"));
+            }
+            Piece::Other(n) => {
+                let (event, data) = match (dialect, n) {
+                    ("openai", 0) => (
+                        "",
+                        r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","function":{"name":"f","arguments":""}}]},"finish_reason":null}]}"#,
+                    ),
+                    ("openai", 1) => (
+                        "",
+                        r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]},"finish_reason":null}]}"#,
+                    ),
+                    ("openai", _) => ("", r#"{"choices":[{"index":0,"delta":{"refusal":"no"},"finish_reason":null}]}"#),
+                    ("anthropic", 0) => ("ping", r#"{"type":"ping"}"#),
+                    ("anthropic", 1) => ("content_block_stop", r#"{"type":"content_block_stop","index":0}"#),
+                    ("anthropic", _) => (
+                        "content_block_start",
+                        r#"{"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}"#,
+                    ),
+                    (_, 0) => ("", r#"{"event":"token","data":{"content":"c"}}"#),
+                    (_, 1) => ("token", r#"{"event":"token","data":{"id":1,"token":"t"}}"#),
+                    _ => ("", r#"{"event":"status","data":{"message":"working"}}"#),
+                };
+                if !event.is_empty() {
+                    out.push_str(&format!("event: {event}\n"));
+                }
+                out.push_str(&format!("data: {data}\n\n"));
+            }
+        }
+    }
+    out.push_str(match dialect {
+        "openai" => "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
+        "anthropic" => "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+        _ => "event: done\ndata: {}\n\n",
+    });
+    out.into_bytes()
+}
+
+/// Every event `chunks` give through the transport's reading, and how the answer ended.
+fn through_transport(name: &str, chunks: &[&[u8]], remembering: bool) -> (Vec<Event>, bool) {
+    let (mut parser, mut dialect, mut state) = (Parser::new(), dialect(name), AnswerState::default());
+    let mut events = Vec::new();
+    for chunk in chunks {
+        let mut out = Vec::new();
+        if remembering {
+            crate::read_events(&mut parser, &mut dialect, &mut state, chunk, &mut out);
+        } else {
+            // The reference: every event parsed in full, none remembered.
+            parser.feed(chunk, &mut |signal| {
+                match signal {
+                    _ if !state.is_open() => {}
+                    Signal::Event(e) => {
+                        let message = aish_dialects::Message { event: e.event, data: e.data, id: e.id };
+                        state.progress(dialect.on_message(&message, &mut out));
+                    }
+                    Signal::Comment => out.push(Event::Heartbeat),
+                    Signal::Repeat { .. } => panic!("no repeat without a text span"),
+                }
+                None
+            });
+        }
+        events.extend(out.into_iter().filter(|e| !matches!(e, Event::Heartbeat)));
+    }
+    (events, state.is_finished())
+}
+
+proptest! {
+    #![proptest_config(config(1000))]
+
+    /// The transport reading events alike as their text alone gives exactly the events of
+    /// reading each in full, for every dialect with such events, whatever the reads.
+    #[test]
+    fn sse_remembered_events_read_as_in_full(
+        name in prop::sample::select(&["openai", "anthropic", "aish"][..]),
+        pieces in prop::collection::vec(piece(), 0..40),
+        cuts in prop::collection::vec(any::<Index>(), 0..12),
+    ) {
+        let stream = provider_stream(name, &pieces);
+        let chunks = cut(&stream, &cuts);
+        let expected = through_transport(name, &chunks, false);
+        prop_assert!(expected.1, "the stream ends the answer");
+        prop_assert_eq!(through_transport(name, &chunks, true), expected);
     }
 }

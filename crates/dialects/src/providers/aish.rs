@@ -55,7 +55,7 @@ impl Provider for Aish {
         }
         let fast = self.memo.recall(message.data, message.event).or_else(|| token_event(message, &mut self.memo));
         if let Some(token) = fast {
-            tally.token(out, &token);
+            tally.token_alone(out, &token, self.memo.span(message.data));
             return Ok(Progress::More);
         }
         // Borrowed fields and a raw `data`: no allocation per token on the hot path.

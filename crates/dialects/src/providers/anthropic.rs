@@ -79,7 +79,7 @@ impl Provider for Anthropic {
         // Over a socket a message has no SSE event name; its `type` field says the same.
         let unnamed = message.event.is_empty() || message.event == "message";
         if unnamed && let Some(text) = self.memo.recall(data, "").or_else(|| text_delta(data, true, &mut self.memo)) {
-            tally.token(out, &text);
+            tally.token_alone(out, &text, self.memo.span(data));
             return Ok(Progress::More);
         }
         let named = if unnamed {
@@ -92,7 +92,7 @@ impl Provider for Anthropic {
             "content_block_delta" => {
                 let fast = self.memo.recall(data, "named").or_else(|| text_delta(data, false, &mut self.memo));
                 if let Some(text) = fast {
-                    tally.token(out, &text);
+                    tally.token_alone(out, &text, self.memo.span(data));
                     return Ok(Progress::More);
                 }
                 #[derive(Deserialize)]

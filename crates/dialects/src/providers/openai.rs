@@ -77,7 +77,7 @@ impl Provider for OpenAi {
         }
         let fast = self.memo.recall(message.data, "").or_else(|| plain_delta(message.data, &mut self.memo));
         if let Some(text) = fast {
-            tally.token(out, &text);
+            tally.token_alone(out, &text, self.memo.span(message.data));
             return Ok(Progress::More);
         }
         #[derive(Deserialize)]
