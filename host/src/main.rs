@@ -152,6 +152,7 @@ fn quote(word: &str) -> String {
 }
 
 async fn run_line(session: &mut Session, line: &str, stdin: Option<String>) -> u8 {
+    session.last_line();
     let result = session.execute(line, stdin).await;
     status(session, result)
 }

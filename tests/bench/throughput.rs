@@ -211,6 +211,24 @@ fn main() {
     let curl = Command::new("curl").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
     let wire_name = if curl { "curl -N" } else { "byte reader" };
     let expected: usize = (0..CHUNKS).map(|i| token(i).len()).sum();
+    // `-- --repeat native|plugin DIALECT`: that measure alone, 50 times, to profile it.
+    if let Some(at) = args.iter().position(|a| a == "--repeat") {
+        let (what, dialect) =
+            (args.get(at + 1).map_or("plugin", String::as_str), args.get(at + 2).map_or("aish", String::as_str));
+        let server = serve(&body(dialect));
+        let url = server.url("/v1/bench");
+        runtime.block_on(plugin(&connector, dialect, &url));
+        let started = Instant::now();
+        for _ in 0..50 {
+            let read = match what {
+                "native" => runtime.block_on(native(&client, dialect, &url)),
+                _ => runtime.block_on(plugin(&connector, dialect, &url)),
+            };
+            assert_eq!(read, expected);
+        }
+        println!("{what} {dialect}: {:.4} s a run", started.elapsed().as_secs_f64() / 50.0);
+        return;
+    }
 
     println!(
         "aish streaming benchmark: {CHUNKS} chunks per stream, median of {RUNS} runs (seconds; ratios in brackets)\n"

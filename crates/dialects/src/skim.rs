@@ -320,15 +320,24 @@ pub fn same(a: &[u8], b: &[u8]) -> bool {
     if n != b.len() {
         return false;
     }
-    if n < 8 {
+    if n < 4 {
         return a.iter().zip(b).all(|(x, y)| x == y);
     }
-    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or_default());
-    let mut differ = word(a, n - 8) ^ word(b, n - 8);
+    if n < 8 {
+        let word = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or_default());
+        return (word(a, 0) ^ word(b, 0)) | (word(a, n - 4) ^ word(b, n - 4)) == 0;
+    }
+    if n < 16 {
+        let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or_default());
+        return (word(a, 0) ^ word(b, 0)) | (word(a, n - 8) ^ word(b, n - 8)) == 0;
+    }
+    // Sixteen bytes a step: one vector comparison in WebAssembly with SIMD.
+    let word = |s: &[u8], at: usize| u128::from_le_bytes(s[at..at + 16].try_into().unwrap_or_default());
+    let mut differ = word(a, n - 16) ^ word(b, n - 16);
     let mut at = 0;
-    while at + 8 < n {
+    while at + 16 < n {
         differ |= word(a, at) ^ word(b, at);
-        at += 8;
+        at += 16;
     }
     differ == 0
 }
@@ -453,6 +462,25 @@ mod tests {
         fn special_bytes_are_found_like_a_plain_search(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
             let plain = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
             prop_assert_eq!(special(&bytes), plain);
+        }
+
+        /// The word-at-a-time comparison agrees with `==`, whatever the lengths and wherever
+        /// one byte differs.
+        #[test]
+        fn same_bytes_agrees_with_equality(
+            bytes in proptest::collection::vec(any::<u8>(), 0..80),
+            other_len in 0usize..80,
+            flip in any::<proptest::sample::Index>(),
+            change in any::<bool>(),
+        ) {
+            let mut copy = bytes.clone();
+            if change && !copy.is_empty() {
+                let at = flip.index(copy.len());
+                copy[at] ^= 1 << (at % 8);
+            }
+            prop_assert_eq!(same(&bytes, &copy), bytes == copy);
+            let other = &bytes[..other_len.min(bytes.len())];
+            prop_assert_eq!(same(&bytes, other), bytes.as_slice() == other);
         }
 
         /// Whatever the skimmer accepts, serde accepts too (for the small numbers generated here;

@@ -10,9 +10,22 @@ use crate::transport::{Role, ToolCall, Turn};
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Conversations {
     by_ai: BTreeMap<String, Vec<Turn>>,
+    /// No line follows: new answers are not kept.
+    closed: bool,
 }
 
 impl Conversations {
+    /// Keeps no more answers: no line follows that could send them (a one-shot run would copy
+    /// each answer only to drop it at exit). The turns already kept stay.
+    pub fn close(&mut self) {
+        self.closed = true;
+    }
+
+    /// Whether new answers are kept.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
     /// The turns of `ai`'s conversation, oldest first.
     pub fn turns(&self, ai: &str) -> &[Turn] {
         self.by_ai.get(ai).map_or(&[], Vec::as_slice)
@@ -25,6 +38,9 @@ impl Conversations {
 
     /// Adds one exchange: what `ai` was sent and what it answered.
     pub fn record(&mut self, ai: &str, message: &str, answer: String) {
+        if self.closed {
+            return;
+        }
         let turns = self.by_ai.entry(ai.to_owned()).or_default();
         turns.push(Turn { role: Role::User, content: message.to_owned() });
         // Taken, not copied: a long answer is already a copy of the spool.
@@ -115,6 +131,14 @@ mod tests {
             c.record("apollo", &format!("question {i} {}", "x".repeat(36)), format!("answer {i} {}", "y".repeat(36)));
         }
         c
+    }
+
+    #[test]
+    fn a_closed_conversation_keeps_its_turns_and_takes_no_more() {
+        let mut c = exchange(1);
+        c.close();
+        c.record("apollo", "again", "answer".into());
+        assert_eq!(c.turns("apollo").len(), 2, "the exchange before closing stays, none is added");
     }
 
     #[test]

@@ -124,10 +124,13 @@ impl History {
             .map_err(self.error(self.jsonl_path()))?;
         drop(writer);
 
-        // The text file shows the start of each answer only.
-        let heads: Vec<(&str, String)> =
-            record.responses.iter().map(|(ai, text)| (*ai, self.redact(&text.head()).into_owned())).collect();
-        let previews: Vec<(&str, &str)> = heads.iter().map(|(ai, text)| (*ai, text.as_str())).collect();
+        // The text file shows the start of each answer only (borrowed: a long answer held in
+        // memory is not copied for a hundred characters of it).
+        let heads: Vec<(&str, std::borrow::Cow<'_, str>)> =
+            record.responses.iter().map(|(ai, text)| (*ai, text.head())).collect();
+        let clean: Vec<(&str, std::borrow::Cow<'_, str>)> =
+            heads.iter().map(|(ai, text)| (*ai, self.redact(text))).collect();
+        let previews: Vec<(&str, &str)> = clean.iter().map(|(ai, text)| (*ai, text.as_ref())).collect();
         let mut text = owner_only(&self.text_path(), true).map_err(self.error(self.text_path()))?;
         end_torn_line(&mut text).map_err(self.error(self.text_path()))?;
         text.write_all(text_block(number, &command, &previews, &metadata).as_bytes())

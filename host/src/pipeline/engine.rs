@@ -138,7 +138,7 @@ pub async fn run(
             results.push(result);
         }
         for (result, limit) in results.iter().zip(remembered) {
-            let Some(limit) = limit else { continue };
+            let Some(limit) = limit.filter(|_| !settings.conversations.is_closed()) else { continue };
             // An exchange bigger than the AI's whole window could never be sent again.
             let fits = conversation::estimate_tokens(&result.message)
                 + conversation::tokens_for_chars(result.response.chars())

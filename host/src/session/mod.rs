@@ -143,6 +143,12 @@ impl Session {
         &self.conversations
     }
 
+    /// Nothing runs after the next line (a one-shot run): its answers are not kept for a
+    /// conversation. The history keeps them as ever.
+    pub fn last_line(&mut self) {
+        self.conversations.close();
+    }
+
     /// Every AI's conversation, to change.
     pub(crate) fn conversations_mut(&mut self) -> &mut Conversations {
         &mut self.conversations

@@ -95,26 +95,37 @@ impl Frame {
         }
     }
 
-    /// The string of the event at the start of `text`, when the event is the remembered one
-    /// but for that string, and the event's length.
-    #[inline]
-    fn read<'a>(&self, text: &'a str) -> Option<(Cow<'a, str>, usize)> {
-        let (bytes, head) = (text.as_bytes(), self.head.as_bytes());
-        if head.is_empty() || !aish_dialects::same_bytes(bytes.get(..head.len())?, head) {
-            return None;
+    /// Reads the remembered event over and over from the start of `text`, each one's string
+    /// added to `run`; returns how many bytes those events took (none when the first event is
+    /// not the remembered one). One tight loop: this is where a fast stream spends its time.
+    fn read_run(&self, text: &str, run: &mut String) -> usize {
+        let (bytes, head, tail) = (text.as_bytes(), self.head.as_bytes(), self.tail.as_bytes());
+        if head.is_empty() {
+            return 0;
         }
-        // The string cannot hold a line end (JSON refuses raw control characters), so the
-        // event's lines are the remembered ones.
-        let start = head.len();
-        let run = aish_dialects::plain_run(&bytes[start..])?;
-        let (value, end) = if bytes[start + run] == b'"' {
-            (Cow::Borrowed(&text[start..start + run]), start + run)
-        } else {
-            let (value, after) = aish_dialects::json_string(text, start - 1)?;
-            (value, after - 1)
-        };
-        let after = end + self.tail.len();
-        aish_dialects::same_bytes(bytes.get(end..after)?, self.tail.as_bytes()).then_some((value, after))
+        let mut at = 0;
+        while let Some(event_head) = bytes.get(at..at + head.len()) {
+            if !aish_dialects::same_bytes(event_head, head) {
+                break;
+            }
+            // The string cannot hold a line end (JSON refuses raw control characters), so the
+            // event's lines are the remembered ones.
+            let start = at + head.len();
+            let Some(plain) = aish_dialects::plain_run(&bytes[start..]) else { break };
+            let mut end = start + plain;
+            let escaped = bytes[end] != b'"';
+            let mut decoded = Cow::Borrowed(&text[start..end]);
+            if escaped {
+                let Some((value, after)) = aish_dialects::json_string(text, start - 1) else { break };
+                (decoded, end) = (value, after - 1);
+            }
+            if !bytes.get(end..end + tail.len()).is_some_and(|t| aish_dialects::same_bytes(t, tail)) {
+                break;
+            }
+            run.push_str(&decoded);
+            at = end + tail.len();
+        }
+        at
     }
 }
 
@@ -225,24 +236,13 @@ impl Fields {
         let mut at = 0;
         loop {
             let rest = &text[at..];
-            if let Some((first, length)) = self.frame.read(rest) {
-                // The events of a run go in one signal: one call where there were many.
+            // The events of a run go in one signal: one call where there were many.
+            self.run.clear();
+            let length = self.frame.read_run(rest, &mut self.run);
+            if length > 0 {
                 self.sync_id();
                 at += length;
-                let text = match self.frame.read(&text[at..]) {
-                    None => first,
-                    Some((next, length)) => {
-                        at += length;
-                        self.run.clear();
-                        self.run.push_str(&first);
-                        self.run.push_str(&next);
-                        while let Some((next, length)) = self.frame.read(&text[at..]) {
-                            self.run.push_str(&next);
-                            at += length;
-                        }
-                        Cow::Borrowed(self.run.as_str())
-                    }
-                };
+                let text = Cow::Borrowed(self.run.as_str());
                 emit(Signal::Repeat { event: &self.frame.event, text, id: &self.last_event_id });
                 continue;
             }
