@@ -28,7 +28,7 @@ use serde_json::Value;
 
 pub use answer::AnswerState;
 pub use conversation::context_note;
-pub use provider::{Config, Framing, HttpShape, Message, Progress, Provider, Tally, WholeAnswer};
+pub use provider::{Config, Framing, HttpShape, Message, Progress, Provider, Tally, TextShape, WholeAnswer};
 
 /// The heartbeat interval when an AI's config sets no `heartbeat_ms`: how often a transport
 /// with pings pings; no byte for twice as long means the connection is dead.
@@ -116,13 +116,14 @@ impl Dialect {
 
     /// Where, in its data, the text of the message just read stood (a JSON string, quotes
     /// included), when that text alone was what the message meant: then any message with the
-    /// same event name and the same bytes around a JSON string there means that string as a
-    /// token, and can be read with [`Dialect::on_text`] without parsing it again.
-    pub fn text_span(&self) -> Option<(usize, usize)> {
+    /// same event name and the same bytes around a JSON string there (and around any
+    /// well-formed string at the shape's `free` span) means that string as a token, and can be
+    /// read with [`Dialect::on_text`] without parsing it again.
+    pub fn text_shape(&self) -> Option<TextShape> {
         self.tally.alone
     }
 
-    /// Reads a message like the last one whose [`Dialect::text_span`] was given, with `text`
+    /// Reads a message like the last one whose [`Dialect::text_shape`] was given, with `text`
     /// (decoded) in place of its text. The caller has checked the bytes around it are the same.
     pub fn on_text(&mut self, text: &str, out: &mut Vec<Event>) {
         self.tally.token(out, text);

@@ -202,7 +202,18 @@ pub struct Tally {
     /// Output tokens, as the backend reported them.
     pub output_tokens: Option<u64>,
     /// Where the text of the message just read stood, when it was all the message meant.
-    pub(crate) alone: Option<(usize, usize)>,
+    pub(crate) alone: Option<TextShape>,
+}
+
+/// Where, in a message's data, stood the text that was all the message meant (a JSON string,
+/// quotes included), and the one string after it whose content the reading did not depend on
+/// (padding such as OpenAI's `obfuscation`), if any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TextShape {
+    /// The text's span.
+    pub text: (usize, usize),
+    /// The span of a string after the text that may hold anything.
+    pub free: Option<(usize, usize)>,
 }
 
 impl Tally {
@@ -218,13 +229,14 @@ impl Tally {
         }
     }
 
-    /// Appends the token that was all a message meant, read from `span` (a JSON string, quotes
-    /// included) of its data. The provider promises that any message with the same event name
-    /// and the same bytes around a JSON string at `span` means that string as a token, whatever
-    /// came before it; a transport may then read such messages without the provider.
-    pub fn token_alone(&mut self, out: &mut Vec<Event>, text: &str, span: (usize, usize)) {
+    /// Appends the token that was all a message meant, its text read from `shape.text` of its
+    /// data. The provider promises that any message with the same event name and the same bytes
+    /// around a JSON string there (and around any well-formed string at `shape.free`) means
+    /// that string as a token, whatever came before it; a transport may then read such
+    /// messages without the provider.
+    pub fn token_alone(&mut self, out: &mut Vec<Event>, text: &str, shape: TextShape) {
         self.token(out, text);
-        self.alone = Some(span);
+        self.alone = Some(shape);
     }
 
     /// The usage to report: the backend's figures, `None` when it gave none (the host then

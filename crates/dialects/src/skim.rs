@@ -6,10 +6,27 @@
 
 use std::borrow::Cow;
 
+use crate::provider::TextShape;
+
 /// A cursor over JSON text.
 pub(crate) struct Skim<'a> {
     text: &'a str,
     at: usize,
+    /// Whether the answer's text has been read: strings skipped after it are recorded.
+    text_read: bool,
+    /// The strings skipped after the text: their content did not matter to the reading.
+    free: Free,
+}
+
+/// The strings a reading skipped after the text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Free {
+    #[default]
+    None,
+    /// Exactly one, at this span (quotes included).
+    One(usize, usize),
+    /// More than one: none is reported.
+    Many,
 }
 
 /// Nesting deeper than this is left to serde.
@@ -17,7 +34,12 @@ const DEPTH: usize = 32;
 
 impl<'a> Skim<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
-        Skim { text, at: 0 }
+        Skim::at(text, 0)
+    }
+
+    /// A cursor at byte `at` of `text`.
+    fn at(text: &'a str, at: usize) -> Self {
+        Skim { text, at, text_read: false, free: Free::None }
     }
 
     /// Where the reader is, in bytes from the start.
@@ -138,6 +160,15 @@ impl<'a> Skim<'a> {
 
     /// Skips any value.
     pub(crate) fn skip(&mut self) -> Option<()> {
+        if self.text_read && self.peek()? == b'"' {
+            let start = self.at;
+            self.string()?;
+            self.free = match self.free {
+                Free::None => Free::One(start, self.at),
+                _ => Free::Many,
+            };
+            return Some(());
+        }
         self.skip_at(0)
     }
 
@@ -278,6 +309,8 @@ pub(crate) struct Memo {
     suffix: String,
     /// What else the fast path's answer depended on (an SSE event name, say).
     tag: String,
+    /// The string after the text whose content did not matter, as offsets from the end.
+    free_from_end: Option<(usize, usize)>,
 }
 
 impl Memo {
@@ -290,18 +323,24 @@ impl Memo {
         {
             return None;
         }
-        let mut skim = Skim { text: data, at: self.prefix.len() };
+        let mut skim = Skim::at(data, self.prefix.len());
         let text = skim.string()?;
         same(&bytes[skim.at..], self.suffix.as_bytes()).then_some(text)
     }
 
     /// Where the text (quotes included) stands in `data`, just recalled or learnt from it.
-    pub(crate) fn span(&self, data: &str) -> (usize, usize) {
-        (self.prefix.len(), data.len() - self.suffix.len())
+    pub(crate) fn shape(&self, data: &str) -> TextShape {
+        let end = data.len();
+        TextShape {
+            text: (self.prefix.len(), end - self.suffix.len()),
+            free: self.free_from_end.map(|(start, stop)| (end - start, end - stop)),
+        }
     }
 
-    /// Remembers `data`, whose text the fast path read from `span`.
-    pub(crate) fn learn(&mut self, data: &str, span: (usize, usize), tag: &str) {
+    /// Remembers `data`, whose text the fast path read from `span`, and `free`, the string
+    /// after it whose content did not matter, if any.
+    pub(crate) fn learn(&mut self, data: &str, span: (usize, usize), tag: &str, free: Option<(usize, usize)>) {
+        self.free_from_end = free.map(|(start, stop)| (data.len() - start, data.len() - stop));
         for (kept, part) in
             [(&mut self.prefix, &data[..span.0]), (&mut self.suffix, &data[span.1..]), (&mut self.tag, tag)]
         {
@@ -353,16 +392,26 @@ pub fn plain_run(bytes: &[u8]) -> Option<usize> {
 /// it has no escapes), and where it ends (after its closing quote); `None` when there is no
 /// well-formed string there.
 pub fn json_string(text: &str, at: usize) -> Option<(Cow<'_, str>, usize)> {
-    let mut skim = Skim { text, at };
+    let mut skim = Skim::at(text, at);
     let value = skim.string()?;
     Some((value, skim.at))
 }
 
-/// Reads `text` as one object with `each`, and nothing after it.
-pub(crate) fn object<'a>(text: &'a str, each: impl FnMut(&str, &mut Skim<'a>) -> Option<()>) -> Option<()> {
+/// Reads `text` as one object with `each`, and nothing after it. Returns the one string
+/// skipped after the text (see [`text`]), when exactly one was: a string whose content the
+/// reading did not depend on.
+pub(crate) fn object<'a>(
+    text: &'a str,
+    each: impl FnMut(&str, &mut Skim<'a>) -> Option<()>,
+) -> Option<Option<(usize, usize)>> {
     let mut skim = Skim::new(text);
     skim.object(each)?;
-    skim.end()
+    let free = match skim.free {
+        Free::One(start, stop) => Some((start, stop)),
+        Free::None | Free::Many => None,
+    };
+    skim.end()?;
+    Some(free)
 }
 
 /// A field serde reads as an optional string: `null` or a string, anything else left to serde.
@@ -408,6 +457,7 @@ pub(crate) fn text<'a, T>(
     let start = skim.position();
     let value = read(skim)?;
     *span = (start, skim.position());
+    skim.text_read = true;
     once(slot, value)
 }
 

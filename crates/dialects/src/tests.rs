@@ -135,17 +135,40 @@ fn a_token_event_read_by_its_text_alone_says_where_the_text_stood() {
         let mut d = dialect(name);
         let mut out = Vec::new();
         d.on_message(&Message { event, data: token, id: "" }, &mut out).unwrap();
-        let (start, end) = d.text_span().unwrap_or_else(|| panic!("{name}: a token event gives its span"));
+        let shape = d.text_shape().unwrap_or_else(|| panic!("{name}: a token event gives its shape"));
+        let (start, end) = shape.text;
         assert_eq!(&token[start..end], r#""Hi \"you\"""#, "{name}: the span is the JSON string, quotes included");
+        assert_eq!(shape.free, None, "{name}: nothing skipped after the text");
         // Read again: the remembered shape gives the same span.
         d.on_message(&Message { event, data: token, id: "" }, &mut out).unwrap();
-        assert_eq!(d.text_span(), Some((start, end)), "{name}");
+        assert_eq!(d.text_shape(), Some(shape), "{name}");
         let event = if name == "anthropic" { "ping" } else { event };
         d.on_message(&Message { event, data: other, id: "" }, &mut out).unwrap();
-        assert_eq!(d.text_span(), None, "{name}: another event has none");
+        assert_eq!(d.text_shape(), None, "{name}: another event has none");
         // `on_text` reads a text as the token event would.
         let mut more = Vec::new();
         d.on_text("more", &mut more);
         assert_eq!(more, [aish_plugin_sdk::Event::Token("more".into())], "{name}");
     }
+}
+
+#[test]
+fn one_string_skipped_after_the_text_is_free() {
+    // OpenAI's own API pads each chunk: a string after the text that means nothing.
+    let padded =
+        r#"{"id":"c1","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}],"obfuscation":"x\"Z"}"#;
+    let mut d = dialect("openai");
+    let mut out = Vec::new();
+    d.on_message(&Message { event: "message", data: padded, id: "" }, &mut out).unwrap();
+    let shape = d.text_shape().expect("a token event");
+    let (start, end) = shape.free.expect("the padding is free");
+    assert_eq!(&padded[start..end], r#""x\"Z""#);
+    assert_eq!(&padded[shape.text.0..shape.text.1], r#""Hi""#);
+    // Recalled from the remembered shape, the same spans.
+    d.on_message(&Message { event: "message", data: padded, id: "" }, &mut out).unwrap();
+    assert_eq!(d.text_shape(), Some(shape));
+    // Strings skipped before the text (the id) are not free; two after it, neither is.
+    let two = r#"{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}],"a":"1","b":"2"}"#;
+    d.on_message(&Message { event: "message", data: two, id: "" }, &mut out).unwrap();
+    assert_eq!(d.text_shape().map(|s| s.free), Some(None));
 }

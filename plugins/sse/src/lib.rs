@@ -184,7 +184,7 @@ pub fn read_events(
             Signal::Event(event) => {
                 let message = Message { event: event.event, data: event.data, id: event.id };
                 state.progress(dialect.on_message(&message, out));
-                return dialect.text_span();
+                return dialect.text_shape();
             }
             Signal::Repeat { text, .. } => dialect.on_text(&text, out),
         }

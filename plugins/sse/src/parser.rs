@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 
+use aish_dialects::TextShape;
 use aish_dialects::lines::{LineEnd, Lines};
 
 /// A dispatched event, borrowed from the parser's buffers (copied only by a caller that keeps it).
@@ -27,7 +28,7 @@ pub enum Signal<'a> {
     /// A comment line (servers send them to keep a connection alive).
     Comment,
     /// One or more events in a row whose bytes are those of the last event the caller gave a
-    /// [`TextSpan`] for, but for the JSON string there.
+    /// [`TextSpan`] for, but for the JSON strings there.
     Repeat {
         /// The event type, the remembered event's.
         event: &'a str,
@@ -39,9 +40,10 @@ pub enum Signal<'a> {
 }
 
 /// What the caller answers for an event: where in its data stood the JSON string (quotes
-/// included) that alone made its meaning, so that events alike but for that string come back
-/// as [`Signal::Repeat`] without being parsed again; `None` when there is no such string.
-pub type TextSpan = Option<(usize, usize)>;
+/// included) that alone made its meaning, and a string after it whose content did not matter,
+/// so that events alike but for those strings come back as [`Signal::Repeat`] without being
+/// parsed again; `None` when there is no such string.
+pub type TextSpan = Option<TextShape>;
 
 /// The parser's state between reads.
 #[derive(Debug)]
@@ -71,27 +73,51 @@ struct Fields {
 /// The bytes of the last event the caller read by one JSON string alone, up to that string's
 /// opening quote and from its closing quote. Events in a stream are nearly all alike but for
 /// their text: the next event with the same bytes around a well-formed string is the same event
-/// with another text.
+/// with another text. When the caller named a string after the text whose content did not
+/// matter (padding), the bytes between the two strings and after the second are kept instead,
+/// and any well-formed string may stand in the second's place.
 #[derive(Debug, Default)]
 struct Frame {
     head: String,
+    /// Without padding: from the text's closing quote to the end. With it: from the text's
+    /// closing quote to the padding's opening quote.
     tail: String,
+    /// With padding: from its closing quote to the end.
+    after_padding: Option<String>,
     event: String,
 }
 
 impl Frame {
-    /// Remembers an event of type `name` from its whole bytes, `event`, whose string (quotes
-    /// included) stood at `span`.
-    fn learn(&mut self, name: &str, event: &str, span: (usize, usize)) {
+    /// Remembers an event of type `name` from its whole bytes, `event`, in which the caller's
+    /// strings (quotes included) stood at `shape` (offsets in `event`).
+    fn learn(&mut self, name: &str, event: &str, shape: TextShape) {
         let bytes = event.as_bytes();
-        let quoted = span.0 < span.1 && bytes.get(span.0) == Some(&b'"') && bytes.get(span.1 - 1) == Some(&b'"');
-        if !quoted {
+        let quoted = |(start, stop): (usize, usize)| {
+            start < stop && bytes.get(start) == Some(&b'"') && bytes.get(stop - 1) == Some(&b'"')
+        };
+        let (text, padding) = (shape.text, shape.free);
+        if !quoted(text) || padding.is_some_and(|p| !quoted(p) || p.0 < text.1) {
             return;
         }
-        let (Some(head), Some(tail)) = (event.get(..span.0 + 1), event.get(span.1 - 1..)) else { return };
+        let tail_end = padding.map_or(event.len(), |p| p.0 + 1);
+        let (Some(head), Some(tail)) = (event.get(..text.0 + 1), event.get(text.1 - 1..tail_end)) else { return };
+        let after_padding = match padding {
+            Some(p) => match event.get(p.1 - 1..) {
+                Some(after) => Some(after),
+                None => return,
+            },
+            None => None,
+        };
         for (kept, part) in [(&mut self.head, head), (&mut self.tail, tail), (&mut self.event, name)] {
             kept.clear();
             kept.push_str(part);
+        }
+        match (after_padding, &mut self.after_padding) {
+            (Some(part), Some(kept)) => {
+                kept.clear();
+                kept.push_str(part);
+            }
+            (part, kept) => *kept = part.map(str::to_owned),
         }
     }
 
@@ -108,25 +134,42 @@ impl Frame {
             if !aish_dialects::same_bytes(event_head, head) {
                 break;
             }
-            // The string cannot hold a line end (JSON refuses raw control characters), so the
+            // A string cannot hold a line end (JSON refuses raw control characters), so the
             // event's lines are the remembered ones.
-            let start = at + head.len();
-            let Some(plain) = aish_dialects::plain_run(&bytes[start..]) else { break };
-            let mut end = start + plain;
-            let escaped = bytes[end] != b'"';
-            let mut decoded = Cow::Borrowed(&text[start..end]);
-            if escaped {
-                let Some((value, after)) = aish_dialects::json_string(text, start - 1) else { break };
-                (decoded, end) = (value, after - 1);
-            }
+            let Some((decoded, end)) = string_at(text, at + head.len()) else { break };
             if !bytes.get(end..end + tail.len()).is_some_and(|t| aish_dialects::same_bytes(t, tail)) {
                 break;
             }
+            let mut event_end = end + tail.len();
+            if let Some(after) = &self.after_padding {
+                let Some((_, padding_end)) = string_at(text, event_end) else { break };
+                let after = after.as_bytes();
+                if !bytes
+                    .get(padding_end..padding_end + after.len())
+                    .is_some_and(|t| aish_dialects::same_bytes(t, after))
+                {
+                    break;
+                }
+                event_end = padding_end + after.len();
+            }
             run.push_str(&decoded);
-            at = end + tail.len();
+            at = event_end;
         }
         at
     }
+}
+
+/// The JSON string whose content starts at `start` of `text` (just after its opening quote),
+/// decoded, and where its closing quote stands; `None` when it is not well formed there.
+#[inline]
+fn string_at(text: &str, start: usize) -> Option<(Cow<'_, str>, usize)> {
+    let bytes = text.as_bytes();
+    let end = start + aish_dialects::plain_run(bytes.get(start..)?)?;
+    if bytes[end] == b'"' {
+        return Some((Cow::Borrowed(&text[start..end]), end));
+    }
+    let (value, after) = aish_dialects::json_string(text, start - 1)?;
+    Some((value, after - 1))
 }
 
 impl Default for Parser {
@@ -258,11 +301,14 @@ impl Fields {
             let Some(next) = next.strip_prefix('\n') else { return at };
             self.sync_id();
             let event = if event.is_empty() { "message" } else { event };
-            let span = emit(Signal::Event(SseEvent { event, data, id: &self.last_event_id }));
+            let shape = emit(Signal::Event(SseEvent { event, data, id: &self.last_event_id }));
             let end = text.len() - next.len();
-            if let Some((start, stop)) = span {
+            if let Some(shape) = shape {
+                // From offsets in the data to offsets in the event's bytes.
                 let data_at = data.as_ptr() as usize - rest.as_ptr() as usize;
-                self.frame.learn(event, &rest[..end - at], (data_at + start, data_at + stop));
+                let shift = |(start, stop): (usize, usize)| (data_at + start, data_at + stop);
+                let shape = TextShape { text: shift(shape.text), free: shape.free.map(shift) };
+                self.frame.learn(event, &rest[..end - at], shape);
             }
             at = end;
         }

@@ -7,7 +7,7 @@ use aish_dialects::chunks::{config, cut};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use aish_dialects::AnswerState;
+use aish_dialects::{AnswerState, TextShape};
 use aish_plugin_sdk::Event;
 
 use crate::parser::{LIMIT, Parser, Signal};
@@ -32,19 +32,32 @@ enum Rule {
     String,
     /// Data that is `{"t":` and a JSON string, then `}`.
     Object,
+    /// Data that is `{"t":` and a JSON string, then `,"p":`, a JSON string whose content does
+    /// not matter (padding), and `}`.
+    Padded,
 }
 
 impl Rule {
     /// Where the string stands in `data`, and the string decoded, when the rule reads it.
-    fn read(self, data: &str) -> Option<((usize, usize), String)> {
+    fn read(self, data: &str) -> Option<(TextShape, String)> {
         let start = match self {
             Rule::Never => return None,
             Rule::String => 0,
-            Rule::Object => data.strip_prefix(r#"{"t":"#).map(|_| 5)?,
+            Rule::Object | Rule::Padded => data.strip_prefix(r#"{"t":"#).map(|_| 5)?,
         };
         let (text, end) = aish_dialects::json_string(data, start)?;
-        let closing = if let Rule::Object = self { "}" } else { "" };
-        (&data[end..] == closing).then(|| ((start, end), text.into_owned()))
+        let mut shape = TextShape { text: (start, end), free: None };
+        let rest = match self {
+            Rule::Padded => {
+                let at = end + data[end..].strip_prefix(r#","p":"#).map(|_| 5)?;
+                let (_, padding_end) = aish_dialects::json_string(data, at)?;
+                shape.free = Some((at, padding_end));
+                &data[padding_end..]
+            }
+            _ => &data[end..],
+        };
+        let closing = if let Rule::String = self { "" } else { "}" };
+        (rest == closing).then(|| (shape, text.into_owned()))
     }
 
     /// An event as the caller sees it: data the rule reads becomes its string, decoded.
@@ -70,7 +83,7 @@ fn parse_reading(chunks: &[&[u8]], rule: Rule) -> Parsed {
         parser.feed(chunk, &mut |signal| match signal {
             Signal::Event(e) => {
                 signals.push(rule.owned(e.event, e.data, e.id));
-                rule.read(e.data).map(|(span, _)| span)
+                rule.read(e.data).map(|(shape, _)| shape)
             }
             Signal::Comment => {
                 signals.push(None);
@@ -195,6 +208,9 @@ const WORDS: &[&[u8]] = &[
     b"data: \"t\\\"o\\u00e9k\\n\"\n\n",
     b"event: add\ndata: \"x\"\n\n",
     b"data: {\"t\":\"tok\"}\n\n",
+    b"data: {\"t\":\"tok\",\"p\":\"pad\"}\n\n",
+    b"data: {\"t\":\"k\",\"p\":\"\\\"q\"}\n\n",
+    b",\"p\":",
     b"data:{\"t\":\"\xC3\xA9\"}\n\n",
     b"\"",
     b"\\",
@@ -234,7 +250,7 @@ proptest! {
         prop_assert_eq!(&parse(&bytes), &whole, "a byte a read");
         // A caller that reads some events by one string gets the same events, some of them
         // handed back as repeats, whatever the reads.
-        for rule in [Rule::String, Rule::Object] {
+        for rule in [Rule::String, Rule::Object, Rule::Padded] {
             let expected = as_read_by(reference(&input), rule);
             prop_assert_eq!(&joined(parse_reading(&[&input], rule)), &expected, "whole, read by {:?}", rule);
             prop_assert_eq!(&joined(parse_reading(&cut(&input, &cuts), rule)), &expected, "cut, read by {:?}", rule);
@@ -339,13 +355,15 @@ fn reference_agrees_on_the_parser_unit_cases() {
 fn events_alike_but_for_their_string_come_back_as_repeats() {
     // The first bytes wait for a possible BOM and go line by line: a comment takes them.
     let stream = ": open\n\ndata: {\"t\":\"a\"}\n\ndata: {\"t\":\"1\"}\n\ndata: {\"t\":\"2\"}\n\n: between\n\ndata: {\"t\":\"b\\n\\u00e9\"}\n\ndata: {\"t\":\"c\"} \n\n\
-                  event: x\ndata: {\"t\":\"d\"}\n\nevent: x\ndata: {\"t\":\"e\"}\n\ndata: {\"t\":\"f\"}\n\n";
+                  event: x\ndata: {\"t\":\"d\"}\n\nevent: x\ndata: {\"t\":\"e\"}\n\ndata: {\"t\":\"f\"}\n\n\
+                  data: {\"t\":\"g\",\"p\":\"1\"}\n\ndata: {\"t\":\"h\",\"p\":\"22\\\"\"}\n\n\
+                  data: {\"t\":\"i\",\"p\":\"3\"} \n\n";
     let mut parser = Parser::new();
     let mut seen = Vec::new();
     parser.feed(stream.as_bytes(), &mut |signal| match signal {
         Signal::Event(e) => {
             seen.push(format!("event {} {}", e.event, e.data));
-            Rule::Object.read(e.data).map(|(span, _)| span)
+            Rule::Padded.read(e.data).or_else(|| Rule::Object.read(e.data)).map(|(shape, _)| shape)
         }
         Signal::Repeat { event, text, .. } => {
             seen.push(format!("repeat {event} {text}"));
@@ -366,6 +384,10 @@ fn events_alike_but_for_their_string_come_back_as_repeats() {
             "event x {\"t\":\"d\"}",
             "repeat x e",
             "event message {\"t\":\"f\"}",
+            // Padding after the text may change: the event is still the remembered one.
+            "event message {\"t\":\"g\",\"p\":\"1\"}",
+            "repeat message h",
+            "event message {\"t\":\"i\",\"p\":\"3\"} ",
         ]
     );
 }
@@ -387,7 +409,7 @@ fn dialect(name: &str) -> aish_dialects::Dialect {
 enum Piece {
     /// The common token event, around `text`; `variant` changes a byte outside the text (an
     /// id, an index, a key's spacing) so the remembered shape must be learnt again.
-    Token { text: String, variant: u8 },
+    Token { text: String, variant: u8, padding: Option<String> },
     /// An event of another shape (a tool call, a finish reason, a ping, usage).
     Other(u8),
     /// A comment, an `id:` line, or a `retry:` line before the next event.
@@ -396,7 +418,12 @@ enum Piece {
 
 fn piece() -> impl Strategy<Value = Piece> {
     prop_oneof![
-        8 => ("(\\PC|[\"\\\\\n\t\u{1}é😀 ]){0,8}", 0u8..4).prop_map(|(text, variant)| Piece::Token { text, variant }),
+        8 => (
+            "(\\PC|[\"\\\\\n\t\u{1}é😀 ]){0,8}",
+            0u8..4,
+            prop::option::of("(\\PC|[\"\\\\\n\u{1}]){0,6}"),
+        )
+            .prop_map(|(text, variant, padding)| Piece::Token { text, variant, padding }),
         1 => (0u8..4).prop_map(Piece::Other),
         1 => (0u8..3).prop_map(Piece::Line),
     ]
@@ -411,17 +438,22 @@ fn provider_stream(dialect: &str, pieces: &[Piece]) -> Vec<u8> {
             Piece::Line(0) => out.push_str(": keep-alive\n"),
             Piece::Line(1) => out.push_str("id: 7\n"),
             Piece::Line(_) => out.push_str("retry: 10\n"),
-            Piece::Token { text, variant } => {
+            Piece::Token { text, variant, padding } => {
                 let text = json!(text);
+                // Padding after the text, as OpenAI's own API adds it (`obfuscation`).
+                let padding = padding.as_ref().map_or(String::new(), |p| format!(",\"obfuscation\":{}", json!(p)));
                 let data = match dialect {
                     "openai" => format!(
-                        r#"{{"id":"c{variant}","object":"chat.completion.chunk","choices":[{{"index":0,"delta":{{"content":{text}}},"finish_reason":null}}]}}"#
+                        r#"{{"id":"c{variant}","object":"chat.completion.chunk","choices":[{{"index":0,"delta":{{"content":{text}}},"finish_reason":null}}]{padding}}}"#
                     ),
                     "anthropic" => format!(
-                        r#"{{"type":"content_block_delta","index":{variant},"delta":{{"type":"text_delta","text":{text}}}}}"#
+                        r#"{{"type":"content_block_delta","index":{variant},"delta":{{"type":"text_delta","text":{text}}}{padding}}}"#
                     ),
                     _ => {
-                        format!(r#"{{"event":"token","data":{{"token":{text}}}{}}}"#, " ".repeat(usize::from(*variant)))
+                        format!(
+                            r#"{{"event":"token","data":{{"token":{text}}}{padding}{}}}"#,
+                            " ".repeat(usize::from(*variant))
+                        )
                     }
                 };
                 if dialect == "anthropic" && variant % 2 == 0 {

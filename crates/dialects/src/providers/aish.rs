@@ -55,7 +55,7 @@ impl Provider for Aish {
         }
         let fast = self.memo.recall(message.data, message.event).or_else(|| token_event(message, &mut self.memo));
         if let Some(token) = fast {
-            tally.token_alone(out, &token, self.memo.span(message.data));
+            tally.token_alone(out, &token, self.memo.shape(message.data));
             return Ok(Progress::More);
         }
         // Borrowed fields and a raw `data`: no allocation per token on the hot path.
@@ -130,7 +130,7 @@ impl Provider for Aish {
 /// other shape, which serde then reads in full.
 fn token_event<'a>(message: &Message<'a>, memo: &mut skim::Memo) -> Option<Cow<'a, str>> {
     let (mut name, mut token, mut seen, mut span) = (None, None, 0, (0, 0));
-    skim::object(message.data, |key, s| match key {
+    let free = skim::object(message.data, |key, s| match key {
         k if skim::is(k, "event") => skim::once(&mut name, skim::optional_string(s)?),
         k if skim::is(k, "data") => {
             skim::first(&mut seen, 1)?;
@@ -154,7 +154,7 @@ fn token_event<'a>(message: &Message<'a>, memo: &mut skim::Memo) -> Option<Cow<'
     let name = name.as_deref().unwrap_or(message.event);
     matches!(name, "token" | "message").then_some(())?;
     let token = token?;
-    memo.learn(message.data, span, message.event);
+    memo.learn(message.data, span, message.event, free);
     Some(token)
 }
 

@@ -79,7 +79,7 @@ impl Provider for Anthropic {
         // Over a socket a message has no SSE event name; its `type` field says the same.
         let unnamed = message.event.is_empty() || message.event == "message";
         if unnamed && let Some(text) = self.memo.recall(data, "").or_else(|| text_delta(data, true, &mut self.memo)) {
-            tally.token_alone(out, &text, self.memo.span(data));
+            tally.token_alone(out, &text, self.memo.shape(data));
             return Ok(Progress::More);
         }
         let named = if unnamed {
@@ -92,7 +92,7 @@ impl Provider for Anthropic {
             "content_block_delta" => {
                 let fast = self.memo.recall(data, "named").or_else(|| text_delta(data, false, &mut self.memo));
                 if let Some(text) = fast {
-                    tally.token_alone(out, &text, self.memo.span(data));
+                    tally.token_alone(out, &text, self.memo.shape(data));
                     return Ok(Progress::More);
                 }
                 #[derive(Deserialize)]
@@ -185,7 +185,7 @@ impl Provider for Anthropic {
 /// which serde then reads in full.
 fn text_delta<'a>(data: &'a str, type_named: bool, memo: &mut skim::Memo) -> Option<Cow<'a, str>> {
     let (mut text, mut seen, mut named, mut span) = (None, 0, false, (0, 0));
-    skim::object(data, |key, s| match key {
+    let free = skim::object(data, |key, s| match key {
         // Over a socket there is no SSE event name: the `type` field must say what it is.
         k if skim::is(k, "type") => {
             skim::first(&mut seen, 4)?;
@@ -215,7 +215,7 @@ fn text_delta<'a>(data: &'a str, type_named: bool, memo: &mut skim::Memo) -> Opt
         return None;
     }
     let text = text.flatten()?;
-    memo.learn(data, span, if type_named { "" } else { "named" });
+    memo.learn(data, span, if type_named { "" } else { "named" }, free);
     Some(text)
 }
 

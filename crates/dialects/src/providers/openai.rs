@@ -77,7 +77,7 @@ impl Provider for OpenAi {
         }
         let fast = self.memo.recall(message.data, "").or_else(|| plain_delta(message.data, &mut self.memo));
         if let Some(text) = fast {
-            tally.token_alone(out, &text, self.memo.span(message.data));
+            tally.token_alone(out, &text, self.memo.shape(message.data));
             return Ok(Progress::More);
         }
         #[derive(Deserialize)]
@@ -154,7 +154,7 @@ impl Provider for OpenAi {
 /// any other shape, which serde then reads in full.
 fn plain_delta<'a>(data: &'a str, memo: &mut skim::Memo) -> Option<Cow<'a, str>> {
     let (mut text, mut seen, mut choices, mut span) = (None, 0, 0, (0, 0));
-    skim::object(data, |key, s| match key {
+    let free = skim::object(data, |key, s| match key {
         k if skim::is(k, "choices") => {
             skim::first(&mut seen, 1)?;
             s.array(|s| {
@@ -182,7 +182,7 @@ fn plain_delta<'a>(data: &'a str, memo: &mut skim::Memo) -> Option<Cow<'a, str>>
     if choices != 1 {
         return None;
     }
-    memo.learn(data, span, "");
+    memo.learn(data, span, "", free);
     text
 }
 
