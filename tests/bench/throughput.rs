@@ -30,7 +30,7 @@ use aish::transport::{ConnectOptions, Connector, Event, Outgoing};
 use server::{Part, Reply, TestServer};
 
 const CHUNKS: usize = 100_000;
-const RUNS: usize = 5;
+const RUNS: usize = 11;
 
 /// The text of chunk `i`.
 fn token(i: usize) -> String {
