@@ -9,6 +9,9 @@ use std::borrow::Cow;
 use aish_dialects::TextShape;
 use aish_dialects::lines::{LineEnd, Lines};
 
+mod frame;
+use frame::Frame;
+
 /// A dispatched event, borrowed from the parser's buffers (copied only by a caller that keeps it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SseEvent<'a> {
@@ -68,114 +71,6 @@ struct Fields {
     frame: Frame,
     /// The strings of a run of repeated events, joined.
     run: String,
-}
-
-/// The bytes of the last event the caller read by one JSON string alone, up to that string's
-/// opening quote and from its closing quote. Events in a stream are nearly all alike but for
-/// their text: the next event with the same bytes around a well-formed string is the same event
-/// with another text. When the caller named a string after the text whose content did not
-/// matter (padding), the bytes between the two strings and after the second are kept instead,
-/// and any well-formed string may stand in the second's place.
-#[derive(Debug, Default)]
-struct Frame {
-    head: String,
-    /// Without padding: from the text's closing quote to the end. With it: from the text's
-    /// closing quote to the padding's opening quote.
-    tail: String,
-    /// With padding: from its closing quote to the end.
-    after_padding: Option<String>,
-    event: String,
-}
-
-impl Frame {
-    /// Remembers an event of type `name` from its whole bytes, `event`, in which the caller's
-    /// strings (quotes included) stood at `shape` (offsets in `event`).
-    fn learn(&mut self, name: &str, event: &str, shape: TextShape) {
-        let bytes = event.as_bytes();
-        let quoted = |(start, stop): (usize, usize)| {
-            start < stop && bytes.get(start) == Some(&b'"') && bytes.get(stop - 1) == Some(&b'"')
-        };
-        let (text, padding) = (shape.text, shape.free);
-        if !quoted(text) || padding.is_some_and(|p| !quoted(p) || p.0 < text.1) {
-            return;
-        }
-        let tail_end = padding.map_or(event.len(), |p| p.0 + 1);
-        let (Some(head), Some(tail)) = (event.get(..text.0 + 1), event.get(text.1 - 1..tail_end)) else { return };
-        let after_padding = match padding {
-            Some(p) => match event.get(p.1 - 1..) {
-                Some(after) => Some(after),
-                None => return,
-            },
-            None => None,
-        };
-        for (kept, part) in [(&mut self.head, head), (&mut self.tail, tail), (&mut self.event, name)] {
-            kept.clear();
-            kept.push_str(part);
-        }
-        match (after_padding, &mut self.after_padding) {
-            (Some(part), Some(kept)) => {
-                kept.clear();
-                kept.push_str(part);
-            }
-            (part, kept) => *kept = part.map(str::to_owned),
-        }
-    }
-
-    /// Reads the remembered event over and over from the start of `text`, each one's string
-    /// added to `run`; returns how many bytes those events took (none when the first event is
-    /// not the remembered one). One tight loop: this is where a fast stream spends its time.
-    fn read_run(&self, text: &str, run: &mut String) -> usize {
-        if self.head.is_empty() {
-            return 0;
-        }
-        // Two loops, one without padding: the loop without it is the common one, and a
-        // register short in it costs a tenth of the plugin's time (measured).
-        match &self.after_padding {
-            None => self.run_of::<false>(text, run, ""),
-            Some(after) => self.run_of::<true>(text, run, after),
-        }
-    }
-
-    /// [`Frame::read_run`], with a padding string and `after_padding` after it when `PADDED`.
-    #[inline(always)]
-    fn run_of<const PADDED: bool>(&self, text: &str, run: &mut String, after_padding: &str) -> usize {
-        let (bytes, head, tail, after) =
-            (text.as_bytes(), self.head.as_bytes(), self.tail.as_bytes(), after_padding.as_bytes());
-        let mut at = 0;
-        while let Some(event_head) = bytes.get(at..at + head.len()) {
-            if !aish_dialects::same_bytes(event_head, head) {
-                break;
-            }
-            // A string cannot hold a line end (JSON refuses raw control characters), so the
-            // event's lines are the remembered ones.
-            let start = at + head.len();
-            let Some(plain) = aish_dialects::plain_run(&bytes[start..]) else { break };
-            let mut end = start + plain;
-            let mut decoded = Cow::Borrowed(&text[start..end]);
-            if bytes[end] != b'"' {
-                let Some((value, after)) = aish_dialects::json_string(text, start - 1) else { break };
-                (decoded, end) = (value, after - 1);
-            }
-            if !bytes.get(end..end + tail.len()).is_some_and(|t| aish_dialects::same_bytes(t, tail)) {
-                break;
-            }
-            let mut event_end = end + tail.len();
-            if PADDED {
-                let Some((_, padding_after)) = aish_dialects::json_string(text, event_end - 1) else { break };
-                let padding_end = padding_after - 1;
-                if !bytes
-                    .get(padding_end..padding_end + after.len())
-                    .is_some_and(|t| aish_dialects::same_bytes(t, after))
-                {
-                    break;
-                }
-                event_end = padding_end + after.len();
-            }
-            run.push_str(&decoded);
-            at = event_end;
-        }
-        at
-    }
 }
 
 impl Default for Parser {
