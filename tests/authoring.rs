@@ -253,3 +253,30 @@ fn the_javascript_example_transport_streams_from_a_loopback_server() {
     assert!(add.stdout.contains("installed transport plugin `jsstream`"), "{}", add.stdout);
     check_transport(home.path(), "jsstream");
 }
+
+#[test]
+fn a_new_javascript_stage_builds_outside_the_repository_and_runs() {
+    let modules = toolchains::componentize_js();
+    let home = home();
+    let (_outside, folder) = new_plugin(home.path(), "jsshout", "stage", "js");
+    // What `npm install` would fetch, from the cache the tests keep.
+    std::os::unix::fs::symlink(&modules, folder.join("node_modules")).unwrap();
+    let wasm = build(&folder, None);
+    let add = aish(home.path(), &["plugin", "add", wasm.to_str().unwrap()], None);
+    assert_eq!(add.code, 0, "{add:?}");
+    assert!(add.stdout.contains("installed stage plugin `jsshout` 0.1.0"), "{}", add.stdout);
+    let run = aish(home.path(), &["-c", "echo hello javascript | jsshout"], None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "HELLO JAVASCRIPT\n"), "{run:?}");
+}
+
+#[test]
+fn a_new_javascript_transport_streams_from_a_loopback_server() {
+    let modules = toolchains::componentize_js();
+    let home = home();
+    let (_outside, folder) = new_plugin(home.path(), "jsnew", "transport", "js");
+    std::os::unix::fs::symlink(&modules, folder.join("node_modules")).unwrap();
+    let wasm = build(&folder, None);
+    let add = aish(home.path(), &["plugin", "add", wasm.to_str().unwrap()], None);
+    assert_eq!(add.code, 0, "{add:?}");
+    check_transport(home.path(), "jsnew");
+}

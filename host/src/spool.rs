@@ -92,11 +92,12 @@ impl Spool {
         if len > limit {
             self.spill(more)?;
         } else {
-            if len > self.text.capacity() && len > GROW_AT_ONCE {
-                // A long answer: reserve up to the limit at once. The pages are only address
-                // space until written, and the text is never copied again (doubling would copy
-                // it, and touch fresh pages, at every step).
-                self.text.reserve_exact(limit - self.text.len());
+            // A long answer: reserve up to the limit (at most the usual 8 MiB) at once. The pages
+            // are only address space until written, and the text is not copied again (doubling
+            // would copy it, and touch fresh pages, at every step).
+            let room = limit.min(SPOOL_AFTER);
+            if len > self.text.capacity() && len > GROW_AT_ONCE && len <= room {
+                self.text.reserve_exact(room - self.text.len());
             }
             self.text.push_str(more);
         }
