@@ -263,6 +263,30 @@ mod tests {
     }
 
     #[test]
+    fn a_long_answer_reserves_its_room_once_and_no_more_than_the_usual_limit() {
+        let piece = "é".repeat(1000);
+        for after in [SPOOL_AFTER, usize::MAX] {
+            let mut spool = Spool::new(None, after);
+            let mut expected = String::new();
+            for _ in 0..100 {
+                spool.push_str(&piece).unwrap();
+                expected.push_str(&piece);
+            }
+            assert!(!spool.is_spooled());
+            assert_eq!(spool.text.capacity(), SPOOL_AFTER, "past 64 KiB, room up to 8 MiB at once (after = {after})");
+            assert_eq!(spool.text().unwrap(), expected);
+        }
+        // Past 8 MiB with a larger threshold, it grows as a string does.
+        let mut spool = Spool::new(None, usize::MAX);
+        let block = "x".repeat(1 << 20);
+        for _ in 0..9 {
+            spool.push_str(&block).unwrap();
+        }
+        assert_eq!(spool.len(), 9 << 20);
+        assert!(spool.text.capacity() >= 9 << 20);
+    }
+
+    #[test]
     fn large_text_spills_and_reads_back_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let mut spool = Spool::new(Some(dir.path()), 10);
