@@ -254,29 +254,31 @@ fn the_javascript_example_transport_streams_from_a_loopback_server() {
     check_transport(home.path(), "jsstream");
 }
 
-#[test]
-fn a_new_javascript_stage_builds_outside_the_repository_and_runs() {
+/// `plugin new NAME --kind KIND --lang js`, built with the componentize-js the tests keep (what
+/// `npm install` would fetch) and added; returns what `plugin add` printed.
+fn new_js_plugin(home: &Path, name: &str, kind: &str) -> (tempfile::TempDir, String) {
     let modules = toolchains::componentize_js();
-    let home = home();
-    let (_outside, folder) = new_plugin(home.path(), "jsshout", "stage", "js");
-    // What `npm install` would fetch, from the cache the tests keep.
+    let (outside, folder) = new_plugin(home, name, kind, "js");
     std::os::unix::fs::symlink(&modules, folder.join("node_modules")).unwrap();
     let wasm = build(&folder, None);
-    let add = aish(home.path(), &["plugin", "add", wasm.to_str().unwrap()], None);
+    let add = aish(home, &["plugin", "add", wasm.to_str().unwrap()], None);
     assert_eq!(add.code, 0, "{add:?}");
-    assert!(add.stdout.contains("installed stage plugin `jsshout` 0.1.0"), "{}", add.stdout);
+    (outside, add.stdout)
+}
+
+#[test]
+fn a_new_javascript_stage_builds_outside_the_repository_and_runs() {
+    let home = home();
+    let (_outside, added) = new_js_plugin(home.path(), "jsshout", "stage");
+    assert!(added.contains("installed stage plugin `jsshout` 0.1.0"), "{added}");
     let run = aish(home.path(), &["-c", "echo hello javascript | jsshout"], None);
     assert_eq!((run.code, run.stdout.as_str()), (0, "HELLO JAVASCRIPT\n"), "{run:?}");
 }
 
 #[test]
 fn a_new_javascript_transport_streams_from_a_loopback_server() {
-    let modules = toolchains::componentize_js();
     let home = home();
-    let (_outside, folder) = new_plugin(home.path(), "jsnew", "transport", "js");
-    std::os::unix::fs::symlink(&modules, folder.join("node_modules")).unwrap();
-    let wasm = build(&folder, None);
-    let add = aish(home.path(), &["plugin", "add", wasm.to_str().unwrap()], None);
-    assert_eq!(add.code, 0, "{add:?}");
+    let (_outside, added) = new_js_plugin(home.path(), "jsnew", "transport");
+    assert!(added.contains("installed transport plugin `jsnew` 0.1.0"), "{added}");
     check_transport(home.path(), "jsnew");
 }
