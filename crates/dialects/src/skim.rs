@@ -245,13 +245,8 @@ impl<'a> Skim<'a> {
             let key = self.string()?;
             self.eat(b':')?;
             each(&key, self)?;
-            match self.peek()? {
-                b',' => self.at += 1,
-                b'}' => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
+            if !self.more_before(b'}')? {
+                return Some(());
             }
         }
     }
@@ -264,15 +259,20 @@ impl<'a> Skim<'a> {
         }
         loop {
             each(self)?;
-            match self.peek()? {
-                b',' => self.at += 1,
-                b']' => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
+            if !self.more_before(b']')? {
+                return Some(());
             }
         }
+    }
+
+    /// After a member of an object or array: a comma (read; another member follows, `true`) or
+    /// `close` (read; the end, `false`); `None` for anything else.
+    fn more_before(&mut self, close: u8) -> Option<bool> {
+        let next = self.peek()?;
+        (next == b',' || next == close).then(|| {
+            self.at += 1;
+            next == b','
+        })
     }
 }
 
