@@ -6,7 +6,9 @@
 
 use std::borrow::Cow;
 
-use crate::provider::TextShape;
+use aish_plugin_sdk::Event;
+
+use crate::provider::{Tally, TextShape};
 
 /// A cursor over JSON text.
 pub(crate) struct Skim<'a> {
@@ -328,8 +330,23 @@ impl Memo {
         same(&bytes[skim.at..], self.suffix.as_bytes()).then_some(text)
     }
 
+    /// Reads `data` as a token by its remembered bytes, else by `fast` (which learns them):
+    /// the token goes to `out`, with the shape it was read by. Whether it was read so.
+    pub(crate) fn read_token<'a>(
+        &mut self,
+        data: &'a str,
+        tag: &str,
+        fast: impl FnOnce(&mut Memo) -> Option<Cow<'a, str>>,
+        tally: &mut Tally,
+        out: &mut Vec<Event>,
+    ) -> bool {
+        let Some(text) = self.recall(data, tag).or_else(|| fast(self)) else { return false };
+        tally.token_alone(out, &text, self.shape(data));
+        true
+    }
+
     /// Where the text (quotes included) stands in `data`, just recalled or learnt from it.
-    pub(crate) fn shape(&self, data: &str) -> TextShape {
+    fn shape(&self, data: &str) -> TextShape {
         let end = data.len();
         TextShape {
             text: (self.prefix.len(), end - self.suffix.len()),

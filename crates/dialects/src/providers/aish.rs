@@ -53,9 +53,7 @@ impl Provider for Aish {
             out.push(tally.done());
             return Ok(Progress::Finished);
         }
-        let fast = self.memo.recall(message.data, message.event).or_else(|| token_event(message, &mut self.memo));
-        if let Some(token) = fast {
-            tally.token_alone(out, &token, self.memo.shape(message.data));
+        if self.memo.read_token(message.data, message.event, |memo| token_event(message, memo), tally, out) {
             return Ok(Progress::More);
         }
         // Borrowed fields and a raw `data`: no allocation per token on the hot path.

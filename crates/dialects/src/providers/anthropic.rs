@@ -78,8 +78,7 @@ impl Provider for Anthropic {
         let data = message.data;
         // Over a socket a message has no SSE event name; its `type` field says the same.
         let unnamed = message.event.is_empty() || message.event == "message";
-        if unnamed && let Some(text) = self.memo.recall(data, "").or_else(|| text_delta(data, true, &mut self.memo)) {
-            tally.token_alone(out, &text, self.memo.shape(data));
+        if unnamed && self.memo.read_token(data, "", |memo| text_delta(data, true, memo), tally, out) {
             return Ok(Progress::More);
         }
         let named = if unnamed {
@@ -90,9 +89,7 @@ impl Provider for Anthropic {
         };
         match named.as_ref() {
             "content_block_delta" => {
-                let fast = self.memo.recall(data, "named").or_else(|| text_delta(data, false, &mut self.memo));
-                if let Some(text) = fast {
-                    tally.token_alone(out, &text, self.memo.shape(data));
+                if self.memo.read_token(data, "named", |memo| text_delta(data, false, memo), tally, out) {
                     return Ok(Progress::More);
                 }
                 #[derive(Deserialize)]

@@ -75,9 +75,7 @@ impl Provider for OpenAi {
             out.push(tally.done());
             return Ok(Progress::Finished);
         }
-        let fast = self.memo.recall(message.data, "").or_else(|| plain_delta(message.data, &mut self.memo));
-        if let Some(text) = fast {
-            tally.token_alone(out, &text, self.memo.shape(message.data));
+        if self.memo.read_token(message.data, "", |memo| plain_delta(message.data, memo), tally, out) {
             return Ok(Progress::More);
         }
         #[derive(Deserialize)]
