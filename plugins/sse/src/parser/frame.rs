@@ -36,26 +36,18 @@ impl Frame {
         if !quoted(text) || padding.is_some_and(|p| !quoted(p) || p.0 < text.1) {
             return;
         }
+        // Every cut falls on a quote (ASCII), so the slices below are whole characters.
         let tail_end = padding.map_or(event.len(), |p| p.0 + 1);
-        let (Some(head), Some(tail)) = (event.get(..text.0 + 1), event.get(text.1 - 1..tail_end)) else { return };
-        let after_padding = match padding {
-            Some(p) => match event.get(p.1 - 1..) {
-                Some(after) => Some(after),
-                None => return,
-            },
-            None => None,
-        };
-        for (kept, part) in [(&mut self.head, head), (&mut self.tail, tail), (&mut self.event, name)] {
+        for (kept, part) in [
+            (&mut self.head, &event[..text.0 + 1]),
+            (&mut self.tail, &event[text.1 - 1..tail_end]),
+            (&mut self.event, name),
+        ] {
             kept.clear();
             kept.push_str(part);
         }
-        match (after_padding, &mut self.after_padding) {
-            (Some(part), Some(kept)) => {
-                kept.clear();
-                kept.push_str(part);
-            }
-            (part, kept) => *kept = part.map(str::to_owned),
-        }
+        // Rarely learnt (once a shape): no need to keep the old one's memory.
+        self.after_padding = padding.map(|p| event[p.1 - 1..].to_owned());
     }
 
     /// Reads the remembered event over and over from the start of `text`, each one's string
