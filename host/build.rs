@@ -3,7 +3,6 @@
 //! Plugins under `tests/plugins/` are built too, for the test suite, but not embedded.
 
 use std::env;
-use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, exit};
@@ -47,17 +46,14 @@ fn main() {
         let sha256: [u8; 32] = sha2::Sha256::digest(&bytes).into();
         let embedded = out_dir.join(format!("{name}.wasm"));
         fs::write(&embedded, &bytes).unwrap_or_else(|e| panic!("write {}: {e}", embedded.display()));
-        writeln!(
-            code,
-            "    Builtin {{ name: {name:?}, bytes: include_bytes!({:?}), sha256: {sha256:?} }},",
+        code.push_str(&format!(
+            "    Builtin {{ name: {name:?}, bytes: include_bytes!({:?}), sha256: {sha256:?} }},\n",
             embedded.display().to_string()
-        )
-        .unwrap();
+        ));
     }
     code.push_str("];\n");
-    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    fs::write(out.join("builtin_plugins.rs"), code).expect("write builtin_plugins.rs");
-    fs::write(out.join("authoring_files.rs"), authoring_files(&root)).expect("write authoring_files.rs");
+    fs::write(out_dir.join("builtin_plugins.rs"), code).expect("write builtin_plugins.rs");
+    fs::write(out_dir.join("authoring_files.rs"), authoring_files(&root)).expect("write authoring_files.rs");
     println!("cargo:rustc-env=AISH_PLUGIN_ARTIFACTS={}", artifacts.display());
 }
 
@@ -76,9 +72,9 @@ fn authoring_files(root: &Path) -> String {
         let mut files = Vec::new();
         walk(dir, dir, skip, &mut files);
         files.sort();
-        writeln!(code, "/// {doc}\npub const {name}: &[(&str, &str)] = &[").unwrap();
+        code.push_str(&format!("/// {doc}\npub const {name}: &[(&str, &str)] = &[\n"));
         for (relative, path) in files {
-            writeln!(code, "    ({relative:?}, include_str!({:?})),", path.display().to_string()).unwrap();
+            code.push_str(&format!("    ({relative:?}, include_str!({:?})),\n", path.display().to_string()));
         }
         code.push_str("];\n");
     };
@@ -97,7 +93,7 @@ fn authoring_files(root: &Path) -> String {
     for kind in &kinds {
         let constant = format!("TEMPLATE_{}", kind.to_uppercase().replace('-', "_"));
         table(&constant, &format!("The `{kind}` template."), &templates.join(kind), &["node_modules", "wit"]);
-        writeln!(list, "    ({kind:?}, {constant}),").unwrap();
+        list.push_str(&format!("    ({kind:?}, {constant}),\n"));
     }
     list.push_str("];\n");
     code + &list
