@@ -31,7 +31,7 @@ pub enum Signal<'a> {
     /// A comment line (servers send them to keep a connection alive).
     Comment,
     /// One or more events in a row whose bytes are those of the last event the caller gave a
-    /// [`TextSpan`] for, but for the JSON strings there.
+    /// [`TextShape`] for, but for the JSON strings there.
     Repeat {
         /// The event type, the remembered event's.
         event: &'a str,
@@ -41,12 +41,6 @@ pub enum Signal<'a> {
         id: &'a str,
     },
 }
-
-/// What the caller answers for an event: where in its data stood the JSON string (quotes
-/// included) that alone made its meaning, and a string after it whose content did not matter,
-/// so that events alike but for those strings come back as [`Signal::Repeat`] without being
-/// parsed again; `None` when there is no such string.
-pub type TextSpan = Option<TextShape>;
 
 /// The parser's state between reads.
 #[derive(Debug)]
@@ -112,10 +106,12 @@ impl Parser {
         &self.fields.last_event_id
     }
 
-    /// Parses the next bytes of the stream, calling `emit` for each event and comment; what
-    /// `emit` answers for an event lets the parser hand back the events like it as
-    /// [`Signal::Repeat`].
-    pub fn feed(&mut self, mut bytes: &[u8], emit: &mut impl FnMut(Signal<'_>) -> TextSpan) {
+    /// Parses the next bytes of the stream, calling `emit` for each event and comment. For an
+    /// event, `emit` answers where in its data stood the JSON string (quotes included) that
+    /// alone made its meaning, and a string after it whose content did not matter: events alike
+    /// but for those strings then come back as [`Signal::Repeat`] without being parsed again.
+    /// `None` when there is no such string.
+    pub fn feed(&mut self, mut bytes: &[u8], emit: &mut impl FnMut(Signal<'_>) -> Option<TextShape>) {
         let Parser { lines, start, past_bom, fields } = self;
         if !*past_bom {
             // The BOM may itself be split across reads: wait for three bytes or a mismatch.
@@ -171,7 +167,7 @@ impl Fields {
     /// shape (an optional `event:` line, one `data:` line, a blank line, `\n` line ends, valid
     /// UTF-8) straight from the read, with no copy; returns how many bytes they took. The first
     /// event of any other shape, and what follows it, is left to the line-by-line parser.
-    fn simple_events(&mut self, bytes: &[u8], emit: &mut impl FnMut(Signal<'_>) -> TextSpan) -> usize {
+    fn simple_events(&mut self, bytes: &[u8], emit: &mut impl FnMut(Signal<'_>) -> Option<TextShape>) -> usize {
         let text = match simdutf8::compat::from_utf8(bytes) {
             Ok(text) => text,
             // A character cut by the end of the read: the fast path stops before it.
@@ -215,7 +211,7 @@ impl Fields {
         }
     }
 
-    fn line(&mut self, line: &[u8], emit: &mut impl FnMut(Signal<'_>) -> TextSpan) {
+    fn line(&mut self, line: &[u8], emit: &mut impl FnMut(Signal<'_>) -> Option<TextShape>) {
         if line.is_empty() {
             self.dispatch(emit);
             return;
@@ -267,7 +263,7 @@ impl Fields {
         }
     }
 
-    fn dispatch(&mut self, emit: &mut impl FnMut(Signal<'_>) -> TextSpan) {
+    fn dispatch(&mut self, emit: &mut impl FnMut(Signal<'_>) -> Option<TextShape>) {
         self.sync_id();
         if self.data.is_empty() {
             self.event_type.clear();
