@@ -8,6 +8,8 @@
 //!   reading (its event-stream parser and the dialects' one-pass fast paths, no tree) compiled
 //!   natively, in this process;
 //! - the WebAssembly `sse` plugin alone, through aish's runtime, in this process;
+//!
+//! each stream served by another process (this binary, `--serve`), as a real server is.
 //! - the whole `aish -c` process, its answer piped.
 //!
 //! Then the one-token round trip (start-up included) against curl. Each figure is the median
@@ -93,6 +95,37 @@ fn body(dialect: &str) -> Vec<u8> {
 fn serve(body: &[u8]) -> TestServer {
     let parts: Vec<Part> = body.chunks(64 * 1024).map(|c| Part::Data(c.to_vec())).collect();
     TestServer::always(Reply { status: 200, headers: vec![("content-type".into(), "text/event-stream".into())], parts })
+}
+
+/// A stream served by this benchmark's own binary (`--serve`) in another process, as a real
+/// server is. A server thread in this process would share the plugin runtime's address space:
+/// each plugin memory unmapped at the end of an answer would then interrupt that thread's
+/// processor to flush its address cache, a cost no remote server causes.
+struct Served {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Served {
+    fn start(stream: &str) -> Served {
+        let mut child = Command::new(std::env::current_exe().expect("this benchmark's path"))
+            .args(["--serve", stream])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the stream's server");
+        let mut url = String::new();
+        let stdout = child.stdout.take().expect("piped");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut url).expect("the server's URL");
+        assert!(url.starts_with("http://"), "the server printed {url:?}");
+        Served { child, url: url.trim().to_owned() }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -218,22 +251,24 @@ fn main() {
     let curl = Command::new("curl").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
     let wire_name = if curl { "curl -N" } else { "byte reader" };
     let expected: usize = (0..CHUNKS).map(|i| token(i).len()).sum();
-    // `-- --repeat native|plugin DIALECT`: that measure alone, 50 times, to profile it.
+    // `-- --repeat native|plugin DIALECT [TIMES]`: that measure alone, 50 times (or TIMES), to
+    // profile it or average it.
     if let Some(at) = args.iter().position(|a| a == "--repeat") {
         let (what, dialect) =
             (args.get(at + 1).map_or("plugin", String::as_str), args.get(at + 2).map_or("aish", String::as_str));
-        let server = serve(&body(dialect));
-        let url = server.url("/v1/bench");
+        let served = Served::start(dialect);
+        let url = served.url.clone();
         runtime.block_on(plugin(&connector, dialect, &url));
         let started = Instant::now();
-        for _ in 0..50 {
+        let times = args.get(at + 3).and_then(|n| n.parse::<u32>().ok()).unwrap_or(50).max(1);
+        for _ in 0..times {
             let read = match what {
                 "native" => runtime.block_on(native(&client, dialect, &url)),
                 _ => runtime.block_on(plugin(&connector, dialect, &url)),
             };
             assert_eq!(read, expected);
         }
-        println!("{what} {dialect}: {:.4} s a run", started.elapsed().as_secs_f64() / 50.0);
+        println!("{what} {dialect}: {:.4} s a run", started.elapsed().as_secs_f64() / f64::from(times));
         return;
     }
 
@@ -247,8 +282,8 @@ fn main() {
     for stream in ["openai", "openai-obfuscated", "anthropic", "aish"] {
         let body = body(stream);
         let dialect = stream.trim_end_matches("-obfuscated");
-        let server = serve(&body);
-        let url = server.url("/v1/bench");
+        let served = Served::start(stream);
+        let url = served.url.clone();
         let home = tempfile::tempdir().unwrap();
         std::fs::write(
             home.path().join("config.toml"),

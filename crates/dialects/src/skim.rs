@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use aish_plugin_sdk::Event;
 
+use crate::lanes::{same, special};
 use crate::provider::{Tally, TextShape};
 
 /// A cursor over JSON text.
@@ -278,30 +279,6 @@ impl<'a> Skim<'a> {
     }
 }
 
-/// Where the first `"`, `\\` or control character is: eight bytes at a time (one 64-bit word,
-/// native in WebAssembly too), then byte by byte. Keys and tokens are short, so a vector search's
-/// set-up would cost more than it saves.
-#[inline]
-fn special(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut at = 0;
-    while let Some(word) = bytes.get(at..at + 8) {
-        let x = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        // A byte is flagged when it is below 0x20 or equal to a quote or a backslash; a borrow
-        // can flag bytes after a flagged one, never before, so the first flag is exact.
-        let below = x.wrapping_sub(ONES * 0x20) & !x;
-        let quote = (x ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES) & !(x ^ (ONES * u64::from(b'"')));
-        let slash = (x ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES) & !(x ^ (ONES * u64::from(b'\\')));
-        let found = (below | quote | slash) & HIGH;
-        if found != 0 {
-            return Some(at + (found.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    bytes[at..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|p| at + p)
-}
-
 /// The last event a fast path read whole, kept as the bytes before and after its text. The
 /// events of one stream differ only in their text, and JSON is read the same way from the same
 /// bytes: an event with the same bytes around its text is read by reading that text alone.
@@ -365,37 +342,6 @@ impl Memo {
             kept.push_str(part);
         }
     }
-}
-
-/// Whether two byte strings are equal, eight bytes at a time: in WebAssembly a `memcmp` call
-/// goes byte by byte. The words are compared without a branch each (the strings compared on the
-/// hot path are nearly always equal), the last word overlapping the one before.
-#[inline]
-pub fn same(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    if n < 4 {
-        return a.iter().zip(b).all(|(x, y)| x == y);
-    }
-    if n < 8 {
-        let word = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or_default());
-        return (word(a, 0) ^ word(b, 0)) | (word(a, n - 4) ^ word(b, n - 4)) == 0;
-    }
-    if n < 16 {
-        let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or_default());
-        return (word(a, 0) ^ word(b, 0)) | (word(a, n - 8) ^ word(b, n - 8)) == 0;
-    }
-    // Sixteen bytes a step: one vector comparison in WebAssembly with SIMD.
-    let word = |s: &[u8], at: usize| u128::from_le_bytes(s[at..at + 16].try_into().unwrap_or_default());
-    let mut differ = word(a, n - 16) ^ word(b, n - 16);
-    let mut at = 0;
-    while at + 16 < n {
-        differ |= word(a, at) ^ word(b, at);
-        at += 16;
-    }
-    differ == 0
 }
 
 /// How many bytes of a JSON string's content come before its first quote, backslash or control
@@ -524,32 +470,6 @@ mod tests {
     }
 
     proptest! {
-        /// The word-at-a-time search finds what a byte-by-byte one finds.
-        #[test]
-        fn special_bytes_are_found_like_a_plain_search(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
-            let plain = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
-            prop_assert_eq!(special(&bytes), plain);
-        }
-
-        /// The word-at-a-time comparison agrees with `==`, whatever the lengths and wherever
-        /// one byte differs.
-        #[test]
-        fn same_bytes_agrees_with_equality(
-            bytes in proptest::collection::vec(any::<u8>(), 0..80),
-            other_len in 0usize..80,
-            flip in any::<proptest::sample::Index>(),
-            change in any::<bool>(),
-        ) {
-            let mut copy = bytes.clone();
-            if change && !copy.is_empty() {
-                let at = flip.index(copy.len());
-                copy[at] ^= 1 << (at % 8);
-            }
-            prop_assert_eq!(same(&bytes, &copy), bytes == copy);
-            let other = &bytes[..other_len.min(bytes.len())];
-            prop_assert_eq!(same(&bytes, other), bytes.as_slice() == other);
-        }
-
         /// Whatever the skimmer accepts, serde accepts too (for the small numbers generated here;
         /// the skimmer, like serde skipping a field it ignores, does not range-check numbers),
         /// reading the same strings.

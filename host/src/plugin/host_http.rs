@@ -16,6 +16,7 @@ use wasmtime::component::Resource;
 use super::addresses::{AddressDenied, GuardedResolver, Lookup, Restricted, SystemLookup, restricted};
 use super::bindings::v0_3_0::aish::plugin::{http, log, types};
 use super::capabilities::{AllowList, host_pattern_of};
+use super::idle::IdleTimer;
 use super::runtime::HostState;
 
 /// How long a request may wait for its response head or a body chunk when the plugin says nothing.
@@ -150,6 +151,7 @@ impl HttpGrant {
             headers,
             body: response,
             idle,
+            idle_timer: IdleTimer::new(),
             finished: false,
             failed: None,
         })
@@ -231,6 +233,8 @@ pub struct HttpResponse {
     headers: Vec<(String, String)>,
     body: reqwest::Response,
     idle: Duration,
+    /// The deadline of the read waiting now.
+    idle_timer: IdleTimer,
     finished: bool,
     /// The error that ended the body: every later read reports it (a first one met while
     /// gathering is reported by the read after the bytes before it).
@@ -297,12 +301,12 @@ impl http::HostResponse for HostState {
         if response.finished {
             return Ok(Ok(None));
         }
-        let result = match tokio::time::timeout(response.idle, response.body.chunk()).await {
-            Err(_) => Err(http::HttpError::Timeout(format!(
+        let result = match response.idle_timer.within(response.idle, response.body.chunk()).await {
+            None => Err(http::HttpError::Timeout(format!(
                 "no data for {}s; the connection counts as dead",
                 response.idle.as_secs()
             ))),
-            Ok(Ok(Some(bytes))) => {
+            Some(Ok(Some(bytes))) => {
                 // Pieces that have already arrived go in the same call: one guest call and one
                 // copy for many small frames of a fast stream. The HTTP client hands over what
                 // it has read in frames of 8 KiB or one chunk each, the next only once its
@@ -335,11 +339,11 @@ impl http::HostResponse for HostState {
                 }
                 Ok(Some(all))
             }
-            Ok(Ok(None)) => {
+            Some(Ok(None)) => {
                 response.finished = true;
                 Ok(None)
             }
-            Ok(Err(e)) => {
+            Some(Err(e)) => {
                 let why = describe(&e);
                 response.failed = Some(why.clone());
                 Err(http::HttpError::Io(why))

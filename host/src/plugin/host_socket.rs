@@ -14,6 +14,7 @@ use wasmtime::component::Resource;
 use super::addresses::{Lookup, SystemLookup, check_for_port};
 use super::bindings::v0_3_0::aish::plugin::socket;
 use super::capabilities::AllowList;
+use super::idle::IdleTimer;
 use super::runtime::HostState;
 
 /// How long connecting (TCP and TLS handshakes) may take when the plugin says nothing.
@@ -73,6 +74,8 @@ pub struct SocketConnection {
     peer: String,
     /// Reused across reads, so a read costs what arrived, not what could have.
     buffer: Vec<u8>,
+    /// The deadline of the read waiting now.
+    idle_timer: IdleTimer,
 }
 
 impl socket::Host for HostState {
@@ -103,11 +106,11 @@ impl socket::HostConnection for HostState {
         }
         let wait = Duration::from_millis(wait_ms);
         let read = connection.stream.read(&mut connection.buffer[..limit]);
-        let result = match tokio::time::timeout(wait, read).await {
-            Err(_) => Ok(socket::ReadOutcome::Idle),
-            Ok(Ok(0)) => Ok(socket::ReadOutcome::Closed),
-            Ok(Ok(n)) => Ok(socket::ReadOutcome::Data(connection.buffer[..n].to_vec())),
-            Ok(Err(e)) => Err(socket::SocketError::Io(format!("{}: {e}", connection.peer))),
+        let result = match connection.idle_timer.within(wait, read).await {
+            None => Ok(socket::ReadOutcome::Idle),
+            Some(Ok(0)) => Ok(socket::ReadOutcome::Closed),
+            Some(Ok(n)) => Ok(socket::ReadOutcome::Data(connection.buffer[..n].to_vec())),
+            Some(Err(e)) => Err(socket::SocketError::Io(format!("{}: {e}", connection.peer))),
         };
         self.resume_guest_clock();
         Ok(result)
@@ -206,7 +209,12 @@ impl SocketGrant {
         // Tokens are small writes that must leave at once.
         let _ = tcp.set_nodelay(true);
         if !request.tls {
-            return Ok(SocketConnection { stream: Box::new(tcp), peer, buffer: Vec::new() });
+            return Ok(SocketConnection {
+                stream: Box::new(tcp),
+                peer,
+                buffer: Vec::new(),
+                idle_timer: IdleTimer::new(),
+            });
         }
         let name = ServerName::try_from(host.clone())
             .map_err(|_| socket::SocketError::InvalidRequest(format!("`{host}` is not a TLS server name")))?;
@@ -215,7 +223,7 @@ impl SocketGrant {
             .await
             .map_err(|_| timed_out())?
             .map_err(|e| socket::SocketError::Connect(format!("{peer}: TLS handshake failed: {e}")))?;
-        Ok(SocketConnection { stream: Box::new(stream), peer, buffer: Vec::new() })
+        Ok(SocketConnection { stream: Box::new(stream), peer, buffer: Vec::new(), idle_timer: IdleTimer::new() })
     }
 }
 

@@ -9,6 +9,7 @@ pub mod capabilities;
 mod compat;
 pub mod host_http;
 pub mod host_socket;
+mod idle;
 pub mod manage;
 pub mod manifest;
 pub mod native;

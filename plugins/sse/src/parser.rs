@@ -64,7 +64,7 @@ struct Fields {
     retry_ms: Option<u64>,
     frame: Frame,
     /// The strings of a run of repeated events, joined.
-    run: String,
+    run: Vec<u8>,
 }
 
 impl Default for Parser {
@@ -168,24 +168,35 @@ impl Fields {
     /// UTF-8) straight from the read, with no copy; returns how many bytes they took. The first
     /// event of any other shape, and what follows it, is left to the line-by-line parser.
     fn simple_events(&mut self, bytes: &[u8], emit: &mut impl FnMut(Signal<'_>) -> Option<TextShape>) -> usize {
-        let text = match simdutf8::compat::from_utf8(bytes) {
-            Ok(text) => text,
-            // A character cut by the end of the read: the fast path stops before it.
-            Err(e) => simdutf8::basic::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
-        };
+        // Runs of remembered events need only their texts checked as UTF-8; the rest of the read
+        // is checked once, from the first event read otherwise: `checked` is that text and
+        // where in `bytes` it starts.
+        let mut checked: Option<(usize, &str)> = None;
+        // A run whose texts are not UTF-8 is read event by event up to here instead.
+        let mut runs_from = 0;
         let mut at = 0;
         loop {
-            let rest = &text[at..];
-            // The events of a run go in one signal: one call where there were many.
-            self.run.clear();
-            let length = self.frame.read_run(rest, &mut self.run);
-            if length > 0 {
-                self.sync_id();
-                at += length;
-                let text = Cow::Borrowed(self.run.as_str());
-                emit(Signal::Repeat { event: &self.frame.event, text, id: &self.last_event_id });
-                continue;
+            if at >= runs_from {
+                // The events of a run go in one signal: one call where there were many.
+                self.run.clear();
+                let length = self.frame.read_run(&bytes[at..], &mut self.run);
+                if length > 0 {
+                    self.sync_id();
+                    if let Ok(text) = simdutf8::basic::from_utf8(&self.run) {
+                        at += length;
+                        emit(Signal::Repeat {
+                            event: &self.frame.event,
+                            text: Cow::Borrowed(text),
+                            id: &self.last_event_id,
+                        });
+                        continue;
+                    }
+                    runs_from = at + length;
+                }
             }
+            let (from, text) = *checked.get_or_insert_with(|| (at, valid_prefix(&bytes[at..])));
+            // `at` follows a line end (or is where `text` starts): a character boundary.
+            let Some(rest) = text.get(at - from..) else { return at };
             let (event, rest_after_event) = match prefixed(rest, "event:") {
                 Some(after) => match simple_line(after) {
                     Some((value, next)) => (value, next),
@@ -199,15 +210,15 @@ impl Fields {
             self.sync_id();
             let event = if event.is_empty() { "message" } else { event };
             let shape = emit(Signal::Event(SseEvent { event, data, id: &self.last_event_id }));
-            let end = text.len() - next.len();
+            let length = rest.len() - next.len();
             if let Some(shape) = shape {
                 // From offsets in the data to offsets in the event's bytes.
                 let data_at = data.as_ptr() as usize - rest.as_ptr() as usize;
                 let shift = |(start, stop): (usize, usize)| (data_at + start, data_at + stop);
                 let shape = TextShape { text: shift(shape.text), free: shape.free.map(shift) };
-                self.frame.learn(event, &rest[..end - at], shape);
+                self.frame.learn(event, &rest[..length], shape);
             }
-            at = end;
+            at += length;
         }
     }
 
@@ -281,6 +292,14 @@ impl Fields {
 
 /// `text` after `field`, when it starts with it (compared in line: a `memcmp` call per event
 /// for five bytes costs more than the comparison).
+/// The longest start of `bytes` that is UTF-8 (a character cut by the end of a read stops it).
+fn valid_prefix(bytes: &[u8]) -> &str {
+    match simdutf8::compat::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => simdutf8::basic::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+    }
+}
+
 fn prefixed<'t>(text: &'t str, field: &str) -> Option<&'t str> {
     let head = text.get(..field.len())?;
     aish_dialects::short_eq(head, field).then(|| &text[field.len()..])

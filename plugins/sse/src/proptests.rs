@@ -392,6 +392,29 @@ fn events_alike_but_for_their_string_come_back_as_repeats() {
     );
 }
 
+#[test]
+fn a_run_with_a_text_that_is_not_utf8_reads_as_the_standard_says() {
+    // Runs are read before their texts are checked: a byte that is not UTF-8 in one text sends
+    // the events before it one by one, that event line by line (the byte replaced), and the
+    // events after it back to a run.
+    let stream = b": open\n\ndata: {\"t\":\"a\"}\n\ndata: {\"t\":\"b\"}\n\ndata: {\"t\":\"c\xFF\"}\n\n\
+                   data: {\"t\":\"d\"}\n\ndata: {\"t\":\"e\"}\n\n";
+    let mut parser = Parser::new();
+    let mut seen = Vec::new();
+    parser.feed(stream, &mut |signal| match signal {
+        Signal::Event(e) => {
+            seen.push(format!("event {}", e.data));
+            Rule::Object.read(e.data).map(|(shape, _)| shape)
+        }
+        Signal::Repeat { text, .. } => {
+            seen.push(format!("repeat {text}"));
+            None
+        }
+        Signal::Comment => None,
+    });
+    assert_eq!(seen, ["event {\"t\":\"a\"}", "event {\"t\":\"b\"}", "event {\"t\":\"c\u{FFFD}\"}", "repeat de"]);
+}
+
 /// A dialect for the stream tests.
 fn dialect(name: &str) -> aish_dialects::Dialect {
     aish_dialects::Dialect::new(aish_plugin_sdk::ConnectOptions {

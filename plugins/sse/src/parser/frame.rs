@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use aish_dialects::TextShape;
+use aish_dialects::{Lanes, TextShape};
 
 /// The bytes of the last event the caller read by one JSON string alone, up to that string's
 /// opening quote and from its closing quote. Events in a stream are nearly all alike but for
@@ -50,30 +50,32 @@ impl Frame {
         self.after_padding = padding.map(|p| event[p.1 - 1..].to_owned());
     }
 
-    /// Reads the remembered event over and over from the start of `text`, each one's string
-    /// added to `run`; returns how many bytes those events took (none when the first event is
-    /// not the remembered one). One tight loop: this is where a fast stream spends its time.
-    pub(super) fn read_run(&self, text: &str, run: &mut String) -> usize {
+    /// Reads the remembered event over and over from the start of `bytes`, each one's string
+    /// added to `run` (its bytes as they came, escapes decoded: UTF-8 if the texts were);
+    /// returns how many bytes those events took (none when the first event is not the
+    /// remembered one). This is where a fast stream spends its time.
+    pub(super) fn read_run(&self, bytes: &[u8], run: &mut Vec<u8>) -> usize {
         if self.head.is_empty() {
             return 0;
         }
         // Two loops, one without padding: the loop without it is the common one, and a
         // register short in it costs a tenth of the plugin's time (measured).
         match &self.after_padding {
-            None => self.run_of::<false>(text, run, ""),
-            Some(after) => self.run_of::<true>(text, run, after),
+            None => self.run_of::<false>(bytes, run, ""),
+            Some(after) => self.run_of::<true>(bytes, run, after),
         }
     }
 
     /// [`Frame::read_run`], with a padding string and `after_padding` after it when `PADDED`.
-    /// The common event (text without escapes) takes the fewest steps and keeps the fewest
-    /// values alive; a text with escapes is read away from the loop.
+    /// Events with a short plain text (nearly every token) go through [`short_texts`]; the
+    /// others are read here, one at a time, and a text with escapes away from the loop.
     #[inline(always)]
-    fn run_of<const PADDED: bool>(&self, text: &str, run: &mut String, after_padding: &str) -> usize {
-        let (bytes, head, tail, after) =
-            (text.as_bytes(), self.head.as_bytes(), self.tail.as_bytes(), after_padding.as_bytes());
+    fn run_of<const PADDED: bool>(&self, bytes: &[u8], run: &mut Vec<u8>, after_padding: &str) -> usize {
+        let (head, tail, after) = (self.head.as_bytes(), self.tail.as_bytes(), after_padding.as_bytes());
         let mut at = 0;
-        while let Some(event_head) = bytes.get(at..at + head.len()) {
+        loop {
+            at = short_texts::<PADDED>(bytes, at, head, tail, after, run);
+            let Some(event_head) = bytes.get(at..at + head.len()) else { break };
             if !aish_dialects::same_bytes(event_head, head) {
                 break;
             }
@@ -83,7 +85,7 @@ impl Frame {
             let Some(plain) = aish_dialects::plain_run(&bytes[start..]) else { break };
             let end = start + plain;
             if bytes[end] != b'"' {
-                match escaped_event::<PADDED>(text, start, tail, after, run) {
+                match escaped_event::<PADDED>(bytes, start, tail, after, run) {
                     Some(event_end) => {
                         at = event_end;
                         continue;
@@ -91,19 +93,62 @@ impl Frame {
                     None => break,
                 }
             }
-            let Some(event_end) = rest_of_event::<PADDED>(text, end, tail, after) else { break };
-            run.push_str(&text[start..end]);
+            let Some(event_end) = rest_of_event::<PADDED>(bytes, end, tail, after, |start| padding_end(bytes, start))
+            else {
+                break;
+            };
+            run.extend_from_slice(&bytes[start..end]);
             at = event_end;
         }
         at
     }
 }
 
-/// Where the event whose text closes at `end` ends, when the rest of it is `tail` (then a
-/// well-formed padding string and `after`, when `PADDED`).
+/// Reads, from `at`, the remembered events whose text is plain and under sixteen bytes long;
+/// returns where the first other one starts. The sixteen bytes after the opening quote are
+/// loaded once, to find the closing quote and to copy the text: a copy of constant length is
+/// two instructions, where one of any length is a call (in WebAssembly, out of the sandbox).
 #[inline(always)]
-fn rest_of_event<const PADDED: bool>(text: &str, end: usize, tail: &[u8], after: &[u8]) -> Option<usize> {
-    let bytes = text.as_bytes();
+fn short_texts<const PADDED: bool>(
+    bytes: &[u8],
+    mut at: usize,
+    head: &[u8],
+    tail: &[u8],
+    after: &[u8],
+    run: &mut Vec<u8>,
+) -> usize {
+    loop {
+        let start = at + head.len();
+        let Some(window) = bytes.get(start..).and_then(<[u8]>::first_chunk::<16>) else { break };
+        if !aish_dialects::same_bytes(&bytes[at..start], head) {
+            break;
+        }
+        let length = Lanes::load(window).specials().trailing_zeros() as usize;
+        if window.get(length) != Some(&b'"') {
+            break;
+        }
+        let end = start + length;
+        let Some(event_end) = rest_of_event::<PADDED>(bytes, end, tail, after, |_| None) else { break };
+        // The whole window, then cut back to the text, which ends on a quote: `run` holds whole
+        // characters again.
+        run.extend_from_slice(window);
+        run.truncate(run.len() - 16 + length);
+        at = event_end;
+    }
+    at
+}
+
+/// Where the event whose text closes at `end` ends, when the rest of it is `tail` (then a
+/// well-formed padding string and `after`, when `PADDED`). A padding with escapes (content from
+/// the given offset) is read by `escaped`, which says where its closing quote stands.
+#[inline(always)]
+fn rest_of_event<const PADDED: bool>(
+    bytes: &[u8],
+    end: usize,
+    tail: &[u8],
+    after: &[u8],
+    escaped: impl FnOnce(usize) -> Option<usize>,
+) -> Option<usize> {
     if !bytes.get(end..end + tail.len()).is_some_and(|t| aish_dialects::same_bytes(t, tail)) {
         return None;
     }
@@ -114,7 +159,7 @@ fn rest_of_event<const PADDED: bool>(text: &str, end: usize, tail: &[u8], after:
     let start = event_end;
     let mut padding_end = start + aish_dialects::plain_run(bytes.get(start..)?)?;
     if bytes[padding_end] != b'"' {
-        padding_end = escaped_string(text, start)?.1;
+        padding_end = escaped(start)?;
     }
     bytes
         .get(padding_end..padding_end + after.len())
@@ -127,22 +172,40 @@ fn rest_of_event<const PADDED: bool>(text: &str, end: usize, tail: &[u8], after:
 #[cold]
 #[inline(never)]
 fn escaped_event<const PADDED: bool>(
-    text: &str,
+    bytes: &[u8],
     start: usize,
     tail: &[u8],
     after: &[u8],
-    run: &mut String,
+    run: &mut Vec<u8>,
 ) -> Option<usize> {
-    let (value, end) = escaped_string(text, start)?;
-    let event_end = rest_of_event::<PADDED>(text, end, tail, after)?;
-    run.push_str(&value);
+    let (value, end) = escaped_string(bytes, start)?;
+    let event_end = rest_of_event::<PADDED>(bytes, end, tail, after, |start| padding_end(bytes, start))?;
+    run.extend_from_slice(value.as_bytes());
     Some(event_end)
 }
 
-/// The JSON string whose content starts at `start` of `text`, decoded, and where its closing
-/// quote stands; `None` when it is not well formed (a raw control character, a bad escape).
+/// Where the closing quote of the padding string whose content starts at `start` stands.
 #[cold]
-fn escaped_string(text: &str, start: usize) -> Option<(Cow<'_, str>, usize)> {
-    let (value, after) = aish_dialects::json_string(text, start.checked_sub(1)?)?;
-    Some((value, after - 1))
+fn padding_end(bytes: &[u8], start: usize) -> Option<usize> {
+    escaped_string(bytes, start).map(|(_, end)| end)
+}
+
+/// The JSON string whose content starts at `start` of `bytes`, decoded, and where its closing
+/// quote stands; `None` when it is not well formed (a raw control character, a bad escape, bytes
+/// that are not UTF-8). Its end is found first, so only its own bytes are checked.
+#[cold]
+fn escaped_string(bytes: &[u8], start: usize) -> Option<(Cow<'_, str>, usize)> {
+    let mut end = start;
+    loop {
+        end += aish_dialects::plain_run(bytes.get(end..)?)?;
+        match bytes[end] {
+            b'"' => break,
+            // The escaped byte cannot end the string; `\uXXXX`'s digits are plain.
+            b'\\' => end += 2,
+            _ => return None,
+        }
+    }
+    let quoted = std::str::from_utf8(&bytes[start.checked_sub(1)?..=end]).ok()?;
+    let (value, _) = aish_dialects::json_string(quoted, 0)?;
+    Some((value, end))
 }

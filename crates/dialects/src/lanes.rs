@@ -1,0 +1,233 @@
+//! Sixteen bytes at once: the two vector steps the hot loops need (are these bytes the same,
+//! where does a JSON string's plain run stop), and the comparison and search built on them.
+//! Plugins run them as WebAssembly SIMD (which wasmtime turns into SSE), native builds as SSE2
+//! on x86-64 and as plain words elsewhere, so the property tests, run natively, check the same
+//! loops the plugins run.
+
+/// Sixteen bytes held as one vector.
+#[derive(Clone, Copy)]
+pub struct Lanes(imp::Vector);
+
+impl Lanes {
+    /// The sixteen bytes of `bytes`, in one load.
+    #[inline(always)]
+    pub fn load(bytes: &[u8; 16]) -> Lanes {
+        Lanes(imp::load(bytes))
+    }
+
+    /// Whether these sixteen bytes are `other`'s.
+    #[inline(always)]
+    pub fn same(self, other: Lanes) -> bool {
+        imp::same(self.0, other.0)
+    }
+
+    /// A bit for each byte (bit 0 for the first) that ends a JSON string's plain run: a quote,
+    /// a backslash or a control character.
+    #[inline(always)]
+    pub fn specials(self) -> u32 {
+        imp::specials(self.0)
+    }
+}
+
+/// Where the first `"`, `\\` or control character is: sixteen bytes at a time (one vector step),
+/// then eight (one word), then byte by byte.
+#[inline]
+pub(crate) fn special(bytes: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..).and_then(<[u8]>::first_chunk::<16>) {
+        let found = Lanes::load(chunk).specials();
+        if found != 0 {
+            return Some(at + found.trailing_zeros() as usize);
+        }
+        at += 16;
+    }
+    special_words(&bytes[at..]).map(|found| at + found)
+}
+
+/// [`special`] for fewer than sixteen bytes.
+#[inline]
+fn special_words(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut at = 0;
+    while let Some(word) = bytes.get(at..at + 8) {
+        let x = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        // A byte is flagged when it is below 0x20 or equal to a quote or a backslash; a borrow
+        // can flag bytes after a flagged one, never before, so the first flag is exact.
+        let below = x.wrapping_sub(ONES * 0x20) & !x;
+        let quote = (x ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES) & !(x ^ (ONES * u64::from(b'"')));
+        let slash = (x ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES) & !(x ^ (ONES * u64::from(b'\\')));
+        let found = (below | quote | slash) & HIGH;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    bytes[at..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|p| at + p)
+}
+
+/// Whether two byte strings are equal, a word or sixteen bytes at a time: in WebAssembly a
+/// `memcmp` call goes byte by byte. The steps are compared without a branch each (the strings
+/// compared on the hot path are nearly always equal), the last step overlapping the one before.
+#[inline]
+pub fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 4 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    if n < 8 {
+        let word = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or_default());
+        return (word(a, 0) ^ word(b, 0)) | (word(a, n - 4) ^ word(b, n - 4)) == 0;
+    }
+    if n < 16 {
+        let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or_default());
+        return (word(a, 0) ^ word(b, 0)) | (word(a, n - 8) ^ word(b, n - 8)) == 0;
+    }
+    // Sixteen bytes a step, the last step overlapping the one before.
+    let mut same = lanes_at(a, n - 16).same(lanes_at(b, n - 16));
+    let mut at = 0;
+    while at + 16 < n {
+        same &= lanes_at(a, at).same(lanes_at(b, at));
+        at += 16;
+    }
+    same
+}
+
+/// The sixteen bytes of `bytes` from `at`, which has them.
+#[inline(always)]
+fn lanes_at(bytes: &[u8], at: usize) -> Lanes {
+    Lanes::load(bytes[at..at + 16].try_into().unwrap_or(&[0; 16]))
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod imp {
+    use core::arch::wasm32::{
+        i8x16_eq, u8x16_all_true, u8x16_bitmask, u8x16_lt, u8x16_splat, v128, v128_load, v128_or,
+    };
+
+    pub(super) type Vector = v128;
+
+    #[inline(always)]
+    pub(super) fn load(bytes: &[u8; 16]) -> v128 {
+        // SAFETY: the reference holds sixteen readable bytes, and `v128.load` has no alignment
+        // requirement.
+        unsafe { v128_load(bytes.as_ptr().cast()) }
+    }
+
+    #[inline(always)]
+    pub(super) fn same(a: v128, b: v128) -> bool {
+        u8x16_all_true(i8x16_eq(a, b))
+    }
+
+    #[inline(always)]
+    pub(super) fn specials(x: v128) -> u32 {
+        let quote = i8x16_eq(x, u8x16_splat(b'"'));
+        let slash = i8x16_eq(x, u8x16_splat(b'\\'));
+        let control = u8x16_lt(x, u8x16_splat(0x20));
+        u32::from(u8x16_bitmask(v128_or(v128_or(quote, slash), control)))
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod imp {
+    use core::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+
+    pub(super) type Vector = __m128i;
+
+    #[inline(always)]
+    pub(super) fn load(bytes: &[u8; 16]) -> __m128i {
+        // SAFETY: the reference holds sixteen readable bytes, and `loadu` has no alignment
+        // requirement.
+        unsafe { _mm_loadu_si128(bytes.as_ptr().cast()) }
+    }
+
+    #[inline(always)]
+    pub(super) fn same(a: __m128i, b: __m128i) -> bool {
+        // SAFETY: SSE2 is part of x86-64 (these take no pointer).
+        unsafe { _mm_movemask_epi8(_mm_cmpeq_epi8(a, b)) == 0xffff }
+    }
+
+    #[inline(always)]
+    pub(super) fn specials(x: __m128i) -> u32 {
+        // SAFETY: SSE2 is part of x86-64 (these take no pointer).
+        unsafe {
+            let quote = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8));
+            let slash = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8));
+            // SSE2 has no unsigned "less than": a byte is below 0x20 when its minimum with 0x1f
+            // is itself.
+            let control = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x);
+            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, slash), control)) as u32
+        }
+    }
+}
+
+#[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
+mod imp {
+    pub(super) type Vector = [u8; 16];
+
+    #[inline(always)]
+    pub(super) fn load(bytes: &[u8; 16]) -> [u8; 16] {
+        *bytes
+    }
+
+    #[inline(always)]
+    pub(super) fn same(a: [u8; 16], b: [u8; 16]) -> bool {
+        u128::from_ne_bytes(a) == u128::from_ne_bytes(b)
+    }
+
+    #[inline(always)]
+    pub(super) fn specials(x: [u8; 16]) -> u32 {
+        x.iter().enumerate().fold(0, |bits, (i, &b)| bits | (u32::from(b == b'"' || b == b'\\' || b < 0x20) << i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The vector steps agree with byte-by-byte ones, whatever the bytes.
+        #[test]
+        fn lanes_agree_with_bytes(bytes in any::<[u8; 16]>(), other in any::<[u8; 16]>(), copy in any::<bool>()) {
+            let other = if copy { bytes } else { other };
+            prop_assert_eq!(Lanes::load(&bytes).same(Lanes::load(&other)), bytes == other);
+            let plain = bytes
+                .iter()
+                .enumerate()
+                .fold(0u32, |bits, (i, &b)| bits | (u32::from(b == b'"' || b == b'\\' || b < 0x20) << i));
+            prop_assert_eq!(Lanes::load(&bytes).specials(), plain);
+        }
+
+        /// The word-at-a-time search finds what a byte-by-byte one finds.
+        #[test]
+        fn special_bytes_are_found_like_a_plain_search(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
+            let plain = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+            prop_assert_eq!(special(&bytes), plain);
+        }
+
+        /// The word-at-a-time comparison agrees with `==`, whatever the lengths and wherever
+        /// one byte differs.
+        #[test]
+        fn same_bytes_agrees_with_equality(
+            bytes in proptest::collection::vec(any::<u8>(), 0..80),
+            other_len in 0usize..80,
+            flip in any::<proptest::sample::Index>(),
+            change in any::<bool>(),
+        ) {
+            let mut copy = bytes.clone();
+            if change && !copy.is_empty() {
+                let at = flip.index(copy.len());
+                copy[at] ^= 1 << (at % 8);
+            }
+            prop_assert_eq!(same(&bytes, &copy), bytes == copy);
+            let other = &bytes[..other_len.min(bytes.len())];
+            prop_assert_eq!(same(&bytes, other), bytes.as_slice() == other);
+        }
+    }
+}
