@@ -268,7 +268,7 @@ fn main() {
             };
             assert_eq!(read, expected);
         }
-        println!("{what} {dialect}: {:.4} s a run", started.elapsed().as_secs_f64() / f64::from(times));
+        println!("{what} {dialect}: {:.3} ms a run", started.elapsed().as_secs_f64() * 1000.0 / f64::from(times));
         return;
     }
 
