@@ -1,8 +1,8 @@
 //! Sixteen bytes at once: the two vector steps the hot loops need (are these bytes the same,
 //! where does a JSON string's plain run stop), and the comparison and search built on them.
 //! Plugins run them as WebAssembly SIMD (which wasmtime turns into SSE), native builds as SSE2
-//! on x86-64 and as plain words elsewhere, so the property tests, run natively, check the same
-//! loops the plugins run.
+//! on x86-64 and as plain words elsewhere: the property tests, run natively, check the loops
+//! the plugins run, and the plugins' end-to-end tests run the WebAssembly steps.
 
 /// Sixteen bytes held as one vector.
 #[derive(Clone, Copy)]

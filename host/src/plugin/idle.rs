@@ -1,7 +1,7 @@
 //! One timer kept for a connection's waits. A fresh `tokio::time::timeout` per read registers a
 //! new timer each time the read waits, and a timer registered while the runtime has none wakes
 //! its I/O driver with a system call (an `eventfd` write, then a poll): one pair per read of a
-//! fast stream. A kept timer pushed later is only marked, never re-registered.
+//! fast stream. A kept timer pushed later, before it fired, is only marked.
 
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
@@ -9,6 +9,9 @@ use std::task::Poll;
 use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
+
+/// Far enough to count as never (about thirty years; tokio's own "far future").
+const FOREVER: Duration = Duration::from_secs(86_400 * 365 * 30);
 
 /// The deadline for a connection's waits, one wait at a time.
 #[derive(Debug)]
@@ -24,7 +27,10 @@ impl IdleTimer {
     pub(crate) async fn within<F: Future>(&mut self, limit: Duration, future: F) -> Option<F::Output> {
         let mut future = pin!(future);
         let timer = &mut self.0;
-        timer.as_mut().reset(Instant::now() + limit);
+        // A limit past any clock (a plugin's `wait_ms` of `u64::MAX`) waits for ever, as
+        // `tokio::time::timeout` does.
+        let now = Instant::now();
+        timer.as_mut().reset(now.checked_add(limit).unwrap_or_else(|| now + FOREVER));
         poll_fn(|cx| match future.as_mut().poll(cx) {
             Poll::Ready(output) => Poll::Ready(Some(output)),
             Poll::Pending => timer.as_mut().poll(cx).map(|()| None),

@@ -290,8 +290,6 @@ impl Fields {
     }
 }
 
-/// `text` after `field`, when it starts with it (compared in line: a `memcmp` call per event
-/// for five bytes costs more than the comparison).
 /// The longest start of `bytes` that is UTF-8 (a character cut by the end of a read stops it).
 fn valid_prefix(bytes: &[u8]) -> &str {
     match simdutf8::compat::from_utf8(bytes) {
@@ -300,6 +298,8 @@ fn valid_prefix(bytes: &[u8]) -> &str {
     }
 }
 
+/// `text` after `field`, when it starts with it (compared in line: a `memcmp` call per event
+/// for five bytes costs more than the comparison).
 fn prefixed<'t>(text: &'t str, field: &str) -> Option<&'t str> {
     let head = text.get(..field.len())?;
     aish_dialects::short_eq(head, field).then(|| &text[field.len()..])

@@ -392,13 +392,8 @@ fn events_alike_but_for_their_string_come_back_as_repeats() {
     );
 }
 
-#[test]
-fn a_run_with_a_text_that_is_not_utf8_reads_as_the_standard_says() {
-    // Runs are read before their texts are checked: a byte that is not UTF-8 in one text sends
-    // the events before it one by one, that event line by line (the byte replaced), and the
-    // events after it back to a run.
-    let stream = b": open\n\ndata: {\"t\":\"a\"}\n\ndata: {\"t\":\"b\"}\n\ndata: {\"t\":\"c\xFF\"}\n\n\
-                   data: {\"t\":\"d\"}\n\ndata: {\"t\":\"e\"}\n\n";
+/// The signals `stream` gives, fed in one read: each event's data, or a run's text.
+fn signals_of(stream: &[u8]) -> Vec<String> {
     let mut parser = Parser::new();
     let mut seen = Vec::new();
     parser.feed(stream, &mut |signal| match signal {
@@ -412,7 +407,28 @@ fn a_run_with_a_text_that_is_not_utf8_reads_as_the_standard_says() {
         }
         Signal::Comment => None,
     });
-    assert_eq!(seen, ["event {\"t\":\"a\"}", "event {\"t\":\"b\"}", "event {\"t\":\"c\u{FFFD}\"}", "repeat de"]);
+    seen
+}
+
+#[test]
+fn a_run_with_a_text_that_is_not_utf8_reads_as_the_standard_says() {
+    // Runs are read before their texts are checked: a byte that is not UTF-8 in one text sends
+    // the events before it one by one, that event line by line (the byte replaced), and the
+    // events after it back to a run.
+    let stream = b": open\n\ndata: {\"t\":\"a\"}\n\ndata: {\"t\":\"b\"}\n\ndata: {\"t\":\"c\xFF\"}\n\n\
+                   data: {\"t\":\"d\"}\n\ndata: {\"t\":\"e\"}\n\n";
+    assert_eq!(
+        signals_of(stream),
+        ["event {\"t\":\"a\"}", "event {\"t\":\"b\"}", "event {\"t\":\"c\u{FFFD}\"}", "repeat de"]
+    );
+    // Halves of one character in two texts: joined they would be UTF-8, but each event is
+    // read alone, as a replaced byte each.
+    let stream = b": open\n\ndata: {\"t\":\"a\"}\n\ndata: {\"t\":\"\xC3\"}\n\ndata: {\"t\":\"\xA9\"}\n\n\
+                   data: {\"t\":\"z\"}\n\n";
+    assert_eq!(
+        signals_of(stream),
+        ["event {\"t\":\"a\"}", "event {\"t\":\"\u{FFFD}\"}", "event {\"t\":\"\u{FFFD}\"}", "repeat z"]
+    );
 }
 
 /// A dialect for the stream tests.

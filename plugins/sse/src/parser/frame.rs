@@ -83,6 +83,9 @@ impl Frame {
             // event's lines are the remembered ones.
             let start = at + head.len();
             let Some(plain) = aish_dialects::plain_run(&bytes[start..]) else { break };
+            if continues_a_character(bytes[start]) {
+                break;
+            }
             let end = start + plain;
             if bytes[end] != b'"' {
                 match escaped_event::<PADDED>(bytes, start, tail, after, run) {
@@ -124,18 +127,26 @@ fn short_texts<const PADDED: bool>(
             break;
         }
         let length = Lanes::load(window).specials().trailing_zeros() as usize;
-        if window.get(length) != Some(&b'"') {
+        if window.get(length) != Some(&b'"') || continues_a_character(window[0]) {
             break;
         }
         let end = start + length;
         let Some(event_end) = rest_of_event::<PADDED>(bytes, end, tail, after, |_| None) else { break };
-        // The whole window, then cut back to the text, which ends on a quote: `run` holds whole
-        // characters again.
+        // The whole window, then cut back to the text. The bytes are checked as UTF-8 with the
+        // whole run.
         run.extend_from_slice(window);
         run.truncate(run.len() - 16 + length);
         at = event_end;
     }
     at
+}
+
+/// Whether `byte` can only continue a UTF-8 character. A run's texts are checked as UTF-8 once
+/// joined: a text starting so could complete the one before it (`\xC3` then `\xA9` would
+/// join into `é`), which the standard reads as two replaced bytes. Such a text stops the run.
+#[inline(always)]
+fn continues_a_character(byte: u8) -> bool {
+    (0x80..0xC0).contains(&byte)
 }
 
 /// Where the event whose text closes at `end` ends, when the rest of it is `tail` (then a
