@@ -29,10 +29,11 @@ impl Lanes {
     }
 }
 
-/// Where the first `"`, `\\` or control character is: sixteen bytes at a time (one vector step),
+/// How many bytes of a JSON string's content come before its first quote, backslash or control
+/// character; `None` when there is none in `bytes`. Sixteen bytes at a time (one vector step),
 /// then eight (one word), then byte by byte.
 #[inline]
-pub(crate) fn special(bytes: &[u8]) -> Option<usize> {
+pub fn plain_run(bytes: &[u8]) -> Option<usize> {
     let mut at = 0;
     while let Some(chunk) = bytes.get(at..).and_then(<[u8]>::first_chunk::<16>) {
         let found = Lanes::load(chunk).specials();
@@ -44,7 +45,7 @@ pub(crate) fn special(bytes: &[u8]) -> Option<usize> {
     special_words(&bytes[at..]).map(|found| at + found)
 }
 
-/// [`special`] for fewer than sixteen bytes.
+/// [`plain_run`] for fewer than sixteen bytes.
 #[inline]
 fn special_words(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -63,7 +64,13 @@ fn special_words(bytes: &[u8]) -> Option<usize> {
         }
         at += 8;
     }
-    bytes[at..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|p| at + p)
+    bytes[at..].iter().position(|&b| ends_plain_run(b)).map(|p| at + p)
+}
+
+/// Whether `byte` ends a JSON string's plain run: a quote, a backslash or a control character.
+#[inline(always)]
+fn ends_plain_run(byte: u8) -> bool {
+    byte == b'"' || byte == b'\\' || byte < 0x20
 }
 
 /// Whether two byte strings are equal, a word or sixteen bytes at a time: in WebAssembly a
@@ -182,7 +189,7 @@ mod imp {
 
     #[inline(always)]
     pub(super) fn specials(x: [u8; 16]) -> u32 {
-        x.iter().enumerate().fold(0, |bits, (i, &b)| bits | (u32::from(b == b'"' || b == b'\\' || b < 0x20) << i))
+        x.iter().enumerate().fold(0, |bits, (i, &b)| bits | (u32::from(super::ends_plain_run(b)) << i))
     }
 }
 
@@ -204,11 +211,11 @@ mod tests {
             prop_assert_eq!(Lanes::load(&bytes).specials(), plain);
         }
 
-        /// The word-at-a-time search finds what a byte-by-byte one finds.
+        /// The vector and word search finds what a byte-by-byte one finds.
         #[test]
         fn special_bytes_are_found_like_a_plain_search(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
             let plain = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
-            prop_assert_eq!(special(&bytes), plain);
+            prop_assert_eq!(plain_run(&bytes), plain);
         }
 
         /// The word-at-a-time comparison agrees with `==`, whatever the lengths and wherever

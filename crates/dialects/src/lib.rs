@@ -15,12 +15,12 @@ pub mod chunks;
 mod conversation;
 pub mod http;
 mod lanes;
-pub use lanes::{Lanes, same as same_bytes};
+pub use lanes::{Lanes, plain_run, same as same_bytes};
 pub mod lines;
 mod provider;
 mod providers;
 mod skim;
-pub use skim::{is as short_eq, json_string, plain_run};
+pub use skim::{is as short_eq, json_string};
 mod tools;
 
 use std::time::Duration;

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use aish_plugin_sdk::Event;
 
-use crate::lanes::{same, special};
+use crate::lanes::{plain_run, same};
 use crate::provider::{Tally, TextShape};
 
 /// A cursor over JSON text.
@@ -81,7 +81,7 @@ impl<'a> Skim<'a> {
         let start = self.at;
         let bytes = self.bytes();
         // Control characters must be escaped in JSON; serde refuses them, so must we.
-        let end = start + special(&bytes[start..])?;
+        let end = start + plain_run(&bytes[start..])?;
         match bytes[end] {
             b'"' => {
                 self.at = end + 1;
@@ -117,7 +117,7 @@ impl<'a> Skim<'a> {
                 }
                 b if b < 0x20 => return None,
                 _ => {
-                    let run = special(&bytes[self.at..])?;
+                    let run = plain_run(&bytes[self.at..])?;
                     out.push_str(&self.text[self.at..self.at + run]);
                     self.at += run;
                 }
@@ -342,13 +342,6 @@ impl Memo {
             kept.push_str(part);
         }
     }
-}
-
-/// How many bytes of a JSON string's content come before its first quote, backslash or control
-/// character; `None` when there is none in `bytes`.
-#[inline]
-pub fn plain_run(bytes: &[u8]) -> Option<usize> {
-    special(bytes)
 }
 
 /// The JSON string that starts at `at` in `text` (at its opening quote), decoded (borrowed when

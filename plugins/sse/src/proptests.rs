@@ -358,21 +358,8 @@ fn events_alike_but_for_their_string_come_back_as_repeats() {
                   event: x\ndata: {\"t\":\"d\"}\n\nevent: x\ndata: {\"t\":\"e\"}\n\ndata: {\"t\":\"f\"}\n\n\
                   data: {\"t\":\"g\",\"p\":\"1\"}\n\ndata: {\"t\":\"h\",\"p\":\"22\\\"\"}\n\n\
                   data: {\"t\":\"i\",\"p\":\"3\"} \n\n";
-    let mut parser = Parser::new();
-    let mut seen = Vec::new();
-    parser.feed(stream.as_bytes(), &mut |signal| match signal {
-        Signal::Event(e) => {
-            seen.push(format!("event {} {}", e.event, e.data));
-            Rule::Padded.read(e.data).or_else(|| Rule::Object.read(e.data)).map(|(shape, _)| shape)
-        }
-        Signal::Repeat { event, text, .. } => {
-            seen.push(format!("repeat {event} {text}"));
-            None
-        }
-        Signal::Comment => None,
-    });
     assert_eq!(
-        seen,
+        signals_of(stream.as_bytes()),
         [
             "event message {\"t\":\"a\"}",
             // A run of events alike in one signal.
@@ -392,17 +379,18 @@ fn events_alike_but_for_their_string_come_back_as_repeats() {
     );
 }
 
-/// The signals `stream` gives, fed in one read: each event's data, or a run's text.
+/// The signals `stream` gives, fed in one read: each event's type and data, or a run's type and
+/// text. Events are answered with the shape of their text, and of any padding after it.
 fn signals_of(stream: &[u8]) -> Vec<String> {
     let mut parser = Parser::new();
     let mut seen = Vec::new();
     parser.feed(stream, &mut |signal| match signal {
         Signal::Event(e) => {
-            seen.push(format!("event {}", e.data));
-            Rule::Object.read(e.data).map(|(shape, _)| shape)
+            seen.push(format!("event {} {}", e.event, e.data));
+            Rule::Padded.read(e.data).or_else(|| Rule::Object.read(e.data)).map(|(shape, _)| shape)
         }
-        Signal::Repeat { text, .. } => {
-            seen.push(format!("repeat {text}"));
+        Signal::Repeat { event, text, .. } => {
+            seen.push(format!("repeat {event} {text}"));
             None
         }
         Signal::Comment => None,
@@ -419,7 +407,12 @@ fn a_run_with_a_text_that_is_not_utf8_reads_as_the_standard_says() {
                    data: {\"t\":\"d\"}\n\ndata: {\"t\":\"e\"}\n\n";
     assert_eq!(
         signals_of(stream),
-        ["event {\"t\":\"a\"}", "event {\"t\":\"b\"}", "event {\"t\":\"c\u{FFFD}\"}", "repeat de"]
+        [
+            "event message {\"t\":\"a\"}",
+            "event message {\"t\":\"b\"}",
+            "event message {\"t\":\"c\u{FFFD}\"}",
+            "repeat message de"
+        ]
     );
     // Halves of one character in two texts: joined they would be UTF-8, but each event is
     // read alone, as a replaced byte each.
@@ -427,7 +420,12 @@ fn a_run_with_a_text_that_is_not_utf8_reads_as_the_standard_says() {
                    data: {\"t\":\"z\"}\n\n";
     assert_eq!(
         signals_of(stream),
-        ["event {\"t\":\"a\"}", "event {\"t\":\"\u{FFFD}\"}", "event {\"t\":\"\u{FFFD}\"}", "repeat z"]
+        [
+            "event message {\"t\":\"a\"}",
+            "event message {\"t\":\"\u{FFFD}\"}",
+            "event message {\"t\":\"\u{FFFD}\"}",
+            "repeat message z"
+        ]
     );
 }
 
