@@ -69,6 +69,34 @@ async fn utf8_split_across_reads_and_invalid_bytes() {
     assert_eq!(answer.raw(), vec![ev("message", "café 世界\nbad\u{FFFD}\u{FFFD}end", "")]);
 }
 
+/// Thousands of small writes back to back reach the plugin as several frames to a read (the
+/// host copies them into the plugin's memory one after another, with no buffer between): each
+/// byte must land where it belongs, characters split between writes and frames included.
+#[tokio::test(flavor = "multi_thread")]
+async fn many_small_frames_in_one_read_arrive_byte_for_byte() {
+    let events: Vec<String> = (0..4000).map(|i| format!("{i}:{}", "é世".repeat(i % 7))).collect();
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    for (i, data) in events.iter().enumerate() {
+        let event = format!("data: {data}\n\n").into_bytes();
+        if i % 5 == 0 && data.len() > 4 {
+            // The cut falls inside a character: "é" is two bytes, "世" three.
+            let cut = data.find('é').map_or(3, |at| at + 1) + 6;
+            parts.push(event[..cut].to_vec());
+            parts.push(event[cut..].to_vec());
+        } else {
+            parts.push(event);
+        }
+    }
+    // Written back to back (no pauses, unlike `Reply::sse`): the client takes them in frames of
+    // up to 8 KiB, cut anywhere, several of which are waiting at each read.
+    let parts = parts.into_iter().map(Part::Data).collect();
+    let answer =
+        raw(Reply { status: 200, headers: vec![("content-type".into(), "text/event-stream".into())], parts }).await;
+    assert!(answer.error.is_none(), "{:?}", answer.error);
+    let expected: Vec<_> = events.iter().map(|data| ev("message", data, "")).collect();
+    assert_eq!(answer.raw(), expected);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn pending_event_is_dropped_at_end_of_stream() {
     let answer = raw(Reply::sse(["data: kept\n\n", "data: never dispatched\n"])).await;
