@@ -125,22 +125,28 @@ impl Parser {
             let first = std::mem::take(start);
             lines.feed(first.strip_prefix(BOM).unwrap_or(&first), |line| fields.line(line, emit));
         }
-        while !bytes.is_empty() {
+        // The read checked as UTF-8, from the first event the fast path read one by one: kept
+        // for the whole read, so a stream whose events keep leaving the fast path (an `id:`
+        // line each, say) is not checked again from each of them to the end of the read.
+        let mut checked = None;
+        let mut at = 0;
+        while at < bytes.len() {
             if lines.at_line_start() && fields.clean() {
-                bytes = &bytes[fields.simple_events(bytes, emit)..];
-                if bytes.is_empty() {
+                at = fields.simple_events(bytes, at, &mut checked, emit);
+                if at == bytes.len() {
                     return;
                 }
             }
             // An event the fast path does not take (or one begun in an earlier read), line by
             // line, up to the blank line that ends it.
-            match memchr::memmem::find(bytes, b"\n\n") {
-                Some(at) => {
-                    lines.feed(&bytes[..at + 2], |line| fields.line(line, emit));
-                    bytes = &bytes[at + 2..];
+            let rest = &bytes[at..];
+            match memchr::memmem::find(rest, b"\n\n") {
+                Some(end) => {
+                    lines.feed(&rest[..end + 2], |line| fields.line(line, emit));
+                    at += end + 2;
                 }
                 None => {
-                    lines.feed(bytes, |line| fields.line(line, emit));
+                    lines.feed(rest, |line| fields.line(line, emit));
                     return;
                 }
             }
@@ -163,18 +169,23 @@ impl Fields {
         self.data.is_empty() && self.event_type.is_empty()
     }
 
-    /// The fast path: dispatches the whole events at the front of `bytes` that are the common
-    /// shape (an optional `event:` line, one `data:` line, a blank line, `\n` line ends, valid
-    /// UTF-8) straight from the read, with no copy; returns how many bytes they took. The first
-    /// event of any other shape, and what follows it, is left to the line-by-line parser.
-    fn simple_events(&mut self, bytes: &[u8], emit: &mut impl FnMut(Signal<'_>) -> Option<TextShape>) -> usize {
-        // Runs of remembered events need only their texts checked as UTF-8; the rest of the read
-        // is checked once, from the first event read otherwise: `checked` is that text and
-        // where in `bytes` it starts.
-        let mut checked: Option<(usize, &str)> = None;
+    /// The fast path: dispatches the whole events from `at` in `bytes` that are the common shape
+    /// (an optional `event:` line, one `data:` line, a blank line, `\n` line ends, valid UTF-8)
+    /// straight from the read, with no copy; returns where they end. The first event of any
+    /// other shape, and what follows it, is left to the line-by-line parser.
+    ///
+    /// Runs of remembered events need only their texts checked as UTF-8; the rest of the read is
+    /// checked once, from the first event read otherwise: `checked` is that text and where in
+    /// `bytes` it starts, for this and later calls on the same read.
+    fn simple_events<'b>(
+        &mut self,
+        bytes: &'b [u8],
+        mut at: usize,
+        checked: &mut Option<(usize, &'b str)>,
+        emit: &mut impl FnMut(Signal<'_>) -> Option<TextShape>,
+    ) -> usize {
         // A run whose texts are not UTF-8 is read event by event up to here instead.
-        let mut runs_from = 0;
-        let mut at = 0;
+        let mut runs_from = at;
         loop {
             if at >= runs_from {
                 // The events of a run go in one signal: one call where there were many.
@@ -194,7 +205,11 @@ impl Fields {
                     runs_from = at + length;
                 }
             }
-            let (from, text) = *checked.get_or_insert_with(|| (at, valid_prefix(&bytes[at..])));
+            let (from, text) = match *checked {
+                Some((from, text)) if at - from < text.len() => (from, text),
+                // Past a byte that is not UTF-8 (or at the first event): checked from here on.
+                _ => *checked.insert((at, valid_prefix(&bytes[at..]))),
+            };
             // `at` follows a line end (or is where `text` starts): a character boundary.
             let Some(rest) = text.get(at - from..) else { return at };
             let (event, rest_after_event) = match prefixed(rest, "event:") {
@@ -290,12 +305,22 @@ impl Fields {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// How many bytes `valid_prefix` has checked on this thread.
+    static CHECKED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// The longest start of `bytes` that is UTF-8 (a character cut by the end of a read stops it).
 fn valid_prefix(bytes: &[u8]) -> &str {
-    match simdutf8::compat::from_utf8(bytes) {
+    let valid = match simdutf8::compat::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => simdutf8::basic::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
-    }
+    };
+    // The check stops at the first byte that is not UTF-8.
+    #[cfg(test)]
+    CHECKED.with(|checked| checked.set(checked.get() + (valid.len() + 1).min(bytes.len())));
+    valid
 }
 
 /// `text` after `field`, when it starts with it (compared in line: a `memcmp` call per event
@@ -348,6 +373,45 @@ mod tests {
 
     fn ev(event: &str, data: &str, id: &str) -> (String, String, String) {
         (event.into(), data.into(), id.into())
+    }
+
+    /// Events the fast path leaves (an `id:` line, two `data:` lines, a byte that is not UTF-8)
+    /// are read line by line; the fast path tries again after each, and the read is checked as
+    /// UTF-8 once in all, not once more from each of them to its end.
+    #[test]
+    fn a_read_is_checked_once_however_often_its_events_leave_the_fast_path() {
+        let mut read = Vec::new();
+        let mut expected = Vec::new();
+        let mut id = String::new();
+        for i in 0..2000 {
+            match i % 3 {
+                _ if i % 500 == 499 => {
+                    read.extend_from_slice(b"data: bad\xFF");
+                    read.extend_from_slice(format!("{i}\n\n").as_bytes());
+                    expected.push(ev("message", &format!("bad\u{FFFD}{i}"), &id));
+                }
+                0 => {
+                    read.extend_from_slice(format!("id: {i}\ndata: {{\"n\":{i}}}\n\n").as_bytes());
+                    id = i.to_string();
+                    expected.push(ev("message", &format!("{{\"n\":{i}}}"), &id));
+                }
+                1 => {
+                    read.extend_from_slice(format!("event: t\ndata: {i}\n\n").as_bytes());
+                    expected.push(ev("t", &i.to_string(), &id));
+                }
+                _ => {
+                    read.extend_from_slice(format!("data: {i}\ndata: é\n\n").as_bytes());
+                    expected.push(ev("message", &format!("{i}\né"), &id));
+                }
+            }
+        }
+        let before = CHECKED.with(std::cell::Cell::get);
+        let read_events = events(&[&read]);
+        assert!(read_events == expected, "the events differ from the first at {:?}", {
+            read_events.iter().zip(&expected).position(|(a, b)| a != b)
+        });
+        let checked = CHECKED.with(std::cell::Cell::get) - before;
+        assert!(checked <= read.len(), "{checked} bytes checked for a read of {}", read.len());
     }
 
     /// Every way of splitting the input into two reads gives the same events.
