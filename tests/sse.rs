@@ -69,9 +69,9 @@ async fn utf8_split_across_reads_and_invalid_bytes() {
     assert_eq!(answer.raw(), vec![ev("message", "café 世界\nbad\u{FFFD}\u{FFFD}end", "")]);
 }
 
-/// Thousands of small writes back to back reach the plugin as several frames to a read (the
-/// host copies them into the plugin's memory one after another, with no buffer between): each
-/// byte must land where it belongs, characters split between writes and frames included.
+/// Thousands of small writes back to back reach the plugin as several frames gathered into each
+/// read: each byte must land where it belongs, characters split between writes and frames
+/// included.
 #[tokio::test(flavor = "multi_thread")]
 async fn many_small_frames_in_one_read_arrive_byte_for_byte() {
     let events: Vec<String> = (0..4000).map(|i| format!("{i}:{}", "é世".repeat(i % 7))).collect();

@@ -89,16 +89,6 @@ macro_rules! http_error {
     }};
 }
 
-/// The latest's HTTP error as 0.1.0's.
-pub(super) fn http_error_0_1(error: latest::http::HttpError) -> v0_1_0::aish::plugin::http::HttpError {
-    http_error!(v0_1_0, error)
-}
-
-/// The latest's HTTP error as 0.2.0's.
-pub(super) fn http_error_0_2(error: latest::http::HttpError) -> v0_2_0::aish::plugin::http::HttpError {
-    http_error!(v0_2_0, error)
-}
-
 legacy_http_and_log!(v0_1_0);
 legacy_http_and_log!(v0_2_0);
 

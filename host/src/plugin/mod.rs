@@ -7,7 +7,6 @@ mod bindings;
 mod cache;
 pub mod capabilities;
 mod compat;
-mod frames;
 pub mod host_http;
 pub mod host_socket;
 mod idle;

@@ -114,7 +114,7 @@ impl HostState {
 
 /// What every aish host call goes through first (the bindings call it to reach the state):
 /// marks when the call began, so its wait can be measured when it returns.
-pub(super) fn enter_host(state: &mut HostState) -> &mut HostState {
+fn enter_host(state: &mut HostState) -> &mut HostState {
     state.settle_waits();
     state.clock.host_call_began = Some(Instant::now());
     state
@@ -244,7 +244,6 @@ impl Runtime {
             .map_err(|e| PluginError::Engine(e.to_string()))?;
         v0_3_0::TransportPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, enter_host)
             .map_err(|e| PluginError::Engine(e.to_string()))?;
-        super::frames::link(&mut linker).map_err(|e| PluginError::Engine(e.to_string()))?;
         // Stage plugins get logging and nothing else (not even HTTP).
         let mut stage_linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut stage_linker).map_err(|e| PluginError::Engine(e.to_string()))?;
