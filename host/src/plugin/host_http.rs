@@ -15,6 +15,7 @@ use wasmtime::component::Resource;
 
 use super::addresses::{AddressDenied, GuardedResolver, Lookup, Restricted, SystemLookup, restricted};
 use super::bindings::v0_3_0::aish::plugin::{http, log, types};
+use super::body::{Body, End, Next};
 use super::capabilities::{AllowList, host_pattern_of};
 use super::idle::IdleTimer;
 use super::runtime::HostState;
@@ -149,11 +150,9 @@ impl HttpGrant {
         Ok(HttpResponse {
             status: response.status().as_u16(),
             headers,
-            body: response,
+            body: Body::read(response, describe),
             idle,
             idle_timer: IdleTimer::new(),
-            finished: false,
-            failed: None,
         })
     }
 
@@ -231,38 +230,11 @@ fn send_error(error: reqwest::Error) -> http::HttpError {
 pub struct HttpResponse {
     status: u16,
     headers: Vec<(String, String)>,
-    body: reqwest::Response,
+    body: Body,
     idle: Duration,
     /// The deadline of the read waiting now.
     idle_timer: IdleTimer,
-    finished: bool,
-    /// The error that ended the body: every later read reports it (a first one met while
-    /// gathering is reported by the read after the bytes before it).
-    failed: Option<String>,
 }
-
-/// Lets the tasks already woken (the HTTP client's connection, say) run once before going on.
-/// Unlike tokio's `yield_now`, which waits for the next poll for I/O (a system call each time),
-/// the task wakes itself and goes to the back of the queue.
-async fn let_others_run() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            return std::task::Poll::Ready(());
-        }
-        yielded = true;
-        cx.waker().wake_by_ref();
-        std::task::Poll::Pending
-    })
-    .await;
-}
-
-/// The most bytes one `read` hands the plugin: whatever has already arrived, up to this. Under
-/// the C allocator's threshold for mapping fresh pages (128 KiB), so each read's buffer reuses
-/// the last one's memory instead of faulting new pages in and unmapping them; and small enough
-/// that the copy and the plugin's parse of it stay in the processor's cache (measured: 16 KiB
-/// and 1 MiB reads are both slower).
-const READ_GATHER: usize = 64 * 1024;
 
 impl types::Host for HostState {}
 
@@ -294,62 +266,19 @@ impl http::HostResponse for HostState {
         response: Resource<HttpResponse>,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, http::HttpError>> {
         let response = self.table.get_mut(&response)?;
-        if let Some(why) = &response.failed {
-            // A body that failed stays failed: it never turns into a clean end.
-            return Ok(Err(http::HttpError::Io(why.clone())));
-        }
-        if response.finished {
-            return Ok(Ok(None));
-        }
-        let result = match response.idle_timer.within(response.idle, response.body.chunk()).await {
-            None => Err(http::HttpError::Timeout(format!(
-                "no data for {}s; the connection counts as dead",
-                response.idle.as_secs()
-            ))),
-            Some(Ok(Some(bytes))) => {
-                // Pieces that have already arrived go in the same call: one guest call and one
-                // copy for many small frames of a fast stream. The HTTP client hands over what
-                // it has read in frames of 8 KiB or one chunk each, the next only once its
-                // connection task has run: when none is ready, that task is let run once.
-                let mut all = Vec::with_capacity(READ_GATHER.max(bytes.len()));
-                all.extend_from_slice(&bytes);
-                // Let go of the client's buffer at once, so it can read into the same memory.
-                // (Measured: handing the frames over uncopied, lowered one by one into the
-                // guest, saved this copy but held them until the call returned, and the OpenAI
-                // stream read 1.15x slower.)
-                drop(bytes);
-                let mut yielded = false;
-                while all.len() < READ_GATHER {
-                    match futures::FutureExt::now_or_never(response.body.chunk()) {
-                        Some(Ok(Some(more))) => {
-                            all.extend_from_slice(&more);
-                            yielded = false;
-                        }
-                        Some(Ok(None)) => {
-                            response.finished = true;
-                            break;
-                        }
-                        Some(Err(e)) => {
-                            response.failed = Some(describe(&e));
-                            break;
-                        }
-                        None if !yielded => {
-                            let_others_run().await;
-                            yielded = true;
-                        }
-                        None => break,
-                    }
-                }
-                Ok(Some(all))
+        let result = loop {
+            match response.body.take() {
+                Some(Next::Bytes(bytes)) => break Ok(Some(bytes)),
+                Some(Next::End(End::Finished)) => break Ok(None),
+                // A body that failed stays failed: it never turns into a clean end.
+                Some(Next::End(End::Failed(why))) => break Err(http::HttpError::Io(why)),
+                None => {}
             }
-            Some(Ok(None)) => {
-                response.finished = true;
-                Ok(None)
-            }
-            Some(Err(e)) => {
-                let why = describe(&e);
-                response.failed = Some(why.clone());
-                Err(http::HttpError::Io(why))
+            if response.idle_timer.within(response.idle, response.body.arrival()).await.is_none() {
+                break Err(http::HttpError::Timeout(format!(
+                    "no data for {}s; the connection counts as dead",
+                    response.idle.as_secs()
+                )));
             }
         };
         self.resume_guest_clock();

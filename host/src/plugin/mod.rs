@@ -4,6 +4,7 @@
 pub mod addresses;
 pub mod author;
 mod bindings;
+mod body;
 mod cache;
 pub mod capabilities;
 mod compat;
