@@ -103,8 +103,14 @@ async fn gather(mut response: reqwest::Response, shared: Arc<Shared>, describe: 
         // batch waits in memory.
         loop {
             let wanted = shared.wanted.notified();
-            if std::mem::take(&mut shared.gathered.lock().unwrap_or_else(PoisonError::into_inner).wanted) {
-                break;
+            {
+                let mut gathered = shared.gathered.lock().unwrap_or_else(PoisonError::into_inner);
+                // Asked again while the last batch waits (a read that timed out, then asked
+                // twice): that batch is taken first, and the ask stands.
+                if gathered.wanted && gathered.bytes.is_empty() {
+                    gathered.wanted = false;
+                    break;
+                }
             }
             wanted.await;
         }
@@ -116,7 +122,13 @@ async fn gather(mut response: reqwest::Response, shared: Arc<Shared>, describe: 
         let ended = end.is_some();
         {
             let mut gathered = shared.gathered.lock().unwrap_or_else(PoisonError::into_inner);
-            gathered.bytes = batch;
+            if gathered.bytes.is_empty() {
+                gathered.bytes = batch;
+            } else {
+                // Never the case (a batch is gathered only once the last was taken), but
+                // bytes that arrived are never dropped.
+                gathered.bytes.extend_from_slice(&batch);
+            }
             gathered.end = end;
         }
         shared.arrived.notify_one();
@@ -253,6 +265,38 @@ mod tests {
             }
         }
         assert!(got == sent, "{} bytes read of {}", got.len(), sent.len());
+    }
+
+    /// A read that was asked for twice (the first ask timed out) still gets every byte: the
+    /// reader does not gather past a batch that waits.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_asked_for_twice_is_not_overwritten_by_the_next() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let (gate, opened) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = [0; 1024];
+            let _ = stream.read(&mut request).await;
+            stream.write_all(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\none").await.unwrap();
+            let _ = opened.await;
+            stream.write_all(b"two").await.unwrap();
+            // The end comes on its own, after "two" was gathered.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            stream.shutdown().await.unwrap();
+        });
+        let body = body_of(&url).await;
+        assert_eq!(next(&body).await, Next::Bytes(b"one".to_vec()));
+        // Asked for twice before anything comes (as after a read that timed out), the second
+        // time while the reader already waits for the bytes the first asked for.
+        assert_eq!(body.take(), None);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(body.take(), None);
+        gate.send(()).unwrap();
+        // The reader has time to publish "two", then (were it to gather past it) the end.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(next(&body).await, Next::Bytes(b"two".to_vec()));
+        assert_eq!(next(&body).await, Next::End(End::Finished));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
