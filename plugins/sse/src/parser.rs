@@ -170,7 +170,8 @@ impl Fields {
     }
 
     /// The fast path: dispatches the whole events from `at` in `bytes` that are the common shape
-    /// (an optional `event:` line, one `data:` line, a blank line, `\n` line ends, valid UTF-8)
+    /// (an optional `event:` and an optional `id:` line, one `data:` line, a blank line, `\n`
+    /// line ends, valid UTF-8)
     /// straight from the read, with no copy; returns where they end. The first event of any
     /// other shape, and what follows it, is left to the line-by-line parser.
     ///
@@ -212,21 +213,35 @@ impl Fields {
             };
             // `at` follows a line end (or is where `text` starts): a character boundary.
             let Some(rest) = text.get(at - from..) else { return at };
-            let (event, rest_after_event) = match prefixed(rest, "event:") {
-                Some(after) => match simple_line(after) {
-                    Some((value, next)) => (value, next),
-                    None => return at,
-                },
-                None => ("", rest),
-            };
-            let Some(after) = prefixed(rest_after_event, "data:") else { return at };
+            // Up to one `event:` and one `id:` line, in either order, before the `data:` line.
+            let (mut event, mut id, mut fields) = (None, None, rest);
+            loop {
+                if let Some(after) = prefixed(fields, "event:").filter(|_| event.is_none()) {
+                    let Some((value, next)) = simple_line(after) else { return at };
+                    (event, fields) = (Some(value), next);
+                } else if let Some(after) = prefixed(fields, "id:").filter(|_| id.is_none()) {
+                    // An ID with a NUL is ignored, as the standard says: the line parser does that.
+                    let Some((value, next)) = simple_line(after).filter(|(value, _)| !value.contains('\0')) else {
+                        return at;
+                    };
+                    (id, fields) = (Some(value), next);
+                } else {
+                    break;
+                }
+            }
+            let Some(after) = prefixed(fields, "data:") else { return at };
             let Some((data, next)) = simple_line(after) else { return at };
             let Some(next) = next.strip_prefix('\n') else { return at };
+            if let Some(id) = id {
+                self.last_event_id_buffer.clear();
+                self.last_event_id_buffer.push_str(id);
+            }
             self.sync_id();
-            let event = if event.is_empty() { "message" } else { event };
+            let event = event.filter(|event| !event.is_empty()).unwrap_or("message");
             let shape = emit(Signal::Event(SseEvent { event, data, id: &self.last_event_id }));
             let length = rest.len() - next.len();
-            if let Some(shape) = shape {
+            // An event with an ID is not remembered: its bytes differ from the next one's.
+            if let Some(shape) = shape.filter(|_| id.is_none()) {
                 // From offsets in the data to offsets in the event's bytes.
                 let data_at = data.as_ptr() as usize - rest.as_ptr() as usize;
                 let shift = |(start, stop): (usize, usize)| (data_at + start, data_at + stop);
@@ -375,9 +390,10 @@ mod tests {
         (event.into(), data.into(), id.into())
     }
 
-    /// Events the fast path leaves (an `id:` line, two `data:` lines, a byte that is not UTF-8)
-    /// are read line by line; the fast path tries again after each, and the read is checked as
-    /// UTF-8 once in all, not once more from each of them to its end.
+    /// Events the fast path leaves (two `data:` lines, a byte that is not UTF-8) are read line
+    /// by line; the fast path tries again after each, and the read is checked as UTF-8 once in
+    /// all, not once more from each of them to its end. Events with an `id:` line, between
+    /// them, stay on the fast path and set the last event ID.
     #[test]
     fn a_read_is_checked_once_however_often_its_events_leave_the_fast_path() {
         let mut read = Vec::new();
