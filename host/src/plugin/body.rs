@@ -49,7 +49,7 @@ struct Shared {
 struct Gathered {
     bytes: Vec<u8>,
     end: Option<End>,
-    /// The plugin found nothing gathered and waits.
+    /// A read found nothing gathered and asked for a batch, not published yet.
     wanted: bool,
 }
 
@@ -71,11 +71,14 @@ impl Body {
     /// reader is asked for the next batch.
     pub(crate) fn take(&self) -> Option<Next> {
         let mut gathered = self.shared.gathered.lock().unwrap_or_else(PoisonError::into_inner);
+        // Served: an ask left from a read that timed out must not send the reader ahead.
         if !gathered.bytes.is_empty() {
+            gathered.wanted = false;
             return Some(Next::Bytes(std::mem::take(&mut gathered.bytes)));
         }
-        if let Some(end) = &gathered.end {
-            return Some(Next::End(end.clone()));
+        if let Some(end) = gathered.end.clone() {
+            gathered.wanted = false;
+            return Some(Next::End(end));
         }
         gathered.wanted = true;
         drop(gathered);
@@ -83,7 +86,8 @@ impl Body {
         None
     }
 
-    /// Waits until something has arrived (or the body has ended) since the last `take`.
+    /// Waits until the reader has published a batch or the end (or returns at once for one
+    /// published while no read waited): `take` again after it.
     pub(crate) async fn arrival(&self) {
         self.shared.arrived.notified().await;
     }
@@ -105,8 +109,8 @@ async fn gather(mut response: reqwest::Response, shared: Arc<Shared>, describe: 
             let wanted = shared.wanted.notified();
             {
                 let mut gathered = shared.gathered.lock().unwrap_or_else(PoisonError::into_inner);
-                // Asked again while the last batch waits (a read that timed out, then asked
-                // twice): that batch is taken first, and the ask stands.
+                // Asked twice (a read that timed out, then its retry) while a batch waits:
+                // the read that takes it withdraws the ask.
                 if gathered.wanted && gathered.bytes.is_empty() {
                     gathered.wanted = false;
                     break;
@@ -114,10 +118,14 @@ async fn gather(mut response: reqwest::Response, shared: Arc<Shared>, describe: 
             }
             wanted.await;
         }
-        let (batch, end) = match response.chunk().await {
-            Ok(Some(first)) => batch_from(&mut response, &first, describe).await,
-            Ok(None) => (Vec::new(), Some(End::Finished)),
-            Err(e) => (Vec::new(), Some(End::Failed(describe(&e)))),
+        let (batch, end) = loop {
+            match response.chunk().await {
+                // An empty frame is no answer to the ask: read on.
+                Ok(Some(first)) if first.is_empty() => continue,
+                Ok(Some(first)) => break batch_from(&mut response, &first, describe).await,
+                Ok(None) => break (Vec::new(), Some(End::Finished)),
+                Err(e) => break (Vec::new(), Some(End::Failed(describe(&e)))),
+            }
         };
         let ended = end.is_some();
         {
