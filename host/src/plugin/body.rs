@@ -41,10 +41,11 @@ struct Shared {
     gathered: Mutex<Gathered>,
     /// The reader published bytes or the end.
     arrived: Notify,
-    /// The plugin waits for a batch.
+    /// A read asked for a batch.
     wanted: Notify,
 }
 
+/// What the reader has published: one batch at most, and the end once it came.
 #[derive(Default)]
 struct Gathered {
     bytes: Vec<u8>,
