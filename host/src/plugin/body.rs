@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::Notify;
 
+use super::host_http::describe;
+
 /// The most bytes gathered for one `read`: whatever has already arrived, up to this. Under the
 /// C allocator's threshold for mapping fresh pages (128 KiB), so each read's buffer reuses the
 /// last one's memory instead of faulting new pages in and unmapping them; and small enough that
@@ -62,9 +64,9 @@ pub(crate) struct Body {
 
 impl Body {
     /// Starts reading `response`'s body. Needs a tokio runtime.
-    pub(crate) fn read(response: reqwest::Response, describe: fn(&reqwest::Error) -> String) -> Body {
+    pub(crate) fn read(response: reqwest::Response) -> Body {
         let shared = Arc::new(Shared::default());
-        let task = tokio::spawn(gather(response, shared.clone(), describe)).abort_handle();
+        let task = tokio::spawn(gather(response, shared.clone())).abort_handle();
         Body { shared, task }
     }
 
@@ -101,7 +103,7 @@ impl Drop for Body {
 }
 
 /// Reads `response`'s body into `shared`, in batches of what has arrived, until it ends.
-async fn gather(mut response: reqwest::Response, shared: Arc<Shared>, describe: fn(&reqwest::Error) -> String) {
+async fn gather(mut response: reqwest::Response, shared: Arc<Shared>) {
     loop {
         // A batch is gathered when the plugin asks for one, not ahead: the socket is read as
         // the plugin reads (a slow plugin slows the server, as TCP means it to), and no second
@@ -123,7 +125,7 @@ async fn gather(mut response: reqwest::Response, shared: Arc<Shared>, describe: 
             match response.chunk().await {
                 // An empty frame is no answer to the ask: read on.
                 Ok(Some(first)) if first.is_empty() => continue,
-                Ok(Some(first)) => break batch_from(&mut response, &first, describe).await,
+                Ok(Some(first)) => break batch_from(&mut response, first).await,
                 Ok(None) => break (Vec::new(), Some(End::Finished)),
                 Err(e) => break (Vec::new(), Some(End::Failed(describe(&e)))),
             }
@@ -151,13 +153,11 @@ async fn gather(mut response: reqwest::Response, shared: Arc<Shared>, describe: 
 /// call and one copy for many small frames of a fast stream. The client hands over a frame only
 /// once its connection task has run: when none is ready, that task is let run once. Also the
 /// body's end, when it came within the batch.
-async fn batch_from(
-    response: &mut reqwest::Response,
-    first: &[u8],
-    describe: fn(&reqwest::Error) -> String,
-) -> (Vec<u8>, Option<End>) {
+async fn batch_from(response: &mut reqwest::Response, first: bytes::Bytes) -> (Vec<u8>, Option<End>) {
     let mut batch = Vec::with_capacity(READ_GATHER.max(first.len()));
-    batch.extend_from_slice(first);
+    batch.extend_from_slice(&first);
+    // Let go of the client's buffer at once, as of each frame below.
+    drop(first);
     let mut yielded = false;
     while batch.len() < READ_GATHER {
         match futures::FutureExt::now_or_never(response.chunk()) {
@@ -205,10 +205,6 @@ mod tests {
 
     use super::*;
 
-    fn describe(error: &reqwest::Error) -> String {
-        error.to_string()
-    }
-
     /// A server on 127.0.0.1 that answers one request with `body` (then, if `endless`, with
     /// more bytes until the client goes); says through the channel how its writing ended.
     async fn serve(body: Vec<u8>, endless: bool) -> (String, tokio::sync::oneshot::Receiver<std::io::Result<()>>) {
@@ -235,7 +231,7 @@ mod tests {
     }
 
     async fn body_of(url: &str) -> Body {
-        Body::read(reqwest::get(url).await.unwrap(), describe)
+        Body::read(reqwest::get(url).await.unwrap())
     }
 
     /// What the next read gets: what is there, else (the reader asked) a wait for it.

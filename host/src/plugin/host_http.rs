@@ -150,7 +150,7 @@ impl HttpGrant {
         Ok(HttpResponse {
             status: response.status().as_u16(),
             headers,
-            body: Body::read(response, describe),
+            body: Body::read(response),
             idle,
             idle_timer: IdleTimer::new(),
         })
@@ -324,7 +324,7 @@ impl HostState {
 }
 
 /// The most specific description of a reqwest error: its innermost cause, with the URL.
-fn describe(error: &reqwest::Error) -> String {
+pub(super) fn describe(error: &reqwest::Error) -> String {
     let mut cause: &dyn std::error::Error = error;
     while let Some(next) = cause.source() {
         cause = next;

@@ -171,9 +171,9 @@ impl Fields {
 
     /// The fast path: dispatches the whole events from `at` in `bytes` that are the common shape
     /// (an optional `event:` and an optional `id:` line, one `data:` line, a blank line, `\n`
-    /// line ends, valid UTF-8)
-    /// straight from the read, with no copy; returns where they end. The first event of any
-    /// other shape, and what follows it, is left to the line-by-line parser.
+    /// line ends, valid UTF-8) straight from the read, with no copy; returns where they end.
+    /// The first event of any other shape, and what follows it, is left to the line-by-line
+    /// parser.
     ///
     /// Runs of remembered events need only their texts checked as UTF-8; the rest of the read is
     /// checked once, from the first event read otherwise: `checked` is that text and where in
@@ -220,10 +220,7 @@ impl Fields {
                     let Some((value, next)) = simple_line(after) else { return at };
                     (event, fields) = (Some(value), next);
                 } else if let Some(after) = prefixed(fields, "id:").filter(|_| id.is_none()) {
-                    // An ID with a NUL is ignored, as the standard says: the line parser does that.
-                    let Some((value, next)) = simple_line(after).filter(|(value, _)| !value.contains('\0')) else {
-                        return at;
-                    };
+                    let Some((value, next)) = simple_line(after) else { return at };
                     (id, fields) = (Some(value), next);
                 } else {
                     break;
@@ -233,8 +230,7 @@ impl Fields {
             let Some((data, next)) = simple_line(after) else { return at };
             let Some(next) = next.strip_prefix('\n') else { return at };
             if let Some(id) = id {
-                self.last_event_id_buffer.clear();
-                self.last_event_id_buffer.push_str(id);
+                self.id_field(id);
             }
             self.sync_id();
             let event = event.filter(|event| !event.is_empty()).unwrap_or("message");
@@ -281,16 +277,22 @@ impl Fields {
                 }
                 self.data.push('\n');
             }
-            b"id" if !value.contains(&0) => {
-                self.last_event_id_buffer.clear();
-                self.last_event_id_buffer.push_str(&String::from_utf8_lossy(value));
-            }
+            b"id" => self.id_field(&String::from_utf8_lossy(value)),
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
                 // Digits beyond u64 are a server's mistake; saturate rather than ignore.
                 let text: Cow<'_, str> = String::from_utf8_lossy(value);
                 self.retry_ms = Some(text.parse().unwrap_or(u64::MAX));
             }
             _ => {}
+        }
+    }
+
+    /// An `id` field: its value becomes the last event ID buffer, unless it holds a NUL (then
+    /// the field is ignored, as the standard says).
+    fn id_field(&mut self, value: &str) {
+        if !value.contains('\0') {
+            self.last_event_id_buffer.clear();
+            self.last_event_id_buffer.push_str(value);
         }
     }
 
