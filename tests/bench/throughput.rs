@@ -1,7 +1,8 @@
 //! Streaming benchmark with its own report: `cargo bench -p aish --bench throughput`.
 //!
 //! For 100,000-chunk streams in the OpenAI (plain, and padded as OpenAI's own API pads them),
-//! Anthropic and aish dialects, each served over loopback by another process (this binary,
+//! Anthropic and aish (plain, and with an ID each, as servers that support resuming send them)
+//! dialects, each served over loopback by another process (this binary,
 //! `--serve`), as a real server is, in one sitting:
 //! - the wire limit: `curl -N` copying the bytes (a byte-copying reader when curl is missing);
 //! - the best native parse: the same HTTP client aish uses, and the `sse` transport's own
@@ -87,14 +88,24 @@ fn body(dialect: &str) -> Vec<u8> {
             ));
             event("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n".into());
         }
+        // "aish-ids": with an ID each, as servers that support resuming send them.
         _ => {
             for i in 0..CHUNKS {
-                event(format!("data: {}\n\n", json!({"event": "token", "data": {"token": token(i)}})));
+                let id = match dialect {
+                    "aish-ids" => format!("id: {i}\n"),
+                    _ => String::new(),
+                };
+                event(format!("{id}data: {}\n\n", json!({"event": "token", "data": {"token": token(i)}})));
             }
             event("event: done\ndata: {}\n\n".into());
         }
     }
     body
+}
+
+/// The dialect of a benchmark stream.
+fn dialect_of(stream: &str) -> &str {
+    stream.trim_end_matches("-obfuscated").trim_end_matches("-ids")
 }
 
 fn serve(body: &[u8]) -> TestServer {
@@ -286,9 +297,9 @@ fn main() {
     // `-- --repeat native|plugin DIALECT [TIMES]`: that measure alone, 50 times (or TIMES), to
     // profile it or average it.
     if let Some(at) = args.iter().position(|a| a == "--repeat") {
-        let (what, dialect) =
+        let (what, stream) =
             (args.get(at + 1).map_or("plugin", String::as_str), args.get(at + 2).map_or("aish", String::as_str));
-        let served = Served::start(dialect);
+        let (served, dialect) = (Served::start(stream), dialect_of(stream));
         let url = served.url.clone();
         runtime.block_on(plugin(&connector, dialect, &url));
         let times = args.get(at + 3).and_then(|n| n.parse::<u32>().ok()).unwrap_or(50).max(1);
@@ -316,9 +327,9 @@ fn main() {
         "{:<18} {:>7} {:>16} {:>16} {:>16} {:>16}",
         "stream", "MiB", wire_name, "native parse", "wasm plugin", "aish -c"
     );
-    for stream in ["openai", "openai-obfuscated", "anthropic", "aish"] {
+    for stream in ["openai", "openai-obfuscated", "anthropic", "aish", "aish-ids"] {
         let body = body(stream);
-        let dialect = stream.trim_end_matches("-obfuscated");
+        let dialect = dialect_of(stream);
         let served = Served::start(stream);
         let url = served.url.clone();
         let home = tempfile::tempdir().unwrap();

@@ -27,6 +27,12 @@ impl Lanes {
     pub fn specials(self) -> u32 {
         imp::specials(self.0)
     }
+
+    /// A bit for each byte (bit 0 for the first) that is not ASCII.
+    #[inline(always)]
+    pub fn non_ascii(self) -> u32 {
+        imp::non_ascii(self.0)
+    }
 }
 
 /// How many bytes of a JSON string's content come before its first quote, backslash or control
@@ -136,6 +142,11 @@ mod imp {
         let control = u8x16_lt(x, u8x16_splat(0x20));
         u32::from(u8x16_bitmask(v128_or(v128_or(quote, slash), control)))
     }
+
+    #[inline(always)]
+    pub(super) fn non_ascii(x: v128) -> u32 {
+        u32::from(u8x16_bitmask(x))
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -171,6 +182,12 @@ mod imp {
             _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, slash), control)) as u32
         }
     }
+
+    #[inline(always)]
+    pub(super) fn non_ascii(x: __m128i) -> u32 {
+        // SAFETY: SSE2 is part of x86-64 (this takes no pointer).
+        unsafe { _mm_movemask_epi8(x) as u32 }
+    }
 }
 
 #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
@@ -191,6 +208,11 @@ mod imp {
     pub(super) fn specials(x: [u8; 16]) -> u32 {
         x.iter().enumerate().fold(0, |bits, (i, &b)| bits | (u32::from(super::ends_plain_run(b)) << i))
     }
+
+    #[inline(always)]
+    pub(super) fn non_ascii(x: [u8; 16]) -> u32 {
+        x.iter().enumerate().fold(0, |bits, (i, &b)| bits | (u32::from(!b.is_ascii()) << i))
+    }
 }
 
 #[cfg(test)]
@@ -209,6 +231,8 @@ mod tests {
                 .enumerate()
                 .fold(0u32, |bits, (i, &b)| bits | (u32::from(b == b'"' || b == b'\\' || b < 0x20) << i));
             prop_assert_eq!(Lanes::load(&bytes).specials(), plain);
+            let high = bytes.iter().enumerate().fold(0u32, |bits, (i, &b)| bits | (u32::from(!b.is_ascii()) << i));
+            prop_assert_eq!(Lanes::load(&bytes).non_ascii(), high);
         }
 
         /// The vector and word search finds what a byte-by-byte one finds.

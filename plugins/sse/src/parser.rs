@@ -191,18 +191,26 @@ impl Fields {
             if at >= runs_from {
                 // The events of a run go in one signal: one call where there were many.
                 self.run.clear();
-                let length = self.frame.read_run(&bytes[at..], &mut self.run);
+                let mut last_id = None;
+                let length = self.frame.read_run(&bytes[at..], &mut self.run, &mut last_id);
                 if length > 0 {
-                    self.sync_id();
-                    if let Ok(text) = simdutf8::basic::from_utf8(&self.run) {
+                    // Held apart while the run's ID is set, then given back with its capacity.
+                    let run = std::mem::take(&mut self.run);
+                    if let Ok(text) = simdutf8::basic::from_utf8(&run) {
+                        // The run's IDs are ASCII: the last one is the run's.
+                        if let Some(id) =
+                            last_id.and_then(|(start, end)| std::str::from_utf8(&bytes[at + start..at + end]).ok())
+                        {
+                            self.id_field(id);
+                        }
+                        self.sync_id();
                         at += length;
-                        emit(Signal::Repeat {
-                            event: &self.frame.event,
-                            text: Cow::Borrowed(text),
-                            id: &self.last_event_id,
-                        });
+                        let text = Cow::Borrowed(text);
+                        emit(Signal::Repeat { event: &self.frame.event, text, id: &self.last_event_id });
+                        self.run = run;
                         continue;
                     }
+                    self.run = run;
                     runs_from = at + length;
                 }
             }
@@ -236,13 +244,14 @@ impl Fields {
             let event = event.filter(|event| !event.is_empty()).unwrap_or("message");
             let shape = emit(Signal::Event(SseEvent { event, data, id: &self.last_event_id }));
             let length = rest.len() - next.len();
-            // An event with an ID is not remembered: its bytes differ from the next one's.
-            if let Some(shape) = shape.filter(|_| id.is_none()) {
+            if let Some(shape) = shape {
                 // From offsets in the data to offsets in the event's bytes.
-                let data_at = data.as_ptr() as usize - rest.as_ptr() as usize;
+                let offset = |text: &str| text.as_ptr() as usize - rest.as_ptr() as usize;
+                let data_at = offset(data);
                 let shift = |(start, stop): (usize, usize)| (data_at + start, data_at + stop);
                 let shape = TextShape { text: shift(shape.text), free: shape.free.map(shift) };
-                self.frame.learn(event, &rest[..length], shape);
+                let id = id.map(|id| (offset(id), offset(id) + id.len()));
+                self.frame.learn(event, &rest[..length], shape, id);
             }
             at += length;
         }

@@ -1,14 +1,14 @@
 //! Property tests of the event-stream parser (issue 13, "Parsers that never panic"): arbitrary
 //! bytes in arbitrary reads never panic and give the same events, ids and retry as the whole
 //! stream read at once, and as a reference parser written from the standard's text; a line or an
-//! event past the size limit is reported at the read that crosses it.
+//! event past the size limit is reported at the read that crosses it. The transport's whole
+//! reading of providers' streams is in `streams`.
 
 use aish_dialects::chunks::{config, cut};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use aish_dialects::{AnswerState, TextShape};
-use aish_plugin_sdk::Event;
+use aish_dialects::TextShape;
 
 use crate::parser::{LIMIT, Parser, Signal};
 
@@ -429,154 +429,4 @@ fn a_run_with_a_text_that_is_not_utf8_reads_as_the_standard_says() {
     );
 }
 
-/// A dialect for the stream tests.
-fn dialect(name: &str) -> aish_dialects::Dialect {
-    aish_dialects::Dialect::new(aish_plugin_sdk::ConnectOptions {
-        url: "http://127.0.0.1:1/".into(),
-        dialect: name.into(),
-        model: Some("m".into()),
-        api_key: None,
-        settings: String::new(),
-    })
-    .expect("a known dialect")
-}
-
-/// One event of a provider's stream, as the test builds it.
-#[derive(Clone, Debug)]
-enum Piece {
-    /// The common token event, around `text`; `variant` changes a byte outside the text (an
-    /// id, an index, a key's spacing) so the remembered shape must be learnt again.
-    Token { text: String, variant: u8, padding: Option<String> },
-    /// An event of another shape (a tool call, a finish reason, a ping, usage).
-    Other(u8),
-    /// A comment, an `id:` line, or a `retry:` line before the next event.
-    Line(u8),
-}
-
-fn piece() -> impl Strategy<Value = Piece> {
-    prop_oneof![
-        8 => (
-            "(\\PC|[\"\\\\\n\t\u{1}é😀 ]){0,8}",
-            0u8..4,
-            prop::option::of("(\\PC|[\"\\\\\n\u{1}]){0,6}"),
-        )
-            .prop_map(|(text, variant, padding)| Piece::Token { text, variant, padding }),
-        1 => (0u8..4).prop_map(Piece::Other),
-        1 => (0u8..3).prop_map(Piece::Line),
-    ]
-}
-
-/// `pieces` as `dialect`'s server sends them, with its end.
-fn provider_stream(dialect: &str, pieces: &[Piece]) -> Vec<u8> {
-    use serde_json::json;
-    let mut out = String::new();
-    for piece in pieces {
-        match piece {
-            Piece::Line(0) => out.push_str(": keep-alive\n"),
-            Piece::Line(1) => out.push_str("id: 7\n"),
-            Piece::Line(_) => out.push_str("retry: 10\n"),
-            Piece::Token { text, variant, padding } => {
-                let text = json!(text);
-                // Padding after the text, as OpenAI's own API adds it (`obfuscation`).
-                let padding = padding.as_ref().map_or(String::new(), |p| format!(",\"obfuscation\":{}", json!(p)));
-                let data = match dialect {
-                    "openai" => format!(
-                        r#"{{"id":"c{variant}","object":"chat.completion.chunk","choices":[{{"index":0,"delta":{{"content":{text}}},"finish_reason":null}}]{padding}}}"#
-                    ),
-                    "anthropic" => format!(
-                        r#"{{"type":"content_block_delta","index":{variant},"delta":{{"type":"text_delta","text":{text}}}{padding}}}"#
-                    ),
-                    _ => {
-                        format!(
-                            r#"{{"event":"token","data":{{"token":{text}}}{padding}{}}}"#,
-                            " ".repeat(usize::from(*variant))
-                        )
-                    }
-                };
-                if dialect == "anthropic" && variant % 2 == 0 {
-                    out.push_str("event: content_block_delta\n");
-                }
-                out.push_str(&format!("data: {data}\n\n"));
-            }
-            Piece::Other(n) => {
-                let (event, data) = match (dialect, n) {
-                    ("openai", 0) => (
-                        "",
-                        r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","function":{"name":"f","arguments":""}}]},"finish_reason":null}]}"#,
-                    ),
-                    ("openai", 1) => (
-                        "",
-                        r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]},"finish_reason":null}]}"#,
-                    ),
-                    ("openai", _) => ("", r#"{"choices":[{"index":0,"delta":{"refusal":"no"},"finish_reason":null}]}"#),
-                    ("anthropic", 0) => ("ping", r#"{"type":"ping"}"#),
-                    ("anthropic", 1) => ("content_block_stop", r#"{"type":"content_block_stop","index":0}"#),
-                    ("anthropic", _) => (
-                        "content_block_start",
-                        r#"{"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}"#,
-                    ),
-                    (_, 0) => ("", r#"{"event":"token","data":{"content":"c"}}"#),
-                    (_, 1) => ("token", r#"{"event":"token","data":{"id":1,"token":"t"}}"#),
-                    _ => ("", r#"{"event":"status","data":{"message":"working"}}"#),
-                };
-                if !event.is_empty() {
-                    out.push_str(&format!("event: {event}\n"));
-                }
-                out.push_str(&format!("data: {data}\n\n"));
-            }
-        }
-    }
-    out.push_str(match dialect {
-        "openai" => "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
-        "anthropic" => "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
-        _ => "event: done\ndata: {}\n\n",
-    });
-    out.into_bytes()
-}
-
-/// Every event `chunks` give through the transport's reading, and how the answer ended.
-fn through_transport(name: &str, chunks: &[&[u8]], remembering: bool) -> (Vec<Event>, bool) {
-    let (mut parser, mut dialect, mut state) = (Parser::new(), dialect(name), AnswerState::default());
-    let mut events = Vec::new();
-    for chunk in chunks {
-        let mut out = Vec::new();
-        if remembering {
-            crate::read_events(&mut parser, &mut dialect, &mut state, chunk, &mut out);
-        } else {
-            // The reference: every event parsed in full, none remembered.
-            parser.feed(chunk, &mut |signal| {
-                match signal {
-                    _ if !state.is_open() => {}
-                    Signal::Event(e) => {
-                        let message = aish_dialects::Message { event: e.event, data: e.data, id: e.id };
-                        state.progress(dialect.on_message(&message, &mut out));
-                    }
-                    Signal::Comment => out.push(Event::Heartbeat),
-                    Signal::Repeat { .. } => panic!("no repeat without a text span"),
-                }
-                None
-            });
-        }
-        events.extend(out.into_iter().filter(|e| !matches!(e, Event::Heartbeat)));
-    }
-    (events, state.is_finished())
-}
-
-proptest! {
-    #![proptest_config(config(1000))]
-
-    /// The transport reading events alike as their text alone gives exactly the events of
-    /// reading each in full, for every dialect with such events, whatever the reads.
-    #[test]
-    fn sse_remembered_events_read_as_in_full(
-        name in prop::sample::select(&["openai", "anthropic", "aish"][..]),
-        pieces in prop::collection::vec(piece(), 0..40),
-        cuts in prop::collection::vec(any::<Index>(), 0..12),
-    ) {
-        let stream = provider_stream(name, &pieces);
-        let chunks = cut(&stream, &cuts);
-        let expected = through_transport(name, &chunks, false);
-        prop_assert!(expected.1, "the stream ends the answer");
-        prop_assert_eq!(through_transport(name, &chunks, true), expected);
-    }
-}
+mod streams;

@@ -11,10 +11,15 @@ use aish_dialects::{Lanes, TextShape};
 /// their text: the next event with the same bytes around a well-formed string is the same event
 /// with another text. When the caller named a string after the text whose content did not
 /// matter (padding), the bytes between the two strings and after the second are kept instead,
-/// and any well-formed string may stand in the second's place.
+/// and any well-formed string may stand in the second's place. An event with an `id:` line
+/// (servers that support resuming send one with each event) is remembered around its ID's value
+/// too: the events after it may carry any other short ASCII ID.
 #[derive(Debug, Default)]
 pub(super) struct Frame {
+    /// Up to the text's opening quote; with an ID, up to the ID's value.
     head: String,
+    /// With an ID: from the ID's line end to the text's opening quote.
+    after_id: Option<String>,
     /// Without padding: from the text's closing quote to the end. With it: from the text's
     /// closing quote to the padding's opening quote.
     tail: String,
@@ -26,8 +31,9 @@ pub(super) struct Frame {
 
 impl Frame {
     /// Remembers an event of type `name` from its whole bytes, `event`, in which the caller's
-    /// strings (quotes included) stood at `shape` (offsets in `event`).
-    pub(super) fn learn(&mut self, name: &str, event: &str, shape: TextShape) {
+    /// strings (quotes included) stood at `shape` and the value of its `id:` line, if any, at
+    /// `id` (offsets in `event`; the value ends at its line end).
+    pub(super) fn learn(&mut self, name: &str, event: &str, shape: TextShape, id: Option<(usize, usize)>) {
         let bytes = event.as_bytes();
         let quoted = |(start, stop): (usize, usize)| {
             start < stop && bytes.get(start) == Some(&b'"') && bytes.get(stop - 1) == Some(&b'"')
@@ -36,10 +42,29 @@ impl Frame {
         if !quoted(text) || padding.is_some_and(|p| !quoted(p) || p.0 < text.1) {
             return;
         }
-        // Every cut falls on a quote (ASCII), so the slices below are whole characters.
+        // An ID with padding is not remembered (no stream sends both); nor one that is not its
+        // own line before the text.
+        let id = match id {
+            Some((start, end)) if padding.is_none() && bytes.get(end) == Some(&b'\n') && end < text.0 => {
+                Some((start, end))
+            }
+            Some(_) => return,
+            None => None,
+        };
+        // Every cut falls on a quote or a line end (ASCII) or is where a value starts after
+        // its field's colon (or the space after it), so the slices below are whole characters.
         let tail_end = padding.map_or(event.len(), |p| p.0 + 1);
+        match id {
+            Some((_, end)) => {
+                // Learnt again at each event a run did not take: the old capacity serves.
+                let kept = self.after_id.get_or_insert_with(String::new);
+                kept.clear();
+                kept.push_str(&event[end..text.0 + 1]);
+            }
+            None => self.after_id = None,
+        }
         for (kept, part) in [
-            (&mut self.head, &event[..text.0 + 1]),
+            (&mut self.head, &event[..id.map_or(text.0 + 1, |(start, _)| start)]),
             (&mut self.tail, &event[text.1 - 1..tail_end]),
             (&mut self.event, name),
         ] {
@@ -53,10 +78,15 @@ impl Frame {
     /// Reads the remembered event over and over from the start of `bytes`, each one's string
     /// added to `run` (its bytes as they came, escapes decoded: UTF-8 if the texts were);
     /// returns how many bytes those events took (none when the first event is not the
-    /// remembered one). This is where a fast stream spends its time.
-    pub(super) fn read_run(&self, bytes: &[u8], run: &mut Vec<u8>) -> usize {
+    /// remembered one), and sets `last_id` to where the last one's ID stands, when they have
+    /// IDs. This is where a fast stream spends its time.
+    pub(super) fn read_run(&self, bytes: &[u8], run: &mut Vec<u8>, last_id: &mut Option<(usize, usize)>) -> usize {
         if self.head.is_empty() {
             return 0;
+        }
+        if let Some(after_id) = &self.after_id {
+            let fixed = (self.head.as_bytes(), after_id.as_bytes(), self.tail.as_bytes());
+            return short_texts_with_ids(bytes, fixed, run, last_id);
         }
         // Two loops, one without padding: the loop without it is the common one, and a
         // register short in it costs a tenth of the plugin's time (measured).
@@ -143,6 +173,68 @@ fn short_texts<const PADDED: bool>(
         at = event_end;
     }
     at
+}
+
+/// [`short_texts`] for events with an `id:` line, without padding: the bytes up to the ID's
+/// value (`head`), the value, the bytes from its line end to the text (`after_id`), the text,
+/// `tail`. Any ID [`plain_id`] takes is taken; any other stops the run (the line parser then
+/// applies the standard's rules to it). Returns where the first other event starts, and sets
+/// `last_id` to the last ID's place.
+#[cfg_attr(target_arch = "wasm32", inline(never))]
+#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+fn short_texts_with_ids(
+    bytes: &[u8],
+    (head, after_id, tail): (&[u8], &[u8], &[u8]),
+    run: &mut Vec<u8>,
+    last_id: &mut Option<(usize, usize)>,
+) -> usize {
+    let mut at = 0;
+    loop {
+        let id_start = at + head.len();
+        if !bytes.get(at..id_start).is_some_and(|h| aish_dialects::same_bytes(h, head)) {
+            break;
+        }
+        let Some(id_end) = plain_id(bytes, id_start) else { break };
+        let start = id_end + after_id.len();
+        let Some(window) = bytes.get(start..).and_then(<[u8]>::first_chunk::<16>) else { break };
+        if !aish_dialects::same_bytes(&bytes[id_end..start], after_id) {
+            break;
+        }
+        let length = Lanes::load(window).specials().trailing_zeros() as usize;
+        if window.get(length) != Some(&b'"') || continues_a_character(window[0]) {
+            break;
+        }
+        let end = start + length;
+        let Some(event_end) = rest_of_event::<false>(bytes, end, tail, &[], |_| None) else { break };
+        run.extend_from_slice(window);
+        run.truncate(run.len() - 16 + length);
+        *last_id = Some((id_start, id_end));
+        at = event_end;
+    }
+    at
+}
+
+/// Where the ID whose value starts at `start` ends (at its line end), when it is plain: ASCII
+/// with no quote, backslash or control character (so no NUL), no leading space (which the
+/// standard drops after a colon with none). Sixteen bytes a step.
+#[inline(always)]
+fn plain_id(bytes: &[u8], start: usize) -> Option<usize> {
+    if bytes.get(start) == Some(&b' ') {
+        return None;
+    }
+    let mut end = start;
+    loop {
+        let lanes = Lanes::load(bytes.get(end..)?.first_chunk::<16>()?);
+        let specials = lanes.specials();
+        let plain = specials.trailing_zeros().min(16) as usize;
+        if lanes.non_ascii() & ((1 << plain) - 1) != 0 {
+            return None;
+        }
+        end += plain;
+        if specials != 0 {
+            return (bytes[end] == b'\n').then_some(end);
+        }
+    }
 }
 
 /// Whether `byte` can only continue a UTF-8 character. A run's texts are checked as UTF-8 once

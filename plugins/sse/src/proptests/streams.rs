@@ -1,0 +1,237 @@
+//! Providers' streams through the transport's whole reading: events remembered by their text
+//! (and their ID) give exactly what reading every event in full gives.
+
+use aish_dialects::AnswerState;
+use aish_dialects::chunks::{config, cut};
+use aish_plugin_sdk::Event;
+use proptest::prelude::*;
+use proptest::sample::Index;
+
+use crate::parser::{Parser, Signal};
+
+/// A dialect for the stream tests.
+fn dialect(name: &str) -> aish_dialects::Dialect {
+    aish_dialects::Dialect::new(aish_plugin_sdk::ConnectOptions {
+        url: "http://127.0.0.1:1/".into(),
+        dialect: name.into(),
+        model: Some("m".into()),
+        api_key: None,
+        settings: String::new(),
+    })
+    .expect("a known dialect")
+}
+
+/// One event of a provider's stream, as the test builds it.
+#[derive(Clone, Debug)]
+enum Piece {
+    /// The common token event, around `text`; `variant` changes a byte outside the text (an
+    /// id, an index, a key's spacing) so the remembered shape must be learnt again.
+    /// With `id`, an `id:` line goes before the data (before or after an `event:` line), with
+    /// or without a space after its colon (`spaced`).
+    Token { text: String, variant: u8, padding: Option<String>, id: Option<String>, spaced: bool },
+    /// An event of another shape (a tool call, a finish reason, a ping, usage).
+    Other(u8),
+    /// A comment, an `id:` line, or a `retry:` line before the next event.
+    Line(u8),
+}
+
+fn piece() -> impl Strategy<Value = Piece> {
+    prop_oneof![
+        8 => (
+            "(\\PC|[\"\\\\\n\t\u{1}é😀 ]){0,8}",
+            0u8..4,
+            prop::option::of("(\\PC|[\"\\\\\n\u{1}]){0,6}"),
+            // Mostly numbers, as resuming servers send; sometimes what a run must not take.
+            prop::option::of(prop_oneof![
+                6 => (0u32..100_000).prop_map(|n| n.to_string()),
+                1 => "([a-z0-9 \"\\\\\u{0}é]){0,20}",
+            ]),
+            any::<bool>(),
+        )
+            .prop_map(|(text, variant, padding, id, spaced)| Piece::Token { text, variant, padding, id, spaced }),
+        1 => (0u8..4).prop_map(Piece::Other),
+        1 => (0u8..3).prop_map(Piece::Line),
+    ]
+}
+
+/// `pieces` as `dialect`'s server sends them, with its end.
+fn provider_stream(dialect: &str, pieces: &[Piece]) -> Vec<u8> {
+    use serde_json::json;
+    let mut out = String::new();
+    for piece in pieces {
+        match piece {
+            Piece::Line(0) => out.push_str(": keep-alive\n"),
+            Piece::Line(1) => out.push_str("id: 7\n"),
+            Piece::Line(_) => out.push_str("retry: 10\n"),
+            Piece::Token { text, variant, padding, id, spaced } => {
+                let text = json!(text);
+                // Padding after the text, as OpenAI's own API adds it (`obfuscation`).
+                let padding = padding.as_ref().map_or(String::new(), |p| format!(",\"obfuscation\":{}", json!(p)));
+                let data = match dialect {
+                    "openai" => format!(
+                        r#"{{"id":"c{variant}","object":"chat.completion.chunk","choices":[{{"index":0,"delta":{{"content":{text}}},"finish_reason":null}}]{padding}}}"#
+                    ),
+                    "anthropic" => format!(
+                        r#"{{"type":"content_block_delta","index":{variant},"delta":{{"type":"text_delta","text":{text}}}{padding}}}"#
+                    ),
+                    _ => {
+                        format!(
+                            r#"{{"event":"token","data":{{"token":{text}}}{padding}{}}}"#,
+                            " ".repeat(usize::from(*variant))
+                        )
+                    }
+                };
+                // The ID's line before the event's type or after it.
+                let space = if *spaced { " " } else { "" };
+                let id = id.as_ref().map_or(String::new(), |id| format!("id:{space}{id}\n"));
+                if *variant < 2 {
+                    out.push_str(&id);
+                }
+                if dialect == "anthropic" && variant % 2 == 0 {
+                    out.push_str("event: content_block_delta\n");
+                }
+                if *variant >= 2 {
+                    out.push_str(&id);
+                }
+                out.push_str(&format!("data: {data}\n\n"));
+            }
+            Piece::Other(n) => {
+                let (event, data) = match (dialect, n) {
+                    ("openai", 0) => (
+                        "",
+                        r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","function":{"name":"f","arguments":""}}]},"finish_reason":null}]}"#,
+                    ),
+                    ("openai", 1) => (
+                        "",
+                        r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]},"finish_reason":null}]}"#,
+                    ),
+                    ("openai", _) => ("", r#"{"choices":[{"index":0,"delta":{"refusal":"no"},"finish_reason":null}]}"#),
+                    ("anthropic", 0) => ("ping", r#"{"type":"ping"}"#),
+                    ("anthropic", 1) => ("content_block_stop", r#"{"type":"content_block_stop","index":0}"#),
+                    ("anthropic", _) => (
+                        "content_block_start",
+                        r#"{"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}"#,
+                    ),
+                    (_, 0) => ("", r#"{"event":"token","data":{"content":"c"}}"#),
+                    (_, 1) => ("token", r#"{"event":"token","data":{"id":1,"token":"t"}}"#),
+                    _ => ("", r#"{"event":"status","data":{"message":"working"}}"#),
+                };
+                if !event.is_empty() {
+                    out.push_str(&format!("event: {event}\n"));
+                }
+                out.push_str(&format!("data: {data}\n\n"));
+            }
+        }
+    }
+    out.push_str(match dialect {
+        "openai" => "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
+        "anthropic" => "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+        _ => "event: done\ndata: {}\n\n",
+    });
+    out.into_bytes()
+}
+
+/// Every event `chunks` give through the transport's reading, how the answer ended, and the
+/// last event ID after each chunk (what a reconnection would resume from).
+fn through_transport(name: &str, chunks: &[&[u8]], remembering: bool) -> (Vec<Event>, bool, Vec<String>) {
+    let (mut parser, mut dialect, mut state) = (Parser::new(), dialect(name), AnswerState::default());
+    let (mut events, mut ids) = (Vec::new(), Vec::new());
+    for chunk in chunks {
+        let mut out = Vec::new();
+        if remembering {
+            crate::read_events(&mut parser, &mut dialect, &mut state, chunk, &mut out);
+        } else {
+            // The reference: every event parsed in full, none remembered.
+            parser.feed(chunk, &mut |signal| {
+                match signal {
+                    _ if !state.is_open() => {}
+                    Signal::Event(e) => {
+                        let message = aish_dialects::Message { event: e.event, data: e.data, id: e.id };
+                        state.progress(dialect.on_message(&message, &mut out));
+                    }
+                    Signal::Comment => out.push(Event::Heartbeat),
+                    Signal::Repeat { .. } => panic!("no repeat without a text span"),
+                }
+                None
+            });
+        }
+        events.extend(out.into_iter().filter(|e| !matches!(e, Event::Heartbeat)));
+        ids.push(parser.last_event_id().to_owned());
+    }
+    (events, state.is_finished(), ids)
+}
+
+proptest! {
+    #![proptest_config(config(1000))]
+
+    /// The transport reading events alike as their text alone gives exactly the events of
+    /// reading each in full, for every dialect with such events, whatever the reads.
+    #[test]
+    fn sse_remembered_events_read_as_in_full(
+        name in prop::sample::select(&["openai", "anthropic", "aish"][..]),
+        pieces in prop::collection::vec(piece(), 0..40),
+        cuts in prop::collection::vec(any::<Index>(), 0..12),
+    ) {
+        let stream = provider_stream(name, &pieces);
+        let chunks = cut(&stream, &cuts);
+        let expected = through_transport(name, &chunks, false);
+        prop_assert!(expected.1, "the stream ends the answer");
+        prop_assert_eq!(through_transport(name, &chunks, true), expected);
+    }
+}
+
+/// Events with an ID each are read in runs (the dialect gets a few joined texts, not one text an
+/// event), and the last event ID after each read is the one a full parse gives, whatever the
+/// IDs (numbers, UUIDs): one that is not ASCII, holds a NUL, starts with a space after a colon
+/// with none, stops the run, and the line parser applies the standard's rules.
+#[test]
+fn events_with_ids_are_read_in_runs_with_the_ids_a_full_parse_gives() {
+    let long = [b'x'; 129];
+    let odd: [&[u8]; 9] = [b"\xFF", b"4\x00", b" 5", b"", &long, b"\xC3\xA9", b"a\"b", b"0123456789abcdef\xFF", b"8"];
+    let mut stream = Vec::new();
+    for i in 0..3000usize {
+        // Every hundredth event has no space after the colon, as some servers write it.
+        stream.extend_from_slice(if i % 100 == 99 { b"id:" } else { b"id: " });
+        match i % 40 {
+            39 => stream.extend_from_slice(odd[(i / 40) % odd.len()]),
+            // Numbers, then UUIDs.
+            _ if i < 1500 => stream.extend_from_slice(i.to_string().as_bytes()),
+            _ => stream.extend_from_slice(format!("{i:08x}-e29b-41d4-a716-446655440000").as_bytes()),
+        }
+        stream.extend_from_slice(
+            format!("\ndata: {{\"event\":\"token\",\"data\":{{\"token\":\"t{i} \"}}}}\n\n").as_bytes(),
+        );
+        if i % 40 == 39 {
+            // An event of another shape ends the run at the odd ID: it is the run's last.
+            stream.extend_from_slice(b"data: {\"event\":\"status\",\"data\":{\"message\":\"working\"}}\n\n");
+        }
+    }
+    stream.extend_from_slice(b"event: done\ndata: {}\n\n");
+    for size in [stream.len(), 65_536, 4_099, 777] {
+        let chunks: Vec<&[u8]> = stream.chunks(size).collect();
+        let expected = through_transport("aish", &chunks, false);
+        assert!(expected.1, "the stream ends the answer");
+        // The last event's ID: ` 5` after a colon with no space.
+        assert_eq!(expected.2.last().map(String::as_str), Some("5"));
+        assert_eq!(through_transport("aish", &chunks, true), expected, "reads of {size} bytes");
+    }
+    // The signals the dialect gets: runs, not one an event.
+    let (mut parser, mut dialect, mut state) = (Parser::new(), dialect("aish"), AnswerState::default());
+    let (mut signals, mut out) = (0, Vec::new());
+    parser.feed(&stream, &mut |signal| {
+        signals += 1;
+        match signal {
+            Signal::Event(e) => {
+                let message = aish_dialects::Message { event: e.event, data: e.data, id: e.id };
+                state.progress(dialect.on_message(&message, &mut out));
+                dialect.text_shape()
+            }
+            Signal::Repeat { text, .. } => {
+                dialect.on_text(&text, &mut out);
+                None
+            }
+            Signal::Comment => None,
+        }
+    });
+    assert!(signals < 600, "{signals} signals for 3,000 events");
+}
