@@ -294,7 +294,7 @@ fn main() {
     let curl = Command::new("curl").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
     let wire_name = if curl { "curl -N" } else { "byte reader" };
     let expected: usize = (0..CHUNKS).map(|i| token(i).len()).sum();
-    // `-- --repeat native|plugin DIALECT [TIMES]`: that measure alone, 50 times (or TIMES), to
+    // `-- --repeat native|plugin STREAM [TIMES]` (`aish-ids`, say): that measure alone, 50 times (or TIMES), to
     // profile it or average it.
     if let Some(at) = args.iter().position(|a| a == "--repeat") {
         let (what, stream) =
