@@ -294,8 +294,8 @@ fn main() {
     let curl = Command::new("curl").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
     let wire_name = if curl { "curl -N" } else { "byte reader" };
     let expected: usize = (0..CHUNKS).map(|i| token(i).len()).sum();
-    // `-- --repeat native|plugin STREAM [TIMES]` (`aish-ids`, say): that measure alone, 50 times (or TIMES), to
-    // profile it or average it.
+    // `-- --repeat native|plugin STREAM [TIMES]` (`aish-ids`, say): that measure alone, 50 times
+    // (or TIMES), to profile it or average it.
     if let Some(at) = args.iter().position(|a| a == "--repeat") {
         let (what, stream) =
             (args.get(at + 1).map_or("plugin", String::as_str), args.get(at + 2).map_or("aish", String::as_str));
