@@ -160,19 +160,34 @@ fn short_texts<const PADDED: bool>(
         if !aish_dialects::same_bytes(&bytes[at..start], head) {
             break;
         }
-        let length = Lanes::load(window).specials().trailing_zeros() as usize;
-        if window.get(length) != Some(&b'"') || continues_a_character(window[0]) {
-            break;
-        }
-        let end = start + length;
-        let Some(event_end) = rest_of_event::<PADDED>(bytes, end, tail, after, |_| None) else { break };
-        // The whole window, then cut back to the text. The bytes are checked as UTF-8 with the
-        // whole run.
-        run.extend_from_slice(window);
-        run.truncate(run.len() - 16 + length);
+        let Some(event_end) = short_text::<PADDED>(bytes, (start, window), tail, after, run) else { break };
         at = event_end;
     }
     at
+}
+
+/// The event whose text starts at `start` (after its opening quote; `window` holds the sixteen
+/// bytes from there), when that text is plain and under sixteen bytes and the rest of the event
+/// is `tail` (then any padding and `after`, when `PADDED`): its text added to `run`; where the
+/// event ends.
+#[inline(always)]
+fn short_text<const PADDED: bool>(
+    bytes: &[u8],
+    (start, window): (usize, &[u8; 16]),
+    tail: &[u8],
+    after: &[u8],
+    run: &mut Vec<u8>,
+) -> Option<usize> {
+    let length = Lanes::load(window).specials().trailing_zeros() as usize;
+    if window.get(length) != Some(&b'"') || continues_a_character(window[0]) {
+        return None;
+    }
+    let event_end = rest_of_event::<PADDED>(bytes, start + length, tail, after, |_| None)?;
+    // The whole window, then cut back to the text. The bytes are checked as UTF-8 with the
+    // whole run.
+    run.extend_from_slice(window);
+    run.truncate(run.len() - 16 + length);
+    Some(event_end)
 }
 
 /// [`short_texts`] for events with an `id:` line, without padding: the bytes up to the ID's
@@ -200,14 +215,7 @@ fn short_texts_with_ids(
         if !aish_dialects::same_bytes(&bytes[id_end..start], after_id) {
             break;
         }
-        let length = Lanes::load(window).specials().trailing_zeros() as usize;
-        if window.get(length) != Some(&b'"') || continues_a_character(window[0]) {
-            break;
-        }
-        let end = start + length;
-        let Some(event_end) = rest_of_event::<false>(bytes, end, tail, &[], |_| None) else { break };
-        run.extend_from_slice(window);
-        run.truncate(run.len() - 16 + length);
+        let Some(event_end) = short_text::<false>(bytes, (start, window), tail, &[], run) else { break };
         *last_id = Some((id_start, id_end));
         at = event_end;
     }
