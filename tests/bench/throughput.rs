@@ -314,8 +314,8 @@ fn main() {
         });
         let each = |d: Duration| d.as_secs_f64() * 1000.0 / f64::from(times);
         match cpu {
-            Some(cpu) => println!("{what} {dialect}: {:.3} ms a run, {:.3} ms CPU", each(wall), each(cpu)),
-            None => println!("{what} {dialect}: {:.3} ms a run", each(wall)),
+            Some(cpu) => println!("{what} {stream}: {:.3} ms a run, {:.3} ms CPU", each(wall), each(cpu)),
+            None => println!("{what} {stream}: {:.3} ms a run", each(wall)),
         }
         return;
     }

@@ -101,7 +101,7 @@ fn parse_reading(chunks: &[&[u8]], rule: Rule) -> Parsed {
 }
 
 /// `parsed` as a caller reading events by `rule` sees it, the strings of events in a row of
-/// one type and id joined (as a repeat signal hands them over).
+/// one type joined, with the last one's id (as a repeat signal hands them over).
 fn as_read_by(mut parsed: Parsed, rule: Rule) -> Parsed {
     for signal in parsed.signals.iter_mut().flatten() {
         let data = signal.1.strip_prefix("data ").unwrap_or(&signal.1).to_owned();
@@ -110,16 +110,18 @@ fn as_read_by(mut parsed: Parsed, rule: Rule) -> Parsed {
     joined(parsed)
 }
 
-/// `parsed` with the strings of text events in a row of one type and id joined.
+/// `parsed` with the strings of text events in a row of one type joined, with the last one's id
+/// (a run of events with an id each is handed over as one repeat signal with the last id).
 fn joined(mut parsed: Parsed) -> Parsed {
     let mut signals: Vec<Owned> = Vec::new();
     for signal in parsed.signals {
         if let (Some(Some(last)), Some(this)) = (signals.last_mut(), &signal)
             && last.1.starts_with("text ")
             && this.1.starts_with("text ")
-            && (&last.0, &last.2) == (&this.0, &this.2)
+            && last.0 == this.0
         {
             last.1.push_str(&this.1["text ".len()..]);
+            last.2.clone_from(&this.2);
             continue;
         }
         signals.push(signal);
@@ -208,6 +210,10 @@ const WORDS: &[&[u8]] = &[
     b"data: \"t\\\"o\\u00e9k\\n\"\n\n",
     b"event: add\ndata: \"x\"\n\n",
     b"data: {\"t\":\"tok\"}\n\n",
+    b"id: 1\ndata: {\"t\":\"tok\"}\n\n",
+    b"id: 22\ndata: {\"t\":\"k\"}\n\n",
+    b"event: add\nid:3\ndata: {\"t\":\"x\"}\n\n",
+    b"id: 4\ndata: {\"t\":\"a\"}\n\nid: 5\ndata: {\"t\":\"b\"}\n\nid: 6\ndata: {\"t\":\"c\"}\n\n",
     b"data: {\"t\":\"tok\",\"p\":\"pad\"}\n\n",
     b"data: {\"t\":\"k\",\"p\":\"\\\"q\"}\n\n",
     b",\"p\":",

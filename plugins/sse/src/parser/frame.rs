@@ -13,7 +13,7 @@ use aish_dialects::{Lanes, TextShape};
 /// matter (padding), the bytes between the two strings and after the second are kept instead,
 /// and any well-formed string may stand in the second's place. An event with an `id:` line
 /// (servers that support resuming send one with each event) is remembered around its ID's value
-/// too: the events after it may carry any other short ASCII ID.
+/// too: the events after it may carry any other plain ASCII ID (see [`plain_id`]).
 #[derive(Debug, Default)]
 pub(super) struct Frame {
     /// Up to the text's opening quote; with an ID, up to the ID's value.
