@@ -1,9 +1,9 @@
 //! Streaming benchmark with its own report: `cargo bench -p aish --bench throughput`.
 //!
-//! For 100,000-chunk streams in the OpenAI (plain, and padded as OpenAI's own API pads them),
-//! Anthropic and aish (plain, and with an ID each, as servers that support resuming send them)
-//! dialects, each served over loopback by another process (this binary,
-//! `--serve`), as a real server is, in one sitting:
+//! For 100,000-chunk streams in the OpenAI chat (plain, and padded as OpenAI's own API pads
+//! them), OpenAI Responses, Anthropic and aish (plain, and with an ID each, as servers that
+//! support resuming send them) dialects, each served over loopback by another process (this
+//! binary, `--serve`), as a real server is, in one sitting:
 //! - the wire limit: `curl -N` copying the bytes (a byte-copying reader when curl is missing);
 //! - the best native parse: the same HTTP client aish uses, and the `sse` transport's own
 //!   reading (its event-stream parser and the dialects' one-pass fast paths, no tree) compiled
@@ -87,6 +87,23 @@ fn body(dialect: &str) -> Vec<u8> {
                 "event: message_delta\ndata: {{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":\"end_turn\",\"stop_sequence\":null}},\"usage\":{{\"output_tokens\":{CHUNKS}}}}}\n\n"
             ));
             event("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n".into());
+        }
+        "responses" => {
+            event("event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_68a1\",\"object\":\"response\",\"status\":\"in_progress\",\"output\":[]}}\n\n".into());
+            for i in 0..CHUNKS {
+                // As OpenAI's Responses API sends them: a sequence number each, and padding.
+                event(format!(
+                    "event: response.output_text.delta\ndata: {{\"type\":\"response.output_text.delta\",\"sequence_number\":{},\"item_id\":\"msg_68a1\",\"output_index\":0,\"content_index\":0,\"delta\":{},\"logprobs\":[],\"obfuscation\":\"{}\"}}\n\n",
+                    i + 1,
+                    json!(token(i)),
+                    &"Zq3vX9pL0aBw"[..(i * 7919) % 12]
+                ));
+            }
+            event(format!(
+                "event: response.completed\ndata: {{\"type\":\"response.completed\",\"sequence_number\":{},\"response\":{{\"id\":\"resp_68a1\",\"object\":\"response\",\"status\":\"completed\",\"output\":[],\"usage\":{{\"input_tokens\":9,\"output_tokens\":{CHUNKS},\"total_tokens\":{}}}}}}}\n\n",
+                CHUNKS + 1,
+                CHUNKS + 9
+            ));
         }
         // "aish-ids": with an ID each, as servers that support resuming send them.
         _ => {
@@ -327,7 +344,7 @@ fn main() {
         "{:<18} {:>7} {:>16} {:>16} {:>16} {:>16}",
         "stream", "MiB", wire_name, "native parse", "wasm plugin", "aish -c"
     );
-    for stream in ["openai", "openai-obfuscated", "anthropic", "aish", "aish-ids"] {
+    for stream in ["openai", "openai-obfuscated", "responses", "anthropic", "aish", "aish-ids"] {
         let body = body(stream);
         let dialect = dialect_of(stream);
         let served = Served::start(stream);

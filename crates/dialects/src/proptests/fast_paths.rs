@@ -126,6 +126,51 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn responses_deltas_read_the_same_as_a_whole_parse(
+        delta in text(),
+        extra in extras(),
+        kind in prop_oneof![
+            3 => Just("response.output_text.delta"),
+            1 => Just("response.refusal.delta"),
+            1 => Just("response.function_call_arguments.delta"),
+            1 => Just("response.output_text.done"),
+        ],
+        sequence in any::<u32>(),
+        twice in prop::option::of(prop_oneof![Just("type"), Just("delta"), Just("item_id")]),
+        delta_value in prop_oneof![4 => Just(None), 1 => Just(Some(Value::Null)), 1 => Just(Some(json!(7)))],
+    ) {
+        let mut fields = vec![
+            ("type".to_owned(), json!(kind)),
+            ("sequence_number".to_owned(), json!(sequence)),
+            ("item_id".to_owned(), json!("msg_1")),
+            ("output_index".to_owned(), json!(0)),
+            ("content_index".to_owned(), json!(0)),
+            ("delta".to_owned(), delta_value.unwrap_or_else(|| json!(delta))),
+            ("logprobs".to_owned(), json!([])),
+        ];
+        fields.extend(extra);
+        if let Some(key) = twice {
+            fields.push((key.to_owned(), json!("again")));
+        }
+        let data = object(&fields);
+        // The whole parse keeps the last of a field given twice.
+        let value: Value = serde_json::from_str(&data).unwrap();
+        let expected = match value["type"].as_str() {
+            Some("response.output_text.delta" | "response.refusal.delta") => {
+                value["delta"].as_str().unwrap_or("").to_owned()
+            }
+            _ => String::new(),
+        };
+        prop_assert_eq!(through("responses", kind, &data), Ok(expected.clone()), "{}", data);
+        // Over a socket, with no SSE event name, the `type` field names the event.
+        prop_assert_eq!(through("responses", "", &data), Ok(expected), "{}", data);
+    }
+}
+
 /// The answer the second of two events gives, after the first, through one dialect.
 fn after(name: &str, event: &str, first: &str, second: &str) -> Result<String, ()> {
     let mut d = dialect(name);

@@ -6,11 +6,14 @@
 //! There is no `[DONE]`. Over a WebSocket the request is one `response.create` message and the
 //! server's messages are the same event objects, named by their `type` field.
 
+use std::borrow::Cow;
+
 use aish_plugin_sdk::{Event, Outgoing, TransportError};
 use serde_json::{Value, json};
 
 use crate::conversation::{role_name, system_text};
 use crate::provider::{Config, HttpShape, Message, Progress, Provider, Tally, WholeAnswer, parse_json, usage_at};
+use crate::skim;
 use crate::tools::{PendingCalls, call};
 
 /// The `responses` dialect; keeps the function calls being streamed and which output index
@@ -90,6 +93,10 @@ impl Provider for Responses {
             self.calls.finish_all(out);
             out.push(tally.done());
             return Ok(Progress::Finished);
+        }
+        if let Some(text) = text_delta(data) {
+            tally.token(out, &text);
+            return Ok(Progress::More);
         }
         let event: Value = parse_json(self.name(), data)?;
         let str_at = |pointer: &str| event.pointer(pointer).and_then(Value::as_str);
@@ -202,6 +209,27 @@ fn body(message: &Outgoing, context: &Value, config: &Config) -> Value {
         body["max_output_tokens"] = json!(max_tokens);
     }
     body
+}
+
+/// The text of a `response.output_text.delta` or `response.refusal.delta` event (nearly every
+/// event of an answer), read in one pass with no tree when its `type` and `delta` are strings
+/// given once. Its other fields (`sequence_number`, `item_id`, the indexes, `logprobs`,
+/// `obfuscation`) are skipped, as the whole parse ignores them. `None` at any other event or
+/// shape, which serde then reads in full. No shape is remembered: `sequence_number` changes
+/// with every event.
+fn text_delta(data: &str) -> Option<Cow<'_, str>> {
+    let (mut text, mut seen, mut is_delta) = (None, 0, false);
+    skim::object(data, |key, s| match key {
+        k if skim::is(k, "type") => {
+            skim::first(&mut seen, 1)?;
+            let kind = s.string()?;
+            is_delta = skim::is(&kind, "response.output_text.delta") || skim::is(&kind, "response.refusal.delta");
+            Some(())
+        }
+        k if skim::is(k, "delta") => skim::first(&mut seen, 2).and_then(|()| skim::once(&mut text, s.string()?)),
+        _ => s.skip(),
+    })?;
+    text.filter(|_| is_delta)
 }
 
 #[cfg(test)]
