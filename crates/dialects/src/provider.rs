@@ -214,6 +214,9 @@ pub struct TextShape {
     pub text: (usize, usize),
     /// The span of a string after the text that may hold anything.
     pub free: Option<(usize, usize)>,
+    /// The span of a non-negative integer before the text that may be any other (a sequence
+    /// number).
+    pub number: Option<(usize, usize)>,
 }
 
 impl Tally {

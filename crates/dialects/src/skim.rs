@@ -328,6 +328,7 @@ impl Memo {
         TextShape {
             text: (self.prefix.len(), end - self.suffix.len()),
             free: self.free_from_end.map(|(start, stop)| (end - start, end - stop)),
+            number: None,
         }
     }
 

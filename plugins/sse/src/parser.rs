@@ -250,7 +250,8 @@ impl Fields {
                 let offset = |text: &str| text.as_ptr() as usize - rest.as_ptr() as usize;
                 let data_at = offset(data);
                 let shift = |(start, stop): (usize, usize)| (data_at + start, data_at + stop);
-                let shape = TextShape { text: shift(shape.text), free: shape.free.map(shift) };
+                let shape =
+                    TextShape { text: shift(shape.text), free: shape.free.map(shift), number: shape.number.map(shift) };
                 let id = id.map(|id| (offset(id), offset(id) + id.len()));
                 self.frame.learn(event, &rest[..length], shape, id);
             }

@@ -46,7 +46,7 @@ impl Rule {
             Rule::Object | Rule::Padded => data.strip_prefix(r#"{"t":"#).map(|_| 5)?,
         };
         let (text, end) = aish_dialects::json_string(data, start)?;
-        let mut shape = TextShape { text: (start, end), free: None };
+        let mut shape = TextShape { text: (start, end), free: None, number: None };
         let rest = match self {
             Rule::Padded => {
                 let at = end + data[end..].strip_prefix(r#","p":"#).map(|_| 5)?;

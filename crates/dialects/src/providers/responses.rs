@@ -12,8 +12,10 @@ use aish_plugin_sdk::{Event, Outgoing, TransportError};
 use serde_json::{Value, json};
 
 use crate::conversation::{role_name, system_text};
-use crate::provider::{Config, HttpShape, Message, Progress, Provider, Tally, WholeAnswer, parse_json, usage_at};
-use crate::skim;
+use crate::provider::{
+    Config, HttpShape, Message, Progress, Provider, Tally, TextShape, WholeAnswer, parse_json, usage_at,
+};
+use crate::skim::{self, Skim};
 use crate::tools::{PendingCalls, call};
 
 /// The `responses` dialect; keeps the function calls being streamed and which output index
@@ -94,8 +96,11 @@ impl Provider for Responses {
             out.push(tally.done());
             return Ok(Progress::Finished);
         }
-        if let Some(text) = text_delta(data) {
-            tally.token(out, &text);
+        if let Some((text, shape)) = text_delta(data) {
+            match shape {
+                Some(shape) => tally.token_alone(out, &text, shape),
+                None => tally.token(out, &text),
+            }
             return Ok(Progress::More);
         }
         let event: Value = parse_json(self.name(), data)?;
@@ -213,23 +218,37 @@ fn body(message: &Outgoing, context: &Value, config: &Config) -> Value {
 
 /// The text of a `response.output_text.delta` or `response.refusal.delta` event (nearly every
 /// event of an answer), read in one pass with no tree when its `type` and `delta` are strings
-/// given once. Its other fields (`sequence_number`, `item_id`, the indexes, `logprobs`,
-/// `obfuscation`) are skipped, as the whole parse ignores them. `None` at any other event or
-/// shape, which serde then reads in full. No shape is remembered: `sequence_number` changes
-/// with every event.
-fn text_delta(data: &str) -> Option<Cow<'_, str>> {
-    let (mut text, mut seen, mut is_delta) = (None, 0, false);
-    skim::object(data, |key, s| match key {
+/// given once, and where it stood. Its other fields (`sequence_number`, `item_id`, the
+/// indexes, `logprobs`, `obfuscation`) are skipped, as the whole parse ignores them. `None` at
+/// any other event or shape, which serde then reads in full.
+///
+/// The shape (for the transport to read the next events alike by their text alone) is given
+/// when the event's `sequence_number`, which changes with every event, comes before the text
+/// as a plain integer, and at most one string (the padding) after it.
+fn text_delta(data: &str) -> Option<(Cow<'_, str>, Option<TextShape>)> {
+    let (mut text, mut seen, mut is_delta, mut span, mut number) = (None, 0, false, (0, 0), None);
+    let free = skim::object(data, |key, s| match key {
         k if skim::is(k, "type") => {
             skim::first(&mut seen, 1)?;
             let kind = s.string()?;
             is_delta = skim::is(&kind, "response.output_text.delta") || skim::is(&kind, "response.refusal.delta");
             Some(())
         }
-        k if skim::is(k, "delta") => skim::first(&mut seen, 2).and_then(|()| skim::once(&mut text, s.string()?)),
+        k if skim::is(k, "delta") => skim::first(&mut seen, 2).and_then(|()| skim::text(s, &mut text, &mut span, Skim::string)),
+        k if skim::is(k, "sequence_number") => {
+            skim::first(&mut seen, 4)?;
+            let start = s.position();
+            s.skip()?;
+            // Before the text, as OpenAI sends it: a hole in the bytes the text comes between.
+            number = (text.is_none() && data[start..s.position()].bytes().all(|b| b.is_ascii_digit()))
+                .then(|| (start, s.position()));
+            Some(())
+        }
         _ => s.skip(),
     })?;
-    text.filter(|_| is_delta)
+    let text = text.filter(|_| is_delta)?;
+    let shape = number.map(|number| TextShape { text: span, free, number: Some(number) });
+    Some((text, shape))
 }
 
 #[cfg(test)]

@@ -11,15 +11,16 @@ use aish_dialects::{Lanes, TextShape};
 /// their text: the next event with the same bytes around a well-formed string is the same event
 /// with another text. When the caller named a string after the text whose content did not
 /// matter (padding), the bytes between the two strings and after the second are kept instead,
-/// and any well-formed string may stand in the second's place. An event with an `id:` line
-/// (servers that support resuming send one with each event) is remembered around its ID's value
-/// too: the events after it may carry any other plain ASCII ID (see [`plain_id`]).
+/// and any well-formed string may stand in the second's place. One value before the text may be
+/// a hole too: an `id:` line's value (servers that support resuming send one with each event;
+/// any other plain ASCII ID may stand there, see [`plain_id`]) or a number the caller named
+/// (a sequence number; any other non-negative integer may stand there).
 #[derive(Debug, Default)]
 pub(super) struct Frame {
-    /// Up to the text's opening quote; with an ID, up to the ID's value.
+    /// Up to the text's opening quote; with a hole, up to the hole.
     head: String,
-    /// With an ID: from the ID's line end to the text's opening quote.
-    after_id: Option<String>,
+    /// With a hole: what it holds, and the bytes from its end to the text's opening quote.
+    hole: Option<(Hole, String)>,
     /// Without padding: from the text's closing quote to the end. With it: from the text's
     /// closing quote to the padding's opening quote.
     tail: String,
@@ -29,10 +30,19 @@ pub(super) struct Frame {
     pub(super) event: String,
 }
 
+/// What a hole before the text holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hole {
+    /// The value of the event's `id:` line.
+    Id,
+    /// A non-negative integer in the data.
+    Number,
+}
+
 impl Frame {
     /// Remembers an event of type `name` from its whole bytes, `event`, in which the caller's
-    /// strings (quotes included) stood at `shape` and the value of its `id:` line, if any, at
-    /// `id` (offsets in `event`; the value ends at its line end).
+    /// strings (quotes included) and number stood at `shape` and the value of its `id:` line,
+    /// if any, at `id` (offsets in `event`; the value ends at its line end).
     pub(super) fn learn(&mut self, name: &str, event: &str, shape: TextShape, id: Option<(usize, usize)>) {
         let bytes = event.as_bytes();
         let quoted = |(start, stop): (usize, usize)| {
@@ -42,29 +52,34 @@ impl Frame {
         if !quoted(text) || padding.is_some_and(|p| !quoted(p) || p.0 < text.1) {
             return;
         }
-        // An ID with padding is not remembered (no stream sends both); nor one that is not its
-        // own line before the text.
-        let id = match id {
-            Some((start, end)) if padding.is_none() && bytes.get(end) == Some(&b'\n') && end < text.0 => {
-                Some((start, end))
+        // One hole before the text at most. An ID with padding is not remembered (no stream
+        // sends both), nor one that is not its own line; a number must be one a run would take.
+        let hole = match (id, shape.number) {
+            (Some((start, end)), None) if padding.is_none() && bytes.get(end) == Some(&b'\n') && end < text.0 => {
+                Some((Hole::Id, start, end))
             }
-            Some(_) => return,
-            None => None,
+            (None, Some((start, end))) if end < text.0 && plain_number(bytes, start) == Some(end) => {
+                Some((Hole::Number, start, end))
+            }
+            (None, None) => None,
+            _ => return,
         };
-        // Every cut falls on a quote or a line end (ASCII) or is where a value starts after
-        // its field's colon (or the space after it), so the slices below are whole characters.
+        // Every cut falls on a quote, a line end or a digit (ASCII) or is where a value starts
+        // after its field's colon (or the space after it): the slices below are whole
+        // characters.
         let tail_end = padding.map_or(event.len(), |p| p.0 + 1);
-        match id {
-            Some((_, end)) => {
+        match hole {
+            Some((kind, _, end)) => {
                 // Learnt again at each event a run did not take: the old capacity serves.
-                let kept = self.after_id.get_or_insert_with(String::new);
+                let (kept_kind, kept) = self.hole.get_or_insert_with(|| (kind, String::new()));
+                *kept_kind = kind;
                 kept.clear();
                 kept.push_str(&event[end..text.0 + 1]);
             }
-            None => self.after_id = None,
+            None => self.hole = None,
         }
         for (kept, part) in [
-            (&mut self.head, &event[..id.map_or(text.0 + 1, |(start, _)| start)]),
+            (&mut self.head, &event[..hole.map_or(text.0 + 1, |(_, start, _)| start)]),
             (&mut self.tail, &event[text.1 - 1..tail_end]),
             (&mut self.event, name),
         ] {
@@ -84,9 +99,21 @@ impl Frame {
         if self.head.is_empty() {
             return 0;
         }
-        if let Some(after_id) = &self.after_id {
-            let fixed = (self.head.as_bytes(), after_id.as_bytes(), self.tail.as_bytes());
-            return short_texts_with_ids(bytes, fixed, run, last_id);
+        if let Some((hole, after_hole)) = &self.hole {
+            let (head, after_hole, tail) = (self.head.as_bytes(), after_hole.as_bytes(), self.tail.as_bytes());
+            return match (hole, &self.after_padding) {
+                // An ID is learnt only without padding.
+                (Hole::Id, _) => {
+                    short_texts_with_hole::<false, true>(bytes, (head, after_hole, tail, &[]), run, last_id)
+                }
+                (Hole::Number, None) => {
+                    short_texts_with_hole::<false, false>(bytes, (head, after_hole, tail, &[]), run, last_id)
+                }
+                (Hole::Number, Some(after)) => {
+                    let fixed = (head, after_hole, tail, after.as_bytes());
+                    short_texts_with_hole::<true, false>(bytes, fixed, run, last_id)
+                }
+            };
         }
         // Two loops, one without padding: the loop without it is the common one, and a
         // register short in it costs a tenth of the plugin's time (measured).
@@ -190,36 +217,56 @@ fn short_text<const PADDED: bool>(
     Some(event_end)
 }
 
-/// [`short_texts`] for events with an `id:` line, without padding: the bytes up to the ID's
-/// value (`head`), the value, the bytes from its line end to the text (`after_id`), the text,
-/// `tail`. Any ID [`plain_id`] takes is taken; any other stops the run (the line parser then
-/// applies the standard's rules to it). Returns where the first other event starts, and sets
-/// `last_id` to the last ID's place.
+/// [`short_texts`] for events with a hole before the text: the bytes up to the hole (`head`),
+/// the hole (an ID's value when `ID`, else a number), the bytes from its end to the text
+/// (`after_hole`), the text, `tail` (then a padding string and `after`, when `PADDED`). Any ID
+/// [`plain_id`] takes, or number [`plain_number`] takes, may stand in the hole; any other stops
+/// the run (the line parser then applies the standard's rules to an ID; the caller reads a
+/// number). Returns where the first other event starts, and sets `last_id` to the last ID's
+/// place.
 #[cfg_attr(target_arch = "wasm32", inline(never))]
 #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
-fn short_texts_with_ids(
+fn short_texts_with_hole<const PADDED: bool, const ID: bool>(
     bytes: &[u8],
-    (head, after_id, tail): (&[u8], &[u8], &[u8]),
+    (head, after_hole, tail, after): (&[u8], &[u8], &[u8], &[u8]),
     run: &mut Vec<u8>,
     last_id: &mut Option<(usize, usize)>,
 ) -> usize {
     let mut at = 0;
     loop {
-        let id_start = at + head.len();
-        if !bytes.get(at..id_start).is_some_and(|h| aish_dialects::same_bytes(h, head)) {
+        let hole_start = at + head.len();
+        if !bytes.get(at..hole_start).is_some_and(|h| aish_dialects::same_bytes(h, head)) {
             break;
         }
-        let Some(id_end) = plain_id(bytes, id_start) else { break };
-        let start = id_end + after_id.len();
+        let hole_end = if ID { plain_id(bytes, hole_start) } else { plain_number(bytes, hole_start) };
+        let Some(hole_end) = hole_end else { break };
+        let start = hole_end + after_hole.len();
         let Some(window) = bytes.get(start..).and_then(<[u8]>::first_chunk::<16>) else { break };
-        if !aish_dialects::same_bytes(&bytes[id_end..start], after_id) {
+        if !aish_dialects::same_bytes(&bytes[hole_end..start], after_hole) {
             break;
         }
-        let Some(event_end) = short_text::<false>(bytes, (start, window), tail, &[], run) else { break };
-        *last_id = Some((id_start, id_end));
+        let Some(event_end) = short_text::<PADDED>(bytes, (start, window), tail, after, run) else { break };
+        if ID {
+            *last_id = Some((hole_start, hole_end));
+        }
         at = event_end;
     }
     at
+}
+
+/// Where the number that starts at `start` ends, when it is a plain JSON integer: `0`, or digits
+/// not starting with `0`. (A sign, a fraction or an exponent then meets the bytes after the
+/// hole and stops the run.)
+#[inline(always)]
+fn plain_number(bytes: &[u8], start: usize) -> Option<usize> {
+    let number = bytes.get(start..)?;
+    let digits = number.iter().take_while(|b| b.is_ascii_digit()).count();
+    match (digits, number.first()) {
+        (0, _) => None,
+        (1, _) => Some(start + 1),
+        (_, Some(b'0')) => None,
+        _ => Some(start + digits),
+    }
 }
 
 /// Where the ID whose value starts at `start` ends (at its line end), when it is plain: ASCII

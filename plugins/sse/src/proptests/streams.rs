@@ -58,7 +58,10 @@ fn piece() -> impl Strategy<Value = Piece> {
 fn provider_stream(dialect: &str, pieces: &[Piece]) -> Vec<u8> {
     use serde_json::json;
     let mut out = String::new();
+    // The Responses API's sequence numbers, one an event.
+    let mut sequence = 0u32;
     for piece in pieces {
+        sequence += 1;
         match piece {
             Piece::Line(0) => out.push_str(": keep-alive\n"),
             Piece::Line(1) => out.push_str("id: 7\n"),
@@ -74,6 +77,18 @@ fn provider_stream(dialect: &str, pieces: &[Piece]) -> Vec<u8> {
                     "anthropic" => format!(
                         r#"{{"type":"content_block_delta","index":{variant},"delta":{{"type":"text_delta","text":{text}}}{padding}}}"#
                     ),
+                    "responses" => {
+                        // Now and then a number no run takes (a sign, a fraction, a zero).
+                        let number = match (sequence % 7, variant) {
+                            (0, 0) => "-1".to_owned(),
+                            (0, 1) => "1.5".to_owned(),
+                            (0, 2) => "0".to_owned(),
+                            _ => sequence.to_string(),
+                        };
+                        format!(
+                            r#"{{"type":"response.output_text.delta","sequence_number":{number},"item_id":"msg_{variant}","output_index":0,"content_index":0,"delta":{text},"logprobs":[]{padding}}}"#
+                        )
+                    }
                     _ => {
                         format!(
                             r#"{{"event":"token","data":{{"token":{text}}}{padding}{}}}"#,
@@ -89,6 +104,9 @@ fn provider_stream(dialect: &str, pieces: &[Piece]) -> Vec<u8> {
                 }
                 if dialect == "anthropic" && variant % 2 == 0 {
                     out.push_str("event: content_block_delta\n");
+                }
+                if dialect == "responses" && variant % 2 == 0 {
+                    out.push_str("event: response.output_text.delta\n");
                 }
                 if *variant >= 2 {
                     out.push_str(&id);
@@ -112,6 +130,18 @@ fn provider_stream(dialect: &str, pieces: &[Piece]) -> Vec<u8> {
                         "content_block_start",
                         r#"{"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}"#,
                     ),
+                    ("responses", 0) => (
+                        "response.output_item.added",
+                        r#"{"type":"response.output_item.added","sequence_number":1,"output_index":1,"item":{"type":"function_call","id":"fc_1","call_id":"call_1","name":"f","arguments":""}}"#,
+                    ),
+                    ("responses", 1) => (
+                        "response.function_call_arguments.delta",
+                        r#"{"type":"response.function_call_arguments.delta","sequence_number":2,"item_id":"fc_1","output_index":1,"delta":"{}"}"#,
+                    ),
+                    ("responses", _) => (
+                        "response.refusal.delta",
+                        r#"{"type":"response.refusal.delta","sequence_number":3,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"no"}"#,
+                    ),
                     (_, 0) => ("", r#"{"event":"token","data":{"content":"c"}}"#),
                     (_, 1) => ("token", r#"{"event":"token","data":{"id":1,"token":"t"}}"#),
                     _ => ("", r#"{"event":"status","data":{"message":"working"}}"#),
@@ -126,6 +156,7 @@ fn provider_stream(dialect: &str, pieces: &[Piece]) -> Vec<u8> {
     out.push_str(match dialect {
         "openai" => "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
         "anthropic" => "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+        "responses" => "event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":99,\"response\":{\"status\":\"completed\",\"output\":[],\"usage\":{\"input_tokens\":1,\"output_tokens\":3}}}\n\n",
         _ => "event: done\ndata: {}\n\n",
     });
     out.into_bytes()
@@ -168,7 +199,7 @@ proptest! {
     /// reading each in full, for every dialect with such events, whatever the reads.
     #[test]
     fn sse_remembered_events_read_as_in_full(
-        name in prop::sample::select(&["openai", "anthropic", "aish"][..]),
+        name in prop::sample::select(&["openai", "anthropic", "aish", "responses"][..]),
         pieces in prop::collection::vec(piece(), 0..40),
         cuts in prop::collection::vec(any::<Index>(), 0..12),
     ) {
@@ -216,9 +247,15 @@ fn events_with_ids_are_read_in_runs_with_the_ids_a_full_parse_gives() {
         assert_eq!(through_transport("aish", &chunks, true), expected, "reads of {size} bytes");
     }
     // The signals the dialect gets: runs, not one an event.
-    let (mut parser, mut dialect, mut state) = (Parser::new(), dialect("aish"), AnswerState::default());
+    let signals = signals_for("aish", &stream);
+    assert!(signals < 600, "{signals} signals for 3,000 events");
+}
+
+/// How many signals the dialect `name` gets for `stream` read whole, as the transport reads it.
+fn signals_for(name: &str, stream: &[u8]) -> usize {
+    let (mut parser, mut dialect, mut state) = (Parser::new(), dialect(name), AnswerState::default());
     let (mut signals, mut out) = (0, Vec::new());
-    parser.feed(&stream, &mut |signal| {
+    parser.feed(stream, &mut |signal| {
         signals += 1;
         match signal {
             Signal::Event(e) => {
@@ -233,5 +270,46 @@ fn events_with_ids_are_read_in_runs_with_the_ids_a_full_parse_gives() {
             Signal::Comment => None,
         }
     });
+    signals
+}
+
+/// The Responses API's text deltas, each with its own sequence number before the text and
+/// padding after it, are read in runs, and give what a full parse gives; a number no run takes
+/// (a sign, a fraction, a leading zero in a string) is read in full.
+#[test]
+fn responses_deltas_are_read_in_runs_whatever_their_sequence_numbers() {
+    let mut stream = Vec::new();
+    for i in 0..3000usize {
+        let number = match i % 50 {
+            49 => "-3".to_owned(),
+            48 => "2.5".to_owned(),
+            47 => "1e3".to_owned(),
+            _ => (i * 37 % 100_000).to_string(),
+        };
+        let padding = &"Zq3vX9pL0aBw"[..i % 12];
+        // Now and then another output item: other bytes between the number and the text.
+        let item = if i % 25 == 24 { "msg_2b" } else { "msg_1" };
+        stream.extend_from_slice(
+            format!(
+                "event: response.output_text.delta\ndata: {{\"type\":\"response.output_text.delta\",\"sequence_number\":{number},\"item_id\":\"{item}\",\"output_index\":0,\"content_index\":0,\"delta\":\"t{i} \",\"logprobs\":[],\"obfuscation\":\"{padding}\"}}\n\n"
+            )
+            .as_bytes(),
+        );
+    }
+    stream.extend_from_slice(b"event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":3001,\"response\":{\"status\":\"completed\",\"output\":[]}}\n\n");
+    for size in [stream.len(), 65_536, 4_099, 777] {
+        let chunks: Vec<&[u8]> = stream.chunks(size).collect();
+        let expected = through_transport("responses", &chunks, false);
+        assert!(expected.1, "the stream ends the answer");
+        assert_eq!(through_transport("responses", &chunks, true), expected, "reads of {size} bytes");
+    }
+    let signals = signals_for("responses", &stream);
     assert!(signals < 600, "{signals} signals for 3,000 events");
+    // A number that is not JSON (a leading zero) fails the answer there, as the full parse does.
+    let cut = stream.windows(7).position(|w| w == b"\"t100 \"").expect("event 100");
+    let start = stream[..cut].windows(6).rposition(|w| w == b"event:").expect("its start");
+    let bad = [&stream[..start], b"event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":01,\"item_id\":\"msg_1\",\"output_index\":0,\"content_index\":0,\"delta\":\"bad \",\"logprobs\":[],\"obfuscation\":\"\"}\n\n", &stream[start..]].concat();
+    let expected = through_transport("responses", &[&bad], false);
+    assert!(!expected.1, "a number that is not JSON fails the answer");
+    assert_eq!(through_transport("responses", &[&bad], true), expected);
 }
