@@ -119,8 +119,9 @@ impl Dialect {
     /// Where, in its data, the text of the message just read stood (a JSON string, quotes
     /// included), when that text alone was what the message meant: then any message with the
     /// same event name and the same bytes around a JSON string there (and around any
-    /// well-formed string at the shape's `free` span) means that string as a token, and can be
-    /// read with [`Dialect::on_text`] without parsing it again. Its event ID (a transport's
+    /// well-formed string at the shape's `free` span, and any JSON integer serde reads at its
+    /// `number` span) means that string as a token, and can be read with [`Dialect::on_text`]
+    /// without parsing it again. Its event ID (a transport's
     /// resume point) does not change that meaning: such messages may differ in it too.
     pub fn text_shape(&self) -> Option<TextShape> {
         self.tally.alone

@@ -206,8 +206,9 @@ pub struct Tally {
 }
 
 /// Where, in a message's data, stood the text that was all the message meant (a JSON string,
-/// quotes included), and the one string after it whose content the reading did not depend on
-/// (padding such as OpenAI's `obfuscation`), if any.
+/// quotes included), the one string after it whose content the reading did not depend on
+/// (padding such as OpenAI's `obfuscation`), if any, and a number before it whose value the
+/// reading did not depend on (the Responses API's `sequence_number`), if any.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TextShape {
     /// The text's span.
@@ -234,9 +235,9 @@ impl Tally {
 
     /// Appends the token that was all a message meant, its text read from `shape.text` of its
     /// data. The provider promises that any message with the same event name and the same bytes
-    /// around a JSON string there (and around any well-formed string at `shape.free`) means
-    /// that string as a token, whatever came before it; a transport may then read such
-    /// messages without the provider.
+    /// around a JSON string there (and around any well-formed string at `shape.free`, and any
+    /// JSON integer serde reads at `shape.number`) means that string as a token, whatever came
+    /// before it; a transport may then read such messages without the provider.
     pub fn token_alone(&mut self, out: &mut Vec<Event>, text: &str, shape: TextShape) {
         self.token(out, text);
         self.alone = Some(shape);

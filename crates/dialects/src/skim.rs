@@ -198,7 +198,8 @@ impl<'a> Skim<'a> {
         is(self.text.get(self.at..self.at + word.len()).unwrap_or(""), word).then(|| self.at += word.len())
     }
 
-    /// A number, checked against JSON's grammar.
+    /// A number, checked against JSON's grammar; one serde could refuse as out of range (an
+    /// exponent of three digits or more, or over 24 characters) is left to it.
     fn number(&mut self) -> Option<()> {
         let bytes = self.bytes();
         let start = self.at;
@@ -229,9 +230,16 @@ impl<'a> Skim<'a> {
             if let Some(b'+' | b'-') = bytes.get(at) {
                 at += 1;
             }
-            if !digits(&mut at) {
+            let from = at;
+            // A number past what a double holds (`1e400`) is serde's to refuse: an exponent of
+            // three digits or more is left to it.
+            if !digits(&mut at) || at - from > 2 {
                 return None;
             }
+        }
+        // So are hundreds of digits: a long number is left to serde.
+        if at - start > 24 {
+            return None;
         }
         self.at = at;
         Some(())

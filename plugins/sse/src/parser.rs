@@ -31,7 +31,8 @@ pub enum Signal<'a> {
     /// A comment line (servers send them to keep a connection alive).
     Comment,
     /// One or more events in a row whose bytes are those of the last event the caller gave a
-    /// [`TextShape`] for, but for the JSON strings there and the values of their `id:` lines.
+    /// [`TextShape`] for, but for the JSON strings and the number there and the values of their
+    /// `id:` lines.
     Repeat {
         /// The event type, the remembered event's.
         event: &'a str,
@@ -110,8 +111,9 @@ impl Parser {
     /// Parses the next bytes of the stream, calling `emit` for each event and comment. For an
     /// event, `emit` answers where in its data stood the JSON string (quotes included) that
     /// alone made its meaning, and a string after it whose content did not matter: events alike
-    /// but for those strings (and their IDs) then come back as [`Signal::Repeat`] without being
-    /// parsed again. `None` when there is no such string.
+    /// but for those strings, a number before the text the caller named (and their IDs) then
+    /// come back as [`Signal::Repeat`] without being parsed again. `None` when there is no such
+    /// string.
     pub fn feed(&mut self, mut bytes: &[u8], emit: &mut impl FnMut(Signal<'_>) -> Option<TextShape>) {
         let Parser { lines, start, past_bom, fields } = self;
         if !*past_bom {

@@ -98,7 +98,17 @@ impl Provider for Responses {
         }
         if let Some((text, shape)) = text_delta(data) {
             match shape {
-                Some(shape) => tally.token_alone(out, &text, shape),
+                Some(shape) => {
+                    // The shape's offsets are in the data as it came, before the trim.
+                    let trimmed = data.as_ptr() as usize - message.data.as_ptr() as usize;
+                    let shift = |(start, stop): (usize, usize)| (start + trimmed, stop + trimmed);
+                    let shape = TextShape {
+                        text: shift(shape.text),
+                        free: shape.free.map(shift),
+                        number: shape.number.map(shift),
+                    };
+                    tally.token_alone(out, &text, shape);
+                }
                 None => tally.token(out, &text),
             }
             return Ok(Progress::More);

@@ -254,9 +254,13 @@ fn short_texts_with_hole<const PADDED: bool, const ID: bool>(
     at
 }
 
-/// Where the number that starts at `start` ends, when it is a plain JSON integer: `0`, or digits
-/// not starting with `0`. (A sign, a fraction or an exponent then meets the bytes after the
-/// hole and stops the run.)
+/// The most digits a hole's number may have: any such integer is one serde reads (past what a
+/// double holds, it refuses the number, and the run must not take it).
+const LONGEST_NUMBER: usize = 20;
+
+/// Where the number that starts at `start` ends, when it is a plain JSON integer of at most
+/// [`LONGEST_NUMBER`] digits: `0`, or digits not starting with `0`. (A sign, a fraction or an
+/// exponent then meets the bytes after the hole and stops the run.)
 #[inline(always)]
 fn plain_number(bytes: &[u8], start: usize) -> Option<usize> {
     let number = bytes.get(start..)?;
@@ -265,6 +269,7 @@ fn plain_number(bytes: &[u8], start: usize) -> Option<usize> {
         (0, _) => None,
         (1, _) => Some(start + 1),
         (_, Some(b'0')) => None,
+        (digits, _) if digits > LONGEST_NUMBER => None,
         _ => Some(start + digits),
     }
 }

@@ -78,7 +78,7 @@ fn provider_stream(dialect: &str, pieces: &[Piece]) -> Vec<u8> {
                         r#"{{"type":"content_block_delta","index":{variant},"delta":{{"type":"text_delta","text":{text}}}{padding}}}"#
                     ),
                     "responses" => {
-                        // Now and then a number no run takes (a sign, a fraction, a zero).
+                        // Now and then a number no run takes (a sign, a fraction), or a zero.
                         let number = match (sequence % 7, variant) {
                             (0, 0) => "-1".to_owned(),
                             (0, 1) => "1.5".to_owned(),
@@ -312,4 +312,27 @@ fn responses_deltas_are_read_in_runs_whatever_their_sequence_numbers() {
     let expected = through_transport("responses", &[&bad], false);
     assert!(!expected.1, "a number that is not JSON fails the answer");
     assert_eq!(through_transport("responses", &[&bad], true), expected);
+    // So does one past what serde holds, after events a run would take.
+    let huge = format!("1{}", "0".repeat(400));
+    let bad = String::from_utf8_lossy(&stream[..start])
+        .replace("\"sequence_number\":370,", &format!("\"sequence_number\":{huge},"));
+    let expected = through_transport("responses", &[bad.as_bytes()], false);
+    assert!(!expected.1, "a number past what serde holds fails the answer");
+    assert_eq!(through_transport("responses", &[bad.as_bytes()], true), expected);
+}
+
+/// Data with whitespace before its object: the shape's offsets are the data's as it came, so
+/// the events after it are read by the right bytes.
+#[test]
+fn responses_data_with_leading_spaces_is_remembered_where_it_stands() {
+    let event = |extra: &str| {
+        format!(
+            "event: response.output_text.delta\ndata: {}{{\"type\":\"response.output_text.delta\",\"output_index\":7,\"extra\":\"{extra}\",\"sequence_number\":5,\"delta\":\"xyz\"}}\n\n",
+            " ".repeat(34)
+        )
+    };
+    let stream = [event("abc"), event("qqq"), event("qqq"), event("qqq")].concat();
+    let expected = through_transport("responses", &[stream.as_bytes()], false);
+    assert_eq!(expected.0, [aish_plugin_sdk::Event::Token("xyz".repeat(4))]);
+    assert_eq!(through_transport("responses", &[stream.as_bytes()], true), expected);
 }
