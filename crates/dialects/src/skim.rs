@@ -50,6 +50,13 @@ impl<'a> Skim<'a> {
         self.at
     }
 
+    /// Where the next value starts, past any whitespace before it (`"delta": "x"`, as servers
+    /// that print JSON with spaces send it): a span taken from here is the value's own.
+    pub(crate) fn value_start(&mut self) -> usize {
+        self.ws();
+        self.at
+    }
+
     fn bytes(&self) -> &'a [u8] {
         self.text.as_bytes()
     }
@@ -419,7 +426,7 @@ pub(crate) fn text<'a, T>(
     span: &mut (usize, usize),
     read: impl FnOnce(&mut Skim<'a>) -> Option<T>,
 ) -> Option<()> {
-    let start = skim.position();
+    let start = skim.value_start();
     let value = read(skim)?;
     *span = (start, skim.position());
     skim.text_read = true;

@@ -247,11 +247,11 @@ fn text_delta(data: &str) -> Option<(Cow<'_, str>, Option<TextShape>)> {
         k if skim::is(k, "delta") => skim::first(&mut seen, 2).and_then(|()| skim::text(s, &mut text, &mut span, Skim::string)),
         k if skim::is(k, "sequence_number") => {
             skim::first(&mut seen, 4)?;
-            let start = s.position();
+            let start = s.value_start();
             s.skip()?;
+            let end = s.position();
             // Before the text, as OpenAI sends it: a hole in the bytes the text comes between.
-            number = (text.is_none() && data[start..s.position()].bytes().all(|b| b.is_ascii_digit()))
-                .then(|| (start, s.position()));
+            number = (text.is_none() && data[start..end].bytes().all(|b| b.is_ascii_digit())).then_some((start, end));
             Some(())
         }
         _ => s.skip(),

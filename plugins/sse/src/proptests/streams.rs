@@ -336,3 +336,38 @@ fn responses_data_with_leading_spaces_is_remembered_where_it_stands() {
     assert_eq!(expected.0, [aish_plugin_sdk::Event::Token("xyz".repeat(4))]);
     assert_eq!(through_transport("responses", &[stream.as_bytes()], true), expected);
 }
+
+/// Events printed with spaces after colons and commas (as Python's `json.dumps` prints them,
+/// and servers built on it send them) are read in runs too, and as a full parse reads them.
+#[test]
+fn events_printed_with_spaces_are_read_in_runs() {
+    for name in ["aish", "openai", "responses"] {
+        let mut stream = String::new();
+        for i in 0..3000 {
+            let data = match name {
+                "aish" => format!(r#"{{"event": "token", "data": {{"token": "t{i} "}}}}"#),
+                "openai" => format!(
+                    r#"{{"id": "c1", "object": "chat.completion.chunk", "choices": [{{"index": 0, "delta": {{"content": "t{i} "}}, "finish_reason": null}}]}}"#
+                ),
+                _ => format!(
+                    r#"{{"type": "response.output_text.delta", "sequence_number": {}, "item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": "t{i} ", "logprobs": []}}"#,
+                    i + 1
+                ),
+            };
+            stream.push_str(&format!("data: {data}\n\n"));
+        }
+        stream.push_str(match name {
+            "aish" => "event: done\ndata: {}\n\n",
+            "openai" => "data: [DONE]\n\n",
+            _ => "data: {\"type\": \"response.completed\", \"response\": {\"status\": \"completed\", \"output\": []}}\n\n",
+        });
+        for size in [stream.len(), 4_099] {
+            let chunks: Vec<&[u8]> = stream.as_bytes().chunks(size).collect();
+            let expected = through_transport(name, &chunks, false);
+            assert!(expected.1, "{name}: the stream ends the answer");
+            assert_eq!(through_transport(name, &chunks, true), expected, "{name}, reads of {size} bytes");
+        }
+        let signals = signals_for(name, stream.as_bytes());
+        assert!(signals < 600, "{name}: {signals} signals for 3,000 events");
+    }
+}
