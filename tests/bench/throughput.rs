@@ -105,6 +105,13 @@ fn body(dialect: &str) -> Vec<u8> {
                 CHUNKS + 9
             ));
         }
+        // Tekton's Rhetor (not in the report's table; `-- --repeat plugin rhetor`).
+        "rhetor" => {
+            for i in 0..CHUNKS {
+                event(format!("data: {}\n\n", json!({"type": "chunk", "content": token(i)})));
+            }
+            event("data: {\"type\":\"complete\"}\n\n".into());
+        }
         // "aish-ids": with an ID each, as servers that support resuming send them.
         _ => {
             for i in 0..CHUNKS {

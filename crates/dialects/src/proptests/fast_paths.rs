@@ -182,6 +182,41 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn rhetor_chunks_read_the_same_as_a_whole_parse(
+        content in text(),
+        extra in extras(),
+        kind in prop_oneof![4 => Just("chunk"), 1 => Just("complete"), 1 => Just("status")],
+        content_value in prop_oneof![4 => Just(None), 1 => Just(Some(Value::Null)), 1 => Just(Some(json!(3)))],
+        twice in prop::option::of(prop_oneof![Just("type"), Just("content")]),
+        first_extra in any::<bool>(),
+    ) {
+        let mut fields = vec![
+            ("type".to_owned(), json!(kind)),
+            ("content".to_owned(), content_value.unwrap_or_else(|| json!(content))),
+        ];
+        if first_extra {
+            fields.splice(0..0, extra);
+        } else {
+            fields.extend(extra);
+        }
+        if let Some(key) = twice {
+            fields.push((key.to_owned(), json!("again")));
+        }
+        let data = object(&fields);
+        // The whole parse keeps the last of a field given twice.
+        let value: Value = serde_json::from_str(&data).unwrap();
+        let expected = match value["type"].as_str() {
+            Some("chunk") => value["content"].as_str().unwrap_or("").to_owned(),
+            _ => String::new(),
+        };
+        prop_assert_eq!(through("rhetor", "message", &data), Ok(expected), "{}", data);
+    }
+}
+
 /// The answer the second of two events gives, after the first, through one dialect.
 fn after(name: &str, event: &str, first: &str, second: &str) -> Result<String, ()> {
     let mut d = dialect(name);
@@ -222,12 +257,13 @@ proptest! {
         a in "[a-z ]{0,8}",
         b in text(),
         change in 0u8..7,
-        which in 0usize..3,
+        which in 0usize..4,
     ) {
         let (name, event, template) = [
             ("openai", "message", r#"{"id":"c","choices":[{"index":0,"delta":{"content":"TEXT"},"logprobs":null,"finish_reason":null}],"usage":null}"#),
             ("anthropic", "content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"TEXT"}}"#),
             ("aish", "message", r#"{"event":"token","data":{"token":"TEXT"},"extra":null}"#),
+            ("rhetor", "message", r#"{"type":"chunk","content":"TEXT","context_id":"c1","finish_reason":null}"#),
         ][which];
         let first = template.replacen("TEXT", &a, 1);
         let text = json!(b).to_string();

@@ -3,14 +3,19 @@
 //! session id), since Rhetor keeps the conversation itself; `{"type":"chunk","content":…}`
 //! messages up to `complete` (or `error`) out.
 
+use std::borrow::Cow;
+
 use aish_plugin_sdk::{Event, Outgoing, TransportError};
 use serde_json::{Value, json};
 
 use crate::provider::{Config, HttpShape, Message, Progress, Provider, Tally, WholeAnswer, parse_json};
+use crate::skim::{self, Skim};
 
-/// The `rhetor` dialect.
+/// The `rhetor` dialect; remembers the bytes around the last chunk's text.
 #[derive(Debug, Default)]
-pub(crate) struct Rhetor;
+pub(crate) struct Rhetor {
+    memo: skim::Memo,
+}
 
 impl Provider for Rhetor {
     fn name(&self) -> &'static str {
@@ -51,6 +56,9 @@ impl Provider for Rhetor {
         tally: &mut Tally,
         out: &mut Vec<Event>,
     ) -> Result<Progress, TransportError> {
+        if self.memo.read_token(message.data, "", |memo| chunk_text(message.data, memo), tally, out) {
+            return Ok(Progress::More);
+        }
         let value: Value = parse_json(self.name(), message.data)?;
         match value.get("type").and_then(Value::as_str) {
             Some("chunk") => {
@@ -75,6 +83,30 @@ impl Provider for Rhetor {
             _ => Ok(Progress::More),
         }
     }
+}
+
+/// The text of a `chunk` message (nearly every message of an answer), read in one pass with no
+/// tree when its `type` and `content` are strings given once; other fields are skipped, as the
+/// whole parse ignores them. `None` at any other message or shape, which serde then reads in
+/// full.
+fn chunk_text<'a>(data: &'a str, memo: &mut skim::Memo) -> Option<Cow<'a, str>> {
+    let (mut text, mut seen, mut span, mut chunk) = (None, 0, (0, 0), false);
+    let free = skim::object(data, |key, s| match key {
+        k if skim::is(k, "type") => {
+            skim::first(&mut seen, 1)?;
+            chunk = skim::is(&s.string()?, "chunk");
+            Some(())
+        }
+        k if skim::is(k, "content") => {
+            skim::first(&mut seen, 2).and_then(|()| skim::text(s, &mut text, &mut span, Skim::string))
+        }
+        _ => s.skip(),
+    })?;
+    if !chunk {
+        return None;
+    }
+    memo.learn(data, span, "", free);
+    text
 }
 
 #[cfg(test)]

@@ -77,6 +77,7 @@ fn provider_stream(dialect: &str, pieces: &[Piece]) -> Vec<u8> {
                     "anthropic" => format!(
                         r#"{{"type":"content_block_delta","index":{variant},"delta":{{"type":"text_delta","text":{text}}}{padding}}}"#
                     ),
+                    "rhetor" => format!(r#"{{"type":"chunk","content":{text}{padding},"context_id":"c{variant}"}}"#),
                     "responses" => {
                         // Now and then a number no run takes (a sign, a fraction), or a zero.
                         let number = match (sequence % 7, variant) {
@@ -130,6 +131,9 @@ fn provider_stream(dialect: &str, pieces: &[Piece]) -> Vec<u8> {
                         "content_block_start",
                         r#"{"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}"#,
                     ),
+                    ("rhetor", 0) => ("", r#"{"type":"status","message":"thinking"}"#),
+                    ("rhetor", 1) => ("", r#"{"type":"chunk","content":7}"#),
+                    ("rhetor", _) => ("", r#"{"type":"chunk","content":"x","content":"y"}"#),
                     ("responses", 0) => (
                         "response.output_item.added",
                         r#"{"type":"response.output_item.added","sequence_number":1,"output_index":1,"item":{"type":"function_call","id":"fc_1","call_id":"call_1","name":"f","arguments":""}}"#,
@@ -156,6 +160,7 @@ fn provider_stream(dialect: &str, pieces: &[Piece]) -> Vec<u8> {
     out.push_str(match dialect {
         "openai" => "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
         "anthropic" => "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+        "rhetor" => "data: {\"type\":\"complete\",\"metadata\":{\"model\":\"m\"}}\n\n",
         "responses" => "event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":99,\"response\":{\"status\":\"completed\",\"output\":[],\"usage\":{\"input_tokens\":1,\"output_tokens\":3}}}\n\n",
         _ => "event: done\ndata: {}\n\n",
     });
@@ -199,7 +204,7 @@ proptest! {
     /// reading each in full, for every dialect with such events, whatever the reads.
     #[test]
     fn sse_remembered_events_read_as_in_full(
-        name in prop::sample::select(&["openai", "anthropic", "aish", "responses"][..]),
+        name in prop::sample::select(&["openai", "anthropic", "aish", "responses", "rhetor"][..]),
         pieces in prop::collection::vec(piece(), 0..40),
         cuts in prop::collection::vec(any::<Index>(), 0..12),
     ) {
