@@ -168,6 +168,16 @@ impl<'a> Skim<'a> {
         Some(false)
     }
 
+    /// Whether the next value is `false` (read if so).
+    pub(crate) fn is_false(&mut self) -> Option<bool> {
+        self.peek()?;
+        if is(self.text.get(self.at..self.at + 5).unwrap_or(""), "false") {
+            self.at += 5;
+            return Some(true);
+        }
+        Some(false)
+    }
+
     /// Skips any value.
     pub(crate) fn skip(&mut self) -> Option<()> {
         if self.text_read && self.peek()? == b'"' {

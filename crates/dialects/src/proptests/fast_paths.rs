@@ -217,6 +217,56 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn ollama_lines_read_the_same_as_a_whole_parse(
+        content in text(),
+        extra in extras(),
+        inner_extra in prop_oneof![3 => Just(None), 1 => Just(Some(("thinking", json!("hm")))), 1 => Just(Some(("tool_calls", json!([{"function": {"name": "f", "arguments": {}}}]))))],
+        content_value in prop_oneof![4 => Just(None), 1 => Just(Some(Value::Null)), 1 => Just(Some(json!(3)))],
+        done in prop_oneof![3 => Just(Some(json!(false))), 1 => Just(Some(json!(true))), 1 => Just(Some(Value::Null)), 1 => Just(None)],
+        error in any::<bool>(),
+        twice in prop::option::of(prop_oneof![Just("message"), Just("done")]),
+    ) {
+        let mut message = vec![("role".to_owned(), json!("assistant")), ("content".to_owned(), content_value.unwrap_or_else(|| json!(content)))];
+        message.extend(inner_extra.map(|(k, v)| (k.to_owned(), v)));
+        let mut fields = vec![
+            ("model".to_owned(), json!("llama3.2")),
+            ("created_at".to_owned(), json!("2024-07-22T20:41:33.123456Z")),
+            ("message".to_owned(), Value::Null),
+        ];
+        fields.extend(done.map(|d| ("done".to_owned(), d)));
+        if error {
+            fields.push(("error".to_owned(), json!("model not found")));
+        }
+        fields.extend(extra);
+        if let Some(key) = twice {
+            fields.push((key.to_owned(), json!(false)));
+        }
+        let data = object(&fields).replacen("\"message\":null", &format!("\"message\":{}", object(&message)), 1);
+        // The whole parse keeps the last of a field given twice.
+        let value: Value = serde_json::from_str(&data).unwrap();
+        let expected = match value.get("error") {
+            Some(_) => String::new(),
+            None => value.pointer("/message/content").and_then(Value::as_str).unwrap_or("").to_owned(),
+        };
+        prop_assert_eq!(through("ollama", "message", &data), Ok(expected), "{}", data);
+        // A tool call in the line is never lost to the fast path, nor the answer's end.
+        let mut out = Vec::new();
+        let progress = dialect("ollama").on_message(&Message { event: "message", data: &data, id: "" }, &mut out);
+        let ends = value.get("error").is_some() || value.get("done") == Some(&json!(true));
+        prop_assert_eq!(matches!(progress, Ok(crate::Progress::Finished)), ends, "{}", data);
+        let calls = out.iter().filter(|e| matches!(e, aish_plugin_sdk::Event::ToolCall(_))).count();
+        let sent = match value.get("error") {
+            Some(_) => 0,
+            None => value.pointer("/message/tool_calls").and_then(Value::as_array).map_or(0, Vec::len),
+        };
+        prop_assert_eq!(calls, sent, "{}", data);
+    }
+}
+
 /// The answer the second of two events gives, after the first, through one dialect.
 fn after(name: &str, event: &str, first: &str, second: &str) -> Result<String, ()> {
     let mut d = dialect(name);

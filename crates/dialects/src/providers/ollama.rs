@@ -4,6 +4,8 @@
 //! (`prompt_eval_count`, `eval_count`) on the last; tool calls arrive whole in
 //! `message.tool_calls`.
 
+use std::borrow::Cow;
+
 use aish_plugin_sdk::{Event, Outgoing, ToolCall, TransportError};
 use serde_json::{Value, json};
 
@@ -11,6 +13,7 @@ use crate::conversation::chat_messages;
 use crate::provider::{
     Config, Framing, HttpShape, Message, Progress, Provider, Tally, WholeAnswer, parse_json, text_at, usage_at,
 };
+use crate::skim::{self, Skim};
 use crate::tools::call;
 
 /// The `ollama` dialect.
@@ -66,6 +69,10 @@ impl Provider for Ollama {
         if line.trim().is_empty() {
             return Ok(Progress::More);
         }
+        if let Some(text) = content_line(line) {
+            tally.token(out, &text);
+            return Ok(Progress::More);
+        }
         let value: Value = parse_json(self.name(), line)?;
         if let Some(error) = value.get("error") {
             let text = error.as_str().map(str::to_owned).unwrap_or_else(|| error.to_string());
@@ -88,6 +95,32 @@ impl Provider for Ollama {
         }
         Ok(Progress::More)
     }
+}
+
+/// The text of a line that is one more piece of the answer (nearly every line): read in one
+/// pass with no tree when its `message.content` is a string given once, `done` is `false` (or
+/// absent) and there is no `error` and no tool call. Other fields (`model`, `created_at`, the
+/// message's `role`, a reasoning model's `thinking`) are skipped, as the whole parse ignores
+/// them. `None` at any other line, which serde then reads in full.
+fn content_line(line: &str) -> Option<Cow<'_, str>> {
+    let (mut text, mut seen, mut span) = (None, 0, (0, 0));
+    skim::object(line, |key, s| match key {
+        k if skim::is(k, "message") => {
+            skim::first(&mut seen, 1)?;
+            let mut inner = 0;
+            s.object(|key, s| match key {
+                k if skim::is(k, "content") => {
+                    skim::first(&mut inner, 1).and_then(|()| skim::text(s, &mut text, &mut span, Skim::string))
+                }
+                k if skim::is(k, "tool_calls") => None,
+                _ => s.skip(),
+            })
+        }
+        k if skim::is(k, "done") => skim::first(&mut seen, 2).and_then(|()| s.is_false()?.then_some(())),
+        k if skim::is(k, "error") => None,
+        _ => s.skip(),
+    })?;
+    text
 }
 
 /// The calls in `message.tool_calls[].function` (`name`, `arguments` as an object).
