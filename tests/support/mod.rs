@@ -16,10 +16,26 @@ use aish::config::Config;
 use aish::plugin::{Registry, Runtime};
 use aish::transport::{ConnectOptions, Connector, Event, Outgoing, TransportError};
 
-/// One compiled-component cache for the whole test run, so each plugin compiles once.
+/// The compiled-component cache [`shared_cache`] makes.
+static CACHE: OnceLock<tempfile::TempDir> = OnceLock::new();
+
+/// One compiled-component cache for the whole test run, so each plugin compiles once. A static
+/// is never dropped: the folder (a few hundred MB of compiled plugins) is removed when the test
+/// process exits, or every run would leave one behind.
 pub fn shared_cache() -> &'static Path {
-    static CACHE: OnceLock<tempfile::TempDir> = OnceLock::new();
-    CACHE.get_or_init(|| tempfile::tempdir().expect("temp dir")).path()
+    CACHE
+        .get_or_init(|| {
+            extern "C" fn remove_cache() {
+                if let Some(dir) = CACHE.get() {
+                    let _ = std::fs::remove_dir_all(dir.path());
+                }
+            }
+            // SAFETY: `remove_cache` is a plain function that neither unwinds nor returns a
+            // value, as `atexit` requires.
+            unsafe { libc::atexit(remove_cache) };
+            tempfile::tempdir().expect("temp dir")
+        })
+        .path()
 }
 
 /// One plugin runtime for the whole test process.
