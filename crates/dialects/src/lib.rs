@@ -121,8 +121,8 @@ impl Dialect {
     /// same event name and the same bytes around a JSON string there (and around any
     /// well-formed string at the shape's `free` span, and any JSON integer serde reads at its
     /// `number` span) means that string as a token, and can be read with [`Dialect::on_text`]
-    /// without parsing it again. Its event ID (a transport's
-    /// resume point) does not change that meaning: such messages may differ in it too.
+    /// without parsing it again. Its event ID (a transport's resume point) does not change
+    /// that meaning: such messages may differ in it too.
     pub fn text_shape(&self) -> Option<TextShape> {
         self.tally.alone
     }

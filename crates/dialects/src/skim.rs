@@ -160,22 +160,18 @@ impl<'a> Skim<'a> {
 
     /// Whether the next value is `null` (read if so).
     pub(crate) fn null(&mut self) -> Option<bool> {
-        self.peek()?;
-        if is(self.text.get(self.at..self.at + 4).unwrap_or(""), "null") {
-            self.at += 4;
-            return Some(true);
-        }
-        Some(false)
+        self.literal("null")
     }
 
     /// Whether the next value is `false` (read if so).
     pub(crate) fn is_false(&mut self) -> Option<bool> {
+        self.literal("false")
+    }
+
+    /// Whether the next value is the literal `word` (read if so); `None` at the end of the text.
+    fn literal(&mut self, word: &str) -> Option<bool> {
         self.peek()?;
-        if is(self.text.get(self.at..self.at + 5).unwrap_or(""), "false") {
-            self.at += 5;
-            return Some(true);
-        }
-        Some(false)
+        Some(self.word(word).is_some())
     }
 
     /// Skips any value.

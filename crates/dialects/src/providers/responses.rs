@@ -96,19 +96,11 @@ impl Provider for Responses {
             out.push(tally.done());
             return Ok(Progress::Finished);
         }
-        if let Some((text, shape)) = text_delta(data) {
+        // The data as it came (the reader skips JSON's whitespace itself): the shape's offsets
+        // are then the data's own.
+        if let Some((text, shape)) = text_delta(message.data) {
             match shape {
-                Some(shape) => {
-                    // The shape's offsets are in the data as it came, before the trim.
-                    let trimmed = data.as_ptr() as usize - message.data.as_ptr() as usize;
-                    let shift = |(start, stop): (usize, usize)| (start + trimmed, stop + trimmed);
-                    let shape = TextShape {
-                        text: shift(shape.text),
-                        free: shape.free.map(shift),
-                        number: shape.number.map(shift),
-                    };
-                    tally.token_alone(out, &text, shape);
-                }
+                Some(shape) => tally.token_alone(out, &text, shape),
                 None => tally.token(out, &text),
             }
             return Ok(Progress::More);
