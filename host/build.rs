@@ -15,7 +15,10 @@ const PROFILE: &str = "plugin";
 fn main() {
     let host_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = host_dir.parent().expect("host/ sits in the workspace").to_path_buf();
-    for watched in ["wit", "plugin-sdk", "crates", "plugins", "tests/plugins", "Cargo.lock", "host/templates"] {
+    // Cargo.toml holds the plugins' build profile.
+    for watched in
+        ["wit", "plugin-sdk", "crates", "plugins", "tests/plugins", "Cargo.toml", "Cargo.lock", "host/templates"]
+    {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
 

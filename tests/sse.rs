@@ -288,6 +288,23 @@ async fn malformed_stream_is_a_protocol_error_after_the_good_part() {
     assert!(error.message.starts_with("openai stream:"), "{}", error.message);
 }
 
+/// JSON refuses a raw control character in a string. The remembered-event loop that reads
+/// runs of tokens (in WebAssembly SIMD in the plugin) must stop at one, up to 0x1f, as the full
+/// parse does, while a space (0x20) is text like any other.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_raw_control_character_in_a_run_fails_the_answer_after_the_run() {
+    for bad in ["\u{1f}", "\u{1}", "\t"] {
+        let token = |text: &str| format!("data: {{\"event\":\"token\",\"data\":{{\"token\":\"{text}\"}}}}\n\n");
+        let good: String = (0..40).map(|i| token(&format!("t {i}"))).collect();
+        // One part: the bad event comes in the same read as the run before it.
+        let body = format!("{good}{}{}", token(&format!("x{bad}y")), token("never"));
+        let answer = raw_dialect("aish", Reply::sse([body.as_str()])).await;
+        assert_eq!(answer.text(), (0..40).map(|i| format!("t {i}")).collect::<String>(), "{bad:?}");
+        let error = answer.error.unwrap_or_else(|| panic!("{bad:?} in a string was taken as text"));
+        assert_eq!(error.kind, ErrorKind::Protocol, "{bad:?}: {}", error.message);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn connection_refused_is_a_connect_error() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();

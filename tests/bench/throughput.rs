@@ -351,7 +351,12 @@ fn main() {
         "{:<18} {:>7} {:>16} {:>16} {:>16} {:>16}",
         "stream", "MiB", wire_name, "native parse", "wasm plugin", "aish -c"
     );
+    // `-- --only STREAM`: that stream's rows alone.
+    let only = args.iter().position(|a| a == "--only").and_then(|at| args.get(at + 1));
     for stream in ["openai", "openai-obfuscated", "responses", "anthropic", "aish", "aish-ids"] {
+        if only.is_some_and(|only| only != stream) {
+            continue;
+        }
         let body = body(stream);
         let dialect = dialect_of(stream);
         let served = Served::start(stream);

@@ -118,7 +118,7 @@ fn lanes_at(bytes: &[u8], at: usize) -> Lanes {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod imp {
     use core::arch::wasm32::{
-        i8x16_eq, u8x16_all_true, u8x16_bitmask, u8x16_lt, u8x16_splat, v128, v128_load, v128_or,
+        i8x16_eq, u8x16_all_true, u8x16_bitmask, u8x16_min, u8x16_splat, v128, v128_load, v128_or,
     };
 
     pub(super) type Vector = v128;
@@ -139,7 +139,9 @@ mod imp {
     pub(super) fn specials(x: v128) -> u32 {
         let quote = i8x16_eq(x, u8x16_splat(b'"'));
         let slash = i8x16_eq(x, u8x16_splat(b'\\'));
-        let control = u8x16_lt(x, u8x16_splat(0x20));
+        // `u8x16_lt` becomes four instructions in wasmtime (a minimum, a compare and a
+        // negation by all ones); a byte below 0x20 is one whose minimum with 0x1f is itself.
+        let control = i8x16_eq(u8x16_min(x, u8x16_splat(0x1f)), x);
         u32::from(u8x16_bitmask(v128_or(v128_or(quote, slash), control)))
     }
 
