@@ -9,6 +9,11 @@ use std::process::{Command, exit};
 
 use sha2::Digest as _;
 
+// The same reading of a component's manifest section and exports that aish does for user
+// plugins, done here once for the built-in ones.
+#[path = "src/plugin/parts.rs"]
+mod parts;
+
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "plugin";
 
@@ -49,9 +54,13 @@ fn main() {
         let sha256: [u8; 32] = sha2::Sha256::digest(&bytes).into();
         let embedded = out_dir.join(format!("{name}.wasm"));
         fs::write(&embedded, &bytes).unwrap_or_else(|e| panic!("write {}: {e}", embedded.display()));
+        let parts = parts::read(&bytes, "aish:manifest").unwrap_or_else(|why| panic!("{}: {why}", wasm.display()));
+        let manifest = parts.section.unwrap_or_else(|| panic!("{} has no manifest section", wasm.display()));
         code.push_str(&format!(
-            "    Builtin {{ name: {name:?}, bytes: include_bytes!({:?}), sha256: {sha256:?} }},\n",
-            embedded.display().to_string()
+            "    Builtin {{ name: {name:?}, bytes: include_bytes!({:?}), sha256: {sha256:?}, manifest: {manifest:?}, \
+             exports: &{:?} }},\n",
+            embedded.display().to_string(),
+            parts.exports
         ));
     }
     code.push_str("];\n");

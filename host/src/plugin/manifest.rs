@@ -153,6 +153,13 @@ impl Manifest {
         Manifest::parse(&text, SECTION, parts.contract?)
     }
 
+    /// The manifest of a built-in plugin, from its section's text and its exports as the build
+    /// read them (see `plugin::parts`).
+    pub(crate) fn builtin(section: &str, exports: &[&str]) -> Result<Manifest, ManifestError> {
+        let exports: Vec<String> = exports.iter().map(|e| (*e).to_owned()).collect();
+        Manifest::parse(section, SECTION, contract(&exports)?)
+    }
+
     /// The manifest for a component: its own section when it has one, else `text` read from
     /// `origin` (a `plugin.toml` beside it or a file the user named).
     pub fn for_component(bytes: &[u8], text: Option<(&str, &str)>) -> Result<(Manifest, Origin), ManifestError> {
@@ -225,58 +232,8 @@ struct Parts {
 
 impl Parts {
     fn read(bytes: &[u8]) -> Result<Parts, ManifestError> {
-        if !wasmparser::Parser::is_component(bytes) {
-            let why = if wasmparser::Parser::is_core_wasm(bytes) { "a core module" } else { "not WebAssembly" };
-            return Err(ManifestError::NotComponent(why.to_owned()));
-        }
-        // Top level (written by `plugin add`) first; else inside the core module (where the
-        // Rust SDK's link section lands).
-        let (mut section, mut nested) = (None, None);
-        let mut exports = Vec::new();
-        let broken = |e: wasmparser::BinaryReaderError| ManifestError::NotComponent(e.message().to_owned());
-        // Nested modules and components have exports of their own; only the outer ones count.
-        let (mut parser, mut outer) = (wasmparser::Parser::new(0), Vec::new());
-        let mut data = bytes;
-        loop {
-            let payload = match parser.parse(data, true).map_err(broken)? {
-                wasmparser::Chunk::Parsed { consumed, payload } => {
-                    data = &data[consumed..];
-                    payload
-                }
-                wasmparser::Chunk::NeedMoreData(_) => {
-                    return Err(ManifestError::NotComponent("it is cut short".into()));
-                }
-            };
-            match payload {
-                wasmparser::Payload::ModuleSection { parser: inner, .. }
-                | wasmparser::Payload::ComponentSection { parser: inner, .. } => {
-                    outer.push(std::mem::replace(&mut parser, inner));
-                }
-                wasmparser::Payload::End(_) => match outer.pop() {
-                    Some(up) => parser = up,
-                    None => break,
-                },
-                // Function bodies say nothing of the manifest or the exports: the start of every
-                // aish run reads each built-in plugin's sections, never its code.
-                wasmparser::Payload::CodeSectionStart { size, .. } => {
-                    parser.skip_section();
-                    data = data
-                        .get(size as usize..)
-                        .ok_or_else(|| ManifestError::NotComponent("it is cut short".into()))?;
-                }
-                wasmparser::Payload::CustomSection(custom) if custom.name() == SECTION => {
-                    let slot = if outer.is_empty() { &mut section } else { &mut nested };
-                    slot.get_or_insert_with(|| String::from_utf8_lossy(custom.data()).into_owned());
-                }
-                wasmparser::Payload::ComponentExportSection(reader) if outer.is_empty() => {
-                    for export in reader {
-                        exports.push(export.map_err(broken)?.name.name.to_owned());
-                    }
-                }
-                _ => {}
-            }
-        }
-        Ok(Parts { section: section.or(nested), contract: contract(&exports) })
+        let parts = super::parts::read(bytes, SECTION).map_err(ManifestError::NotComponent)?;
+        Ok(Parts { section: parts.section, contract: contract(&parts.exports) })
     }
 }
 
@@ -337,6 +294,17 @@ mod tests {
 
     fn component(name: &str) -> Vec<u8> {
         crate::plugin::BUILTIN_PLUGINS.iter().find(|b| b.name == name).map(|b| b.bytes.to_vec()).unwrap()
+    }
+
+    /// What the build read of each built-in plugin is what reading its embedded bytes gives.
+    #[test]
+    fn built_in_manifests_read_by_the_build_match_their_bytes() {
+        assert!(crate::plugin::BUILTIN_PLUGINS.len() >= 9, "every built-in plugin is embedded");
+        for builtin in crate::plugin::BUILTIN_PLUGINS {
+            let from_bytes = Manifest::from_component(builtin.bytes).expect("a manifest in its bytes");
+            assert_eq!(Manifest::builtin(builtin.manifest, builtin.exports).unwrap(), from_bytes, "{}", builtin.name);
+            assert_eq!(from_bytes.name, builtin.name);
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod idle;
 pub mod manage;
 pub mod manifest;
 pub mod native;
+mod parts;
 pub mod registry;
 pub mod runtime;
 pub mod stage;
@@ -34,6 +35,10 @@ pub struct Builtin {
     pub bytes: &'static [u8],
     /// SHA-256 of the bytes, computed when aish was built.
     pub sha256: [u8; 32],
+    /// The text of its manifest section, read when aish was built.
+    pub manifest: &'static str,
+    /// The names its component exports, read when aish was built.
+    pub exports: &'static [&'static str],
 }
 
 include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));

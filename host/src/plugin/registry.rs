@@ -39,6 +39,20 @@ impl Plugin {
         Self::with_digest(bytes, digest, source)
     }
 
+    /// A built-in plugin, from what the build read of it: its bytes are not read at all until
+    /// it is compiled.
+    fn builtin(builtin: &super::Builtin) -> Result<Plugin, PluginError> {
+        let manifest = Manifest::builtin(builtin.manifest, builtin.exports)
+            .map_err(|e| PluginError::Invalid { plugin: "built-in plugin".into(), why: e.to_string() })?;
+        Ok(Plugin {
+            manifest,
+            bytes: bytes::Bytes::from_static(builtin.bytes),
+            digest: builtin.sha256,
+            source: Source::Builtin,
+            overrides_builtin: false,
+        })
+    }
+
     /// A plugin whose bytes' SHA-256 is already known.
     fn with_digest(bytes: bytes::Bytes, digest: [u8; 32], source: Source) -> Result<Plugin, PluginError> {
         let label = match &source {
@@ -85,7 +99,7 @@ impl Registry {
         let mut registry = Registry::default();
         let mut warnings = Vec::new();
         for builtin in BUILTIN_PLUGINS {
-            match Plugin::with_digest(bytes::Bytes::from_static(builtin.bytes), builtin.sha256, Source::Builtin) {
+            match Plugin::builtin(builtin) {
                 Ok(plugin) => {
                     registry.plugins.insert(plugin.manifest.name.clone(), plugin);
                 }

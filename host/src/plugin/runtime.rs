@@ -11,7 +11,7 @@ mod stderr;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
@@ -218,11 +218,16 @@ pub enum StagePre {
     V0_3(v0_3_0::stage::StagePluginPre<HostState>),
 }
 
+/// Defines the host functions of one kind of plugin in a linker.
+type DefineHost = fn(&mut Linker<HostState>) -> wasmtime::Result<()>;
+
 /// Loads and runs plugins.
 pub struct Runtime {
     engine: Engine,
-    linker: Linker<HostState>,
-    stage_linker: Linker<HostState>,
+    /// Each linker is made when a plugin of its kind is first prepared: a command that runs no
+    /// plugin (or no stage) does not pay for defining hundreds of host functions.
+    linker: OnceLock<Linker<HostState>>,
+    stage_linker: OnceLock<Linker<HostState>>,
     cache: ComponentCache,
     loaded: Mutex<Prepared<TransportPre>>,
     stages: Mutex<Prepared<StagePre>>,
@@ -235,38 +240,47 @@ impl Runtime {
         let mut config = Config::new();
         config.epoch_interruption(true).wasm_component_model(true);
         let engine = Engine::new(&config).map_err(|e| PluginError::Engine(e.to_string()))?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| PluginError::Engine(e.to_string()))?;
-        // Every supported version's imports at once: a component picks its own by name.
-        v0_1_0::TransportPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, enter_host)
-            .map_err(|e| PluginError::Engine(e.to_string()))?;
-        v0_2_0::TransportPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, enter_host)
-            .map_err(|e| PluginError::Engine(e.to_string()))?;
-        v0_3_0::TransportPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, enter_host)
-            .map_err(|e| PluginError::Engine(e.to_string()))?;
-        // Stage plugins get logging and nothing else (not even HTTP).
-        let mut stage_linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut stage_linker).map_err(|e| PluginError::Engine(e.to_string()))?;
-        v0_1_0::stage::StagePlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut stage_linker, enter_host)
-            .map_err(|e| PluginError::Engine(e.to_string()))?;
-        v0_2_0::stage::StagePlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut stage_linker, enter_host)
-            .map_err(|e| PluginError::Engine(e.to_string()))?;
-        v0_3_0::stage::StagePlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut stage_linker, enter_host)
-            .map_err(|e| PluginError::Engine(e.to_string()))?;
         Ok(Runtime {
             cache: ComponentCache::new(cache_dir, &engine),
             _ticker: EpochTicker::start(engine.clone()),
             engine,
-            linker,
-            stage_linker,
+            linker: OnceLock::new(),
+            stage_linker: OnceLock::new(),
             loaded: Mutex::new(HashMap::new()),
             stages: Mutex::new(HashMap::new()),
         })
     }
 
+    /// The linker for `kind`'s plugins, made on first use.
+    fn linker(&self, kind: super::PluginKind) -> Result<&Linker<HostState>, PluginError> {
+        let (made, define): (_, DefineHost) = match kind {
+            super::PluginKind::Transport => (&self.linker, |linker| {
+                wasmtime_wasi::p2::add_to_linker_async(linker)?;
+                // Every supported version's imports at once: a component picks its own by name.
+                v0_1_0::TransportPlugin::add_to_linker::<HostState, HasSelf<HostState>>(linker, enter_host)?;
+                v0_2_0::TransportPlugin::add_to_linker::<HostState, HasSelf<HostState>>(linker, enter_host)?;
+                v0_3_0::TransportPlugin::add_to_linker::<HostState, HasSelf<HostState>>(linker, enter_host)
+            }),
+            // Stage plugins get logging and nothing else (not even HTTP).
+            super::PluginKind::Stage => (&self.stage_linker, |linker| {
+                wasmtime_wasi::p2::add_to_linker_async(linker)?;
+                v0_1_0::stage::StagePlugin::add_to_linker::<HostState, HasSelf<HostState>>(linker, enter_host)?;
+                v0_2_0::stage::StagePlugin::add_to_linker::<HostState, HasSelf<HostState>>(linker, enter_host)?;
+                v0_3_0::stage::StagePlugin::add_to_linker::<HostState, HasSelf<HostState>>(linker, enter_host)
+            }),
+        };
+        if let Some(linker) = made.get() {
+            return Ok(linker);
+        }
+        let mut linker = Linker::new(&self.engine);
+        define(&mut linker).map_err(|e| PluginError::Engine(e.to_string()))?;
+        // Two threads may both have made one: either serves.
+        Ok(made.get_or_init(|| linker))
+    }
+
     /// Compiles (or loads from cache) a transport plugin and checks it fits this aish.
     pub fn prepare(&self, plugin: &Plugin) -> Result<TransportPre, PluginError> {
-        self.prepare_kind(plugin, super::PluginKind::Transport, &self.linker, &self.loaded, |pre, version| {
+        self.prepare_kind(plugin, super::PluginKind::Transport, &self.loaded, |pre, version| {
             Ok(match version {
                 "0.1.0" => TransportPre::V0_1(v0_1_0::TransportPluginPre::new(pre)?),
                 "0.2.0" => TransportPre::V0_2(v0_2_0::TransportPluginPre::new(pre)?),
@@ -277,7 +291,7 @@ impl Runtime {
 
     /// Compiles (or loads from cache) a stage plugin and checks it fits this aish.
     pub fn prepare_stage(&self, plugin: &Plugin) -> Result<StagePre, PluginError> {
-        self.prepare_kind(plugin, super::PluginKind::Stage, &self.stage_linker, &self.stages, |pre, version| {
+        self.prepare_kind(plugin, super::PluginKind::Stage, &self.stages, |pre, version| {
             Ok(match version {
                 "0.1.0" => StagePre::V0_1(v0_1_0::stage::StagePluginPre::new(pre)?),
                 "0.2.0" => StagePre::V0_2(v0_2_0::stage::StagePluginPre::new(pre)?),
@@ -290,7 +304,6 @@ impl Runtime {
         &self,
         plugin: &Plugin,
         kind: super::PluginKind,
-        linker: &Linker<HostState>,
         prepared: &Mutex<Prepared<P>>,
         typed: impl FnOnce(wasmtime::component::InstancePre<HostState>, &str) -> wasmtime::Result<P>,
     ) -> Result<P, PluginError> {
@@ -308,10 +321,10 @@ impl Runtime {
         let component: Component =
             off_async_workers(|| self.cache.load_or_compile(&self.engine, &plugin.bytes, &plugin.digest))
                 .map_err(|e| PluginError::Invalid { plugin: name.clone(), why: format!("it does not compile: {e}") })?;
-        let pre = linker
-            .instantiate_pre(&component)
-            .and_then(|pre| typed(pre, &plugin.manifest.wit))
-            .map_err(|e| PluginError::Invalid { plugin: name.clone(), why: crate::text::join_lines(&e.to_string()) })?;
+        let pre =
+            self.linker(kind)?.instantiate_pre(&component).and_then(|pre| typed(pre, &plugin.manifest.wit)).map_err(
+                |e| PluginError::Invalid { plugin: name.clone(), why: crate::text::join_lines(&e.to_string()) },
+            )?;
         prepared.lock().unwrap_or_else(PoisonError::into_inner).insert(key, pre.clone());
         Ok(pre)
     }
