@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store, UpdateDeadline};
+use wasmtime::{Config, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use self::stderr::StderrSink;
@@ -171,7 +171,7 @@ struct EpochTicker {
 }
 
 impl EpochTicker {
-    fn start(engine: Engine) -> Self {
+    fn start(engine: wasmtime::Engine) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         std::thread::Builder::new()
@@ -223,32 +223,54 @@ type DefineHost = fn(&mut Linker<HostState>) -> wasmtime::Result<()>;
 
 /// Loads and runs plugins.
 pub struct Runtime {
-    engine: Engine,
-    /// Each linker is made when a plugin of its kind is first prepared: a command that runs no
-    /// plugin (or no stage) does not pay for defining hundreds of host functions.
+    cache_dir: Option<PathBuf>,
+    /// The engine is made when a plugin is first needed, each linker when a plugin of its kind
+    /// is first prepared: a command that runs no plugin (or no stage) does not pay for setting
+    /// up a compiler, an epoch thread and hundreds of host functions.
+    engine: OnceLock<EngineCore>,
     linker: OnceLock<Linker<HostState>>,
     stage_linker: OnceLock<Linker<HostState>>,
-    cache: ComponentCache,
     loaded: Mutex<Prepared<TransportPre>>,
     stages: Mutex<Prepared<StagePre>>,
+}
+
+/// The engine, the compiled-plugin cache that matches it, and the thread that advances its
+/// epoch (until the engine is dropped).
+struct EngineCore {
+    engine: wasmtime::Engine,
+    cache: ComponentCache,
     _ticker: EpochTicker,
 }
 
 impl Runtime {
     /// A runtime that caches compiled plugins in `cache_dir` (none: compile every start).
     pub fn new(cache_dir: Option<PathBuf>) -> Result<Runtime, PluginError> {
-        let mut config = Config::new();
-        config.epoch_interruption(true).wasm_component_model(true);
-        let engine = Engine::new(&config).map_err(|e| PluginError::Engine(e.to_string()))?;
         Ok(Runtime {
-            cache: ComponentCache::new(cache_dir, &engine),
-            _ticker: EpochTicker::start(engine.clone()),
-            engine,
+            cache_dir,
+            engine: OnceLock::new(),
             linker: OnceLock::new(),
             stage_linker: OnceLock::new(),
             loaded: Mutex::new(HashMap::new()),
             stages: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The engine and its cache, made on first use.
+    fn engine(&self) -> Result<&EngineCore, PluginError> {
+        if let Some(engine) = self.engine.get() {
+            return Ok(engine);
+        }
+        let mut config = Config::new();
+        config.epoch_interruption(true).wasm_component_model(true);
+        let engine = wasmtime::Engine::new(&config).map_err(|e| PluginError::Engine(e.to_string()))?;
+        let made = EngineCore {
+            cache: ComponentCache::new(self.cache_dir.clone(), &engine),
+            _ticker: EpochTicker::start(engine.clone()),
+            engine,
+        };
+        // Two threads may both have made one: the first kept serves, the other's is dropped
+        // (its epoch thread with it).
+        Ok(self.engine.get_or_init(|| made))
     }
 
     /// The linker for `kind`'s plugins, made on first use.
@@ -272,7 +294,7 @@ impl Runtime {
         if let Some(linker) = made.get() {
             return Ok(linker);
         }
-        let mut linker = Linker::new(&self.engine);
+        let mut linker = Linker::new(&self.engine()?.engine);
         define(&mut linker).map_err(|e| PluginError::Engine(e.to_string()))?;
         // Two threads may both have made one: either serves.
         Ok(made.get_or_init(|| linker))
@@ -318,8 +340,9 @@ impl Runtime {
         if plugin.manifest.kind != kind {
             return Err(PluginError::WrongKind { plugin: name.clone(), kind: plugin.manifest.kind, wanted: kind });
         }
+        let engine = self.engine()?;
         let component: Component =
-            off_async_workers(|| self.cache.load_or_compile(&self.engine, &plugin.bytes, &plugin.digest))
+            off_async_workers(|| engine.cache.load_or_compile(&engine.engine, &plugin.bytes, &plugin.digest))
                 .map_err(|e| PluginError::Invalid { plugin: name.clone(), why: format!("it does not compile: {e}") })?;
         let pre =
             self.linker(kind)?.instantiate_pre(&component).and_then(|pre| typed(pre, &plugin.manifest.wit)).map_err(
@@ -339,11 +362,13 @@ impl Runtime {
         if still_used {
             return Ok(());
         }
-        self.cache.remove(digest).map(drop)
+        // Its compiled file is named after the engine's settings: only an engine can say which.
+        let engine = self.engine().map_err(std::io::Error::other)?;
+        engine.cache.remove(digest).map(drop)
     }
 
     /// A fresh store for one plugin instance under `grant`.
-    pub(crate) fn store(&self, plugin: &str, grant: &Grant) -> Store<HostState> {
+    pub(crate) fn store(&self, plugin: &str, grant: &Grant) -> Result<Store<HostState>, PluginError> {
         let stderr = StderrSink::new(plugin);
         // No files, no environment, no arguments, no sockets: WASI is there only because Rust's
         // standard library needs its clocks, random numbers and stdio.
@@ -366,7 +391,7 @@ impl Runtime {
             time_limit: grant.time_limit,
             stderr,
         };
-        let mut store = Store::new(&self.engine, state);
+        let mut store = Store::new(&self.engine()?.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_callback(|mut context| {
             let state = context.data_mut();
@@ -380,7 +405,7 @@ impl Runtime {
             Ok(UpdateDeadline::Yield(1))
         });
         store.set_epoch_deadline(1);
-        store
+        Ok(store)
     }
 }
 

@@ -22,7 +22,7 @@ pub async fn run_stage(
     let pre = runtime.prepare_stage(plugin).map_err(|e| e.to_string())?;
     // A stage gets no network, whatever its manifest asks for.
     let grant = Grant { http: None, socket: None, ..grant.clone() };
-    let mut store = runtime.store(name, &grant);
+    let mut store = runtime.store(name, &grant).map_err(|e| e.to_string())?;
     let context = context.to_string();
     // Every version's stage interface has the same shape; only the generated types differ.
     macro_rules! drive {

@@ -182,7 +182,7 @@ impl Connector {
         let plugin =
             self.registry.get(transport).ok_or_else(|| plugin_error(PluginError::NotFound(transport.to_owned())))?;
         let pre = self.runtime.prepare(plugin).map_err(plugin_error)?;
-        let store = self.runtime.store(transport, &grant);
+        let store = self.runtime.store(transport, &grant).map_err(plugin_error)?;
         TransportSession::connect(store, pre, &options).await
     }
 }
