@@ -54,7 +54,7 @@ fn main() {
         let sha256: [u8; 32] = sha2::Sha256::digest(&bytes).into();
         let embedded = out_dir.join(format!("{name}.wasm"));
         fs::write(&embedded, &bytes).unwrap_or_else(|e| panic!("write {}: {e}", embedded.display()));
-        let parts = parts::read(&bytes, "aish:manifest").unwrap_or_else(|why| panic!("{}: {why}", wasm.display()));
+        let parts = parts::read(&bytes).unwrap_or_else(|why| panic!("{}: {why}", wasm.display()));
         let manifest = parts.section.unwrap_or_else(|| panic!("{} has no manifest section", wasm.display()));
         code.push_str(&format!(
             "    Builtin {{ name: {name:?}, bytes: include_bytes!({:?}), sha256: {sha256:?}, manifest: {manifest:?}, \

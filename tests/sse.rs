@@ -289,8 +289,8 @@ async fn malformed_stream_is_a_protocol_error_after_the_good_part() {
 }
 
 /// JSON refuses a raw control character in a string. The remembered-event loop that reads
-/// runs of tokens (in WebAssembly SIMD in the plugin) must stop at one, up to 0x1f, as the full
-/// parse does, while a space (0x20) is text like any other.
+/// runs of tokens (in WebAssembly SIMD in the plugin) must stop at one, up to 0x1f, so that the
+/// full parse refuses it (a bound too low would take it as text; the tokens hold spaces).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_raw_control_character_in_a_run_fails_the_answer_after_the_run() {
     for bad in ["\u{1f}", "\u{1}", "\t"] {

@@ -309,7 +309,7 @@ fn main() {
     let cache = tempfile::tempdir().unwrap();
     let (registry, _) = Registry::discover(std::path::Path::new("/nonexistent"));
     let connector = Connector::new(
-        Arc::new(Runtime::new(Some(cache.path().to_path_buf())).unwrap()),
+        Arc::new(Runtime::new(Some(cache.path().to_path_buf()))),
         Arc::new(registry),
         Arc::new(Config::default()),
     );

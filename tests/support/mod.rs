@@ -41,7 +41,7 @@ pub fn shared_cache() -> &'static Path {
 /// One plugin runtime for the whole test process.
 pub fn runtime() -> Arc<Runtime> {
     static RUNTIME: OnceLock<Arc<Runtime>> = OnceLock::new();
-    RUNTIME.get_or_init(|| Arc::new(Runtime::new(Some(shared_cache().to_path_buf())).expect("runtime"))).clone()
+    RUNTIME.get_or_init(|| Arc::new(Runtime::new(Some(shared_cache().to_path_buf())))).clone()
 }
 
 /// The compiled test plugin `name` (from tests/plugins/).

@@ -139,8 +139,9 @@ mod imp {
     pub(super) fn specials(x: v128) -> u32 {
         let quote = i8x16_eq(x, u8x16_splat(b'"'));
         let slash = i8x16_eq(x, u8x16_splat(b'\\'));
-        // `u8x16_lt` becomes four instructions in wasmtime (a minimum, a compare and a
-        // negation by all ones); a byte below 0x20 is one whose minimum with 0x1f is itself.
+        // `u8x16_lt` becomes four instructions in wasmtime (a minimum and a compare, then an
+        // all-ones register made and xored to negate); a byte below 0x20 is one whose minimum
+        // with 0x1f is itself.
         let control = i8x16_eq(u8x16_min(x, u8x16_splat(0x1f)), x);
         u32::from(u8x16_bitmask(v128_or(v128_or(quote, slash), control)))
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::demo::DemoServer;
 use aish::config::{Config, ConfigError, Paths};
-use aish::plugin::{PluginError, Registry, Runtime};
+use aish::plugin::{Registry, Runtime};
 use aish::transport::Connector;
 
 /// Everything a command needs.
@@ -26,9 +26,6 @@ pub enum StartError {
     /// The config is wrong.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The plugin engine failed.
-    #[error(transparent)]
-    Plugin(#[from] PluginError),
     /// The demo server could not listen.
     #[error("cannot start the demo AIs on 127.0.0.1: {0}")]
     Demo(std::io::Error),
@@ -78,7 +75,7 @@ impl App {
         };
         let (registry, plugin_warnings) = Registry::discover(&paths.plugin_dir());
         warnings.extend(plugin_warnings);
-        let runtime = Runtime::new(Some(paths.component_cache_dir()))?;
+        let runtime = Runtime::new(Some(paths.component_cache_dir()));
         let connector = Connector::new(Arc::new(runtime), Arc::new(registry), Arc::new(config));
         Ok(App { paths, connector, demo, warnings })
     }

@@ -78,28 +78,29 @@ impl ComponentCache {
         }
         written
     }
+}
 
-    /// Removes every compiled form of the plugin whose bytes have `digest` (for any engine):
-    /// it was replaced or removed. Returns how many files went.
-    pub fn remove(&self, digest: &[u8; 32]) -> std::io::Result<usize> {
-        let Some(dir) = &self.dir else { return Ok(0) };
-        let prefix = format!("{}-", hex(digest));
-        let entries = match std::fs::read_dir(dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(e),
-        };
-        let mut removed = 0;
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with(&prefix) && name.ends_with(EXTENSION) {
-                std::fs::remove_file(entry.path())?;
-                removed += 1;
-            }
+/// Removes every compiled form of the plugin whose bytes have `digest` from the cache in `dir`
+/// (none: no cache), for any engine: it was replaced or removed. The files are found by the
+/// digest their names start with, so no engine is needed. Returns how many files went.
+pub fn remove(dir: Option<&Path>, digest: &[u8; 32]) -> std::io::Result<usize> {
+    let Some(dir) = dir else { return Ok(0) };
+    let prefix = format!("{}-", hex(digest));
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix) && name.ends_with(EXTENSION) {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
         }
-        Ok(removed)
     }
+    Ok(removed)
 }
 
 /// A digest in lower-case hex.
@@ -240,7 +241,7 @@ mod tests {
         assert_eq!(mode(&a_path), 0o600);
         // An entry of another engine version for the same plugin goes too.
         std::fs::write(components.join(format!("{}-0000000000000000.cwasm", hex(&a))), b"old").expect("write");
-        assert_eq!(cache.remove(&a).expect("removed"), 2);
+        assert_eq!(remove(Some(&components), &a).expect("removed"), 2);
         assert!(!a_path.exists() && cache.path(&b).is_some_and(|p| p.exists()));
 
         let fresh = dir.path().join("new/components");

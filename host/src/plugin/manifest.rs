@@ -6,8 +6,7 @@
 
 use serde::Deserialize;
 
-/// The name of the custom section that carries the manifest.
-pub const SECTION: &str = "aish:manifest";
+pub use super::parts::SECTION;
 
 /// The WIT package every plugin exports an interface of.
 const PACKAGE: &str = "aish:plugin/";
@@ -148,7 +147,7 @@ impl Manifest {
     /// Reads the manifest a component carries, with its kind and contract version from its
     /// exports.
     pub fn from_component(bytes: &[u8]) -> Result<Manifest, ManifestError> {
-        let parts = Parts::read(bytes)?;
+        let parts = Described::read(bytes)?;
         let text = parts.section.ok_or(ManifestError::Missing)?;
         Manifest::parse(&text, SECTION, parts.contract?)
     }
@@ -163,7 +162,7 @@ impl Manifest {
     /// The manifest for a component: its own section when it has one, else `text` read from
     /// `origin` (a `plugin.toml` beside it or a file the user named).
     pub fn for_component(bytes: &[u8], text: Option<(&str, &str)>) -> Result<(Manifest, Origin), ManifestError> {
-        let parts = Parts::read(bytes)?;
+        let parts = Described::read(bytes)?;
         let contract = parts.contract?;
         match (parts.section, text) {
             (Some(section), _) => Ok((Manifest::parse(&section, SECTION, contract)?, Origin::Section)),
@@ -225,15 +224,15 @@ pub enum Origin {
 }
 
 /// What a component's bytes say: its manifest section, if any, and the contract it exports.
-struct Parts {
+struct Described {
     section: Option<String>,
     contract: Result<(PluginKind, String), ManifestError>,
 }
 
-impl Parts {
-    fn read(bytes: &[u8]) -> Result<Parts, ManifestError> {
-        let parts = super::parts::read(bytes, SECTION).map_err(ManifestError::NotComponent)?;
-        Ok(Parts { section: parts.section, contract: contract(&parts.exports) })
+impl Described {
+    fn read(bytes: &[u8]) -> Result<Described, ManifestError> {
+        let parts = super::parts::read(bytes).map_err(ManifestError::NotComponent)?;
+        Ok(Described { section: parts.section, contract: contract(&parts.exports) })
     }
 }
 

@@ -4,6 +4,9 @@
 //! fault in the pages they lie on) to learn what the build already knew. Plain `std` and
 //! `wasmparser` only, for that reason.
 
+/// The name of the custom section that carries a plugin's manifest.
+pub const SECTION: &str = "aish:manifest";
+
 /// What a component's bytes say about it.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Parts {
@@ -14,8 +17,9 @@ pub struct Parts {
     pub exports: Vec<String>,
 }
 
-/// Reads `bytes`' manifest section `name` and exports; why not, when they are not a component.
-pub fn read(bytes: &[u8], name: &str) -> Result<Parts, String> {
+/// Reads `bytes`' manifest section and exports; why not, when they are not a component (a
+/// plain message: the caller wraps it in its own error type, and the build script needs none).
+pub fn read(bytes: &[u8]) -> Result<Parts, String> {
     if !wasmparser::Parser::is_component(bytes) {
         let why = if wasmparser::Parser::is_core_wasm(bytes) { "a core module" } else { "not WebAssembly" };
         return Err(why.to_owned());
@@ -48,7 +52,7 @@ pub fn read(bytes: &[u8], name: &str) -> Result<Parts, String> {
                 parser.skip_section();
                 data = data.get(size as usize..).ok_or("it is cut short")?;
             }
-            wasmparser::Payload::CustomSection(custom) if custom.name() == name => {
+            wasmparser::Payload::CustomSection(custom) if custom.name() == SECTION => {
                 let slot = if outer.is_empty() { &mut section } else { &mut nested };
                 slot.get_or_insert_with(|| String::from_utf8_lossy(custom.data()).into_owned());
             }

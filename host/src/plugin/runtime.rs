@@ -171,19 +171,16 @@ struct EpochTicker {
 }
 
 impl EpochTicker {
-    fn start(engine: wasmtime::Engine) -> Self {
+    fn start(engine: wasmtime::Engine) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        std::thread::Builder::new()
-            .name("aish-epoch".into())
-            .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
-                    engine.increment_epoch();
-                }
-            })
-            .expect("spawn the epoch thread");
-        EpochTicker { stop }
+        std::thread::Builder::new().name("aish-epoch".into()).spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })?;
+        Ok(EpochTicker { stop })
     }
 }
 
@@ -244,15 +241,15 @@ struct EngineCore {
 
 impl Runtime {
     /// A runtime that caches compiled plugins in `cache_dir` (none: compile every start).
-    pub fn new(cache_dir: Option<PathBuf>) -> Result<Runtime, PluginError> {
-        Ok(Runtime {
+    pub fn new(cache_dir: Option<PathBuf>) -> Runtime {
+        Runtime {
             cache_dir,
             engine: OnceLock::new(),
             linker: OnceLock::new(),
             stage_linker: OnceLock::new(),
             loaded: Mutex::new(HashMap::new()),
             stages: Mutex::new(HashMap::new()),
-        })
+        }
     }
 
     /// The engine and its cache, made on first use.
@@ -265,7 +262,8 @@ impl Runtime {
         let engine = wasmtime::Engine::new(&config).map_err(|e| PluginError::Engine(e.to_string()))?;
         let made = EngineCore {
             cache: ComponentCache::new(self.cache_dir.clone(), &engine),
-            _ticker: EpochTicker::start(engine.clone()),
+            _ticker: EpochTicker::start(engine.clone())
+                .map_err(|e| PluginError::Engine(format!("cannot start its clock thread: {e}")))?,
             engine,
         };
         // Two threads may both have made one: the first kept serves, the other's is dropped
@@ -362,9 +360,7 @@ impl Runtime {
         if still_used {
             return Ok(());
         }
-        // Its compiled file is named after the engine's settings: only an engine can say which.
-        let engine = self.engine().map_err(std::io::Error::other)?;
-        engine.cache.remove(digest).map(drop)
+        super::cache::remove(self.cache_dir.as_deref(), digest).map(drop)
     }
 
     /// A fresh store for one plugin instance under `grant`.
