@@ -16,7 +16,7 @@
 //! The native and plugin reads alternate in pairs, and plugin/native is the median of the
 //! pairs' ratios, in wall time and in the CPU time of the thread that reads (both readers run
 //! on it): over loopback the server shares the machine, and the faster reader's wall time is
-//! partly the server's pace.
+//! partly the server's pace. Curl and `aish -c` run side by side, taking turns to go first.
 
 #[path = "../support/server.rs"]
 mod server;
@@ -372,8 +372,7 @@ fn main() {
         aish_run(home.path(), "bench go");
         let (mut wires, mut natives, mut plugins, mut whole) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let (mut ratios, mut cpu_ratios) = (Vec::new(), Vec::new());
-        for _ in 0..RUNS {
-            wires.push(wire(&url, curl));
+        for run in 0..RUNS {
             for pair in 0..PAIRS {
                 let read_native = || timed(|| runtime.block_on(native(&client, dialect, &url)));
                 let read_plugin = || timed(|| runtime.block_on(plugin(&connector, dialect, &url)));
@@ -396,9 +395,20 @@ fn main() {
                 natives.push(native);
                 plugins.push(plugin);
             }
-            let (took, printed) = aish_run(home.path(), "bench go");
-            assert_eq!(printed, expected + 1, "aish printed every token and a line end");
-            whole.push(took);
+            // curl and `aish -c` side by side, taking turns to go first, so that whatever state
+            // the reads above left the machine in weighs on both.
+            let whole_run = || {
+                let (took, printed) = aish_run(home.path(), "bench go");
+                assert_eq!(printed, expected + 1, "aish printed every token and a line end");
+                took
+            };
+            if run % 2 == 0 {
+                wires.push(wire(&url, curl));
+                whole.push(whole_run());
+            } else {
+                whole.push(whole_run());
+                wires.push(wire(&url, curl));
+            }
         }
         let (wire, native, plugin, whole) = (median(wires), median(natives), median(plugins), median(whole));
         let cell = |d: Duration, base: Duration| {
