@@ -180,13 +180,7 @@ impl History {
     }
 
     fn redact<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
-        let mut text = std::borrow::Cow::Borrowed(text);
-        for secret in &self.secrets {
-            if text.contains(secret.as_str()) {
-                text = std::borrow::Cow::Owned(text.replace(secret.as_str(), stream::REDACTED));
-            }
-        }
-        text
+        stream::redact_str(&self.secrets, text)
     }
 }
 
