@@ -155,8 +155,7 @@ impl Manifest {
     /// The manifest of a built-in plugin, from its section's text and its exports as the build
     /// read them (see `plugin::parts`).
     pub(crate) fn builtin(section: &str, exports: &[&str]) -> Result<Manifest, ManifestError> {
-        let exports: Vec<String> = exports.iter().map(|e| (*e).to_owned()).collect();
-        Manifest::parse(section, SECTION, contract(&exports)?)
+        Manifest::parse(section, SECTION, contract(exports)?)
     }
 
     /// The manifest for a component: its own section when it has one, else `text` read from
@@ -237,11 +236,11 @@ impl Described {
 }
 
 /// The plugin kind and contract version named by a component's exports.
-fn contract(exports: &[String]) -> Result<(PluginKind, String), ManifestError> {
+fn contract<S: std::borrow::Borrow<str>>(exports: &[S]) -> Result<(PluginKind, String), ManifestError> {
     let found: Vec<(PluginKind, String)> = exports
         .iter()
         .filter_map(|name| {
-            let (interface, version) = name.strip_prefix(PACKAGE)?.split_once('@')?;
+            let (interface, version) = name.borrow().strip_prefix(PACKAGE)?.split_once('@')?;
             let kind = match interface {
                 "transport" => PluginKind::Transport,
                 "stage" => PluginKind::Stage,

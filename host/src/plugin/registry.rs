@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::manifest::Manifest;
+use super::manifest::{Manifest, ManifestError};
 use super::{BUILTIN_PLUGINS, PluginError};
 
 /// Where a plugin came from.
@@ -36,31 +36,29 @@ impl Plugin {
     /// Reads a plugin from component bytes.
     pub fn from_bytes(bytes: bytes::Bytes, source: Source) -> Result<Plugin, PluginError> {
         let digest = Sha256::digest(&bytes).into();
-        Self::with_digest(bytes, digest, source)
+        Self::with_manifest(Manifest::from_component(&bytes), bytes, digest, source)
     }
 
     /// A built-in plugin, from what the build read of it: its bytes are not read at all until
     /// it is compiled.
     fn builtin(builtin: &super::Builtin) -> Result<Plugin, PluginError> {
-        let manifest = Manifest::builtin(builtin.manifest, builtin.exports)
-            .map_err(|e| PluginError::Invalid { plugin: "built-in plugin".into(), why: e.to_string() })?;
-        Ok(Plugin {
-            manifest,
-            bytes: bytes::Bytes::from_static(builtin.bytes),
-            digest: builtin.sha256,
-            source: Source::Builtin,
-            overrides_builtin: false,
-        })
+        let manifest = Manifest::builtin(builtin.manifest, builtin.exports);
+        Self::with_manifest(manifest, bytes::Bytes::from_static(builtin.bytes), builtin.sha256, Source::Builtin)
     }
 
-    /// A plugin whose bytes' SHA-256 is already known.
-    fn with_digest(bytes: bytes::Bytes, digest: [u8; 32], source: Source) -> Result<Plugin, PluginError> {
+    /// A plugin with the manifest read for it; a manifest that could not be read is an error
+    /// naming where the plugin came from.
+    fn with_manifest(
+        manifest: Result<Manifest, ManifestError>,
+        bytes: bytes::Bytes,
+        digest: [u8; 32],
+        source: Source,
+    ) -> Result<Plugin, PluginError> {
         let label = match &source {
             Source::Builtin => "built-in plugin".to_owned(),
             Source::User(p) => p.display().to_string(),
         };
-        let manifest =
-            Manifest::from_component(&bytes).map_err(|e| PluginError::Invalid { plugin: label, why: e.to_string() })?;
+        let manifest = manifest.map_err(|e| PluginError::Invalid { plugin: label, why: e.to_string() })?;
         Ok(Plugin { manifest, bytes, digest, source, overrides_builtin: false })
     }
 
