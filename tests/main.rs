@@ -10,6 +10,7 @@ mod display;
 mod hardening;
 mod history;
 mod hostile;
+mod instances;
 mod layout;
 mod modern_dialects;
 mod native;

@@ -8,7 +8,9 @@
 //! - the best native parse: the same HTTP client aish uses, and the `sse` transport's own
 //!   reading (its event-stream parser and the dialects' one-pass fast paths, no tree) compiled
 //!   natively, in this process;
-//! - the WebAssembly `sse` plugin alone, through aish's runtime, in this process;
+//! - the WebAssembly `sse` plugin alone, through aish's runtime, in this process: through one
+//!   connector, as the shell keeps one, so from the second answer on it runs in the instance
+//!   the last answer left (`-- --repeat plugin STREAM N --fresh` instantiates it every time);
 //! - the whole `aish -c` process, its answer piped.
 //!
 //! Then the one-token round trip (start-up included) against curl. Each figure is the median
@@ -308,18 +310,19 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let cache = tempfile::tempdir().unwrap();
     let (registry, _) = Registry::discover(std::path::Path::new("/nonexistent"));
-    let connector = Connector::new(
-        Arc::new(Runtime::new(Some(cache.path().to_path_buf()))),
-        Arc::new(registry),
-        Arc::new(Config::default()),
-    );
+    let config = match args.iter().any(|a| a == "--fresh") {
+        true => Config::parse("[plugins.sse]\nreuse_instance = false\n", std::path::Path::new("bench")).unwrap(),
+        false => Config::default(),
+    };
+    let connector =
+        Connector::new(Arc::new(Runtime::new(Some(cache.path().to_path_buf()))), Arc::new(registry), Arc::new(config));
     // One client for every native run, as the plugin runtime keeps one.
     let client = runtime.block_on(async { reqwest::Client::new() });
     let curl = Command::new("curl").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
     let wire_name = if curl { "curl -N" } else { "byte reader" };
     let expected: usize = (0..CHUNKS).map(|i| token(i).len()).sum();
-    // `-- --repeat native|plugin STREAM [TIMES]` (`aish-ids`, say): that measure alone, 50 times
-    // (or TIMES), to profile it or average it.
+    // `-- --repeat native|plugin STREAM [TIMES] [--fresh]` (`aish-ids`, say): that measure alone,
+    // 50 times (or TIMES), to profile it or average it.
     if let Some(at) = args.iter().position(|a| a == "--repeat") {
         let (what, stream) =
             (args.get(at + 1).map_or("plugin", String::as_str), args.get(at + 2).map_or("aish", String::as_str));

@@ -134,6 +134,9 @@ pub struct PluginConfig {
     /// A PEM file of extra root certificates the plugin's TLS trusts (a private CA), besides
     /// the web's; relative to the config file.
     pub ca_file: Option<PathBuf>,
+    /// Whether a transport's instance may serve the next answer after one that ended cleanly
+    /// (default: what its manifest's `[instance] reuse` says).
+    pub reuse_instance: Option<bool>,
 }
 
 /// Whether a native plugin may be loaded: `[plugins.NAME] trusted = "sha256:<hex>"`.

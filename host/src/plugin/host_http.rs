@@ -76,6 +76,12 @@ impl HttpGrant {
         &self.allow
     }
 
+    /// Whether `other` is this very grant (made once per plugin and host list, then shared),
+    /// not merely an equal one.
+    pub(crate) fn is(&self, other: &HttpGrant) -> bool {
+        Arc::ptr_eq(&self.allow, &other.allow)
+    }
+
     /// Sends `request`, following up to five redirects that [`HttpGrant::check_redirect`] lets
     /// through, and returns the response head with the body still to read.
     pub(crate) async fn send(&self, request: http::Request) -> Result<HttpResponse, http::HttpError> {

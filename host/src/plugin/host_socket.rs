@@ -39,6 +39,12 @@ impl SocketGrant {
         SocketGrant::with_lookup(plugin, allow, tls, Arc::new(SystemLookup))
     }
 
+    /// Whether `other` is this very grant (made once per plugin and host list, then shared),
+    /// not merely an equal one.
+    pub(crate) fn is(&self, other: &SocketGrant) -> bool {
+        Arc::ptr_eq(&self.allow, &other.allow)
+    }
+
     /// As [`SocketGrant::new`], resolving names with `lookup`.
     pub(crate) fn with_lookup(
         plugin: &str,

@@ -328,6 +328,15 @@ fn config_notes(ctx: &Ctx<'_>, m: &Manifest) -> Vec<String> {
     let memory = settings.memory_limit_mb.or(m.limits.memory_limit_mb).unwrap_or(64);
     let time = settings.time_limit_ms.or(m.limits.time_limit_ms).unwrap_or(2000);
     notes.push(format!("limits: {memory} MiB of memory, {time} ms of compute per call"));
+    let reuse = settings.reuse_instance.unwrap_or(m.instance.reuse);
+    if m.kind == PluginKind::Stage && reuse {
+        notes.push("instances: a stage runs in a fresh instance each time, whatever [instance] reuse says".into());
+    } else if m.kind == PluginKind::Transport {
+        notes.push(match reuse {
+            true => "instances: one that ended an answer cleanly serves the next (its globals survive)".into(),
+            false => "instances: a fresh one for each answer".into(),
+        });
+    }
     notes
 }
 

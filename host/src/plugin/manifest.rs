@@ -28,6 +28,8 @@ pub struct Manifest {
     pub capabilities: Capabilities,
     /// Limits the plugin needs by default; the user's `[plugins.NAME]` overrides them.
     pub limits: Limits,
+    /// How its instances may be used.
+    pub instance: InstanceUse,
 }
 
 /// The manifest as written (`plugin.toml` or the custom section).
@@ -42,6 +44,8 @@ struct ManifestFile {
     capabilities: Capabilities,
     #[serde(default)]
     limits: Limits,
+    #[serde(default)]
+    instance: InstanceUse,
     /// How `aish plugin dev` builds the plugin; not part of what is installed.
     #[serde(default)]
     #[allow(dead_code, reason = "read by `plugin dev`, accepted here so one file serves both")]
@@ -115,6 +119,17 @@ pub struct Limits {
     pub memory_limit_mb: Option<u64>,
     /// Compute per call, in milliseconds (1 to [`MAX_ASKED_TIME_MS`]).
     pub time_limit_ms: Option<u64>,
+}
+
+/// How aish may use a plugin's instances (`[instance]`).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceUse {
+    /// The plugin keeps nothing of an answer in its globals, so after an answer that ended
+    /// cleanly its instance may serve the next answer under the same grant (transports only; a
+    /// stage runs in a fresh instance each time). The user's `[plugins.NAME]` overrides it.
+    #[serde(default)]
+    pub reuse: bool,
 }
 
 /// Why a manifest could not be read.
@@ -209,6 +224,7 @@ impl Manifest {
             description: file.description,
             capabilities: file.capabilities,
             limits: file.limits,
+            instance: file.instance,
         })
     }
 }
@@ -311,6 +327,18 @@ mod tests {
         assert_eq!((sse.kind, sse.wit.as_str()), (PluginKind::Transport, "0.3.0"));
         let json = Manifest::from_component(&component("json")).unwrap();
         assert_eq!((json.kind, json.wit.as_str()), (PluginKind::Stage, "0.3.0"));
+    }
+
+    #[test]
+    fn instances_are_reused_only_when_the_manifest_says_so() {
+        // The built-in transports say so.
+        assert!(Manifest::from_component(&component("sse")).unwrap().instance.reuse);
+        let stripped = strip_section(&component("sse"));
+        let read = |text: &str| Manifest::for_component(&stripped, Some((text, "plugin.toml"))).map(|(m, _)| m);
+        assert!(!read("name = \"a\"\nversion = \"1\"\n").unwrap().instance.reuse, "not by default");
+        assert!(read("name = \"a\"\nversion = \"1\"\n[instance]\nreuse = true\n").unwrap().instance.reuse);
+        let misspelt = read("name = \"a\"\nversion = \"1\"\n[instance]\nreused = true\n").unwrap_err();
+        assert!(misspelt.to_string().contains("unknown field `reused`"), "{misspelt}");
     }
 
     #[test]

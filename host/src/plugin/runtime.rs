@@ -50,6 +50,22 @@ pub struct Grant {
     pub time_limit: Duration,
 }
 
+impl Grant {
+    /// Whether an instance made under `other` has exactly what this grant allows: the same
+    /// capabilities (the very ones, made once per plugin and host list) and the same limits.
+    pub(crate) fn is(&self, other: &Grant) -> bool {
+        let http = match (&self.http, &other.http) {
+            (Some(a), Some(b)) => a.is(b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        let socket = match (&self.socket, &other.socket) {
+            (Some(a), Some(b)) => a.is(b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        http && socket && self.memory_limit == other.memory_limit && self.time_limit == other.time_limit
+    }
+}
+
 /// The state of one plugin instance's store.
 pub struct HostState {
     pub(super) plugin: String,
@@ -105,6 +121,17 @@ impl HostState {
         self.clock.settle(self.guest_since);
     }
 
+    /// The plugin's name.
+    pub(crate) fn plugin(&self) -> &str {
+        &self.plugin
+    }
+
+    /// The largest size, in bytes, that a memory of the instance has grown to (0 for one that
+    /// never grew past its initial size).
+    pub(crate) fn memory_grown_to(&self) -> usize {
+        self.limiter.grown_to
+    }
+
     /// Whether the current call has computed past its limit.
     fn over_time_limit(&mut self) -> bool {
         self.settle_waits();
@@ -146,6 +173,8 @@ pub struct MemoryLimitExceeded {
 struct MemoryLimiter {
     plugin: String,
     limit: usize,
+    /// The largest size a memory of the instance has grown to.
+    grown_to: usize,
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
@@ -157,6 +186,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
                 limit: self.limit,
             }));
         }
+        self.grown_to = self.grown_to.max(desired);
         Ok(true)
     }
 
@@ -381,7 +411,7 @@ impl Runtime {
             table: ResourceTable::new(),
             http: grant.http.clone(),
             socket: grant.socket.clone(),
-            limiter: MemoryLimiter { plugin: plugin.to_owned(), limit: grant.memory_limit },
+            limiter: MemoryLimiter { plugin: plugin.to_owned(), limit: grant.memory_limit, grown_to: 0 },
             guest_since: now,
             clock: ComputeClock::new(now),
             time_limit: grant.time_limit,

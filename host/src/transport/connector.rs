@@ -9,6 +9,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
 use super::plugin_session::TransportSession;
+use super::warm::Warm;
 use super::{ConnectOptions, ErrorKind, TransportError};
 use crate::config::{AiConfig, Config};
 use crate::plugin::capabilities::AllowList;
@@ -31,17 +32,25 @@ pub struct Connector {
     config: Arc<Config>,
     network_grants: Arc<std::sync::Mutex<NetworkGrants>>,
     natives: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<NativeLibrary>>>>,
+    warm: Arc<Warm>,
 }
 
 impl Connector {
     /// A connector over a runtime, the installed plugins and the config.
     pub fn new(runtime: Arc<Runtime>, registry: Arc<Registry>, config: Arc<Config>) -> Self {
-        Connector { runtime, registry, config, network_grants: Default::default(), natives: Default::default() }
+        Connector {
+            runtime,
+            registry,
+            config,
+            network_grants: Default::default(),
+            natives: Default::default(),
+            warm: Default::default(),
+        }
     }
 
     /// The same, over another set of installed plugins (after one was added or removed).
     pub fn with_registry(&self, registry: Arc<Registry>) -> Self {
-        Connector { registry, natives: Default::default(), ..self.clone() }
+        Connector { registry, natives: Default::default(), warm: Default::default(), ..self.clone() }
     }
 
     /// The config in use.
@@ -181,9 +190,23 @@ impl Connector {
     ) -> Result<TransportSession, TransportError> {
         let plugin =
             self.registry.get(transport).ok_or_else(|| plugin_error(PluginError::NotFound(transport.to_owned())))?;
-        let pre = self.runtime.prepare(plugin).map_err(plugin_error)?;
-        let store = self.runtime.store(transport, &grant).map_err(plugin_error)?;
-        TransportSession::connect(store, pre, &options).await
+        // Only a plugin that keeps nothing of an answer in its globals (it says so, or the user
+        // does) has its instance kept.
+        let said = self.config.plugins.get(transport).and_then(|p| p.reuse_instance);
+        let reuse = said.unwrap_or(plugin.manifest.instance.reuse);
+        let (kept, home) = match reuse {
+            true => self.warm.take(transport, plugin.digest, &grant),
+            false => (None, None),
+        };
+        let instance = match kept {
+            Some(instance) => instance,
+            None => {
+                let pre = self.runtime.prepare(plugin).map_err(plugin_error)?;
+                let store = self.runtime.store(transport, &grant).map_err(plugin_error)?;
+                TransportSession::instantiate(store, pre).await?
+            }
+        };
+        TransportSession::connect(instance, home, &options).await
     }
 }
 

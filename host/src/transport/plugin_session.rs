@@ -7,12 +7,13 @@ use std::time::Duration;
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
+use super::warm::{Home, Instance};
 use super::{ConnectOptions, ErrorKind, Event, Outgoing, Role, ToolCall, TransportError, Usage};
 use crate::plugin::runtime::{HostState, TransportPre, describe_trap, start_call};
 use crate::plugin::{v0_1_0, v0_2_0, v0_3_0};
 
 /// A plugin instance's exports, by the contract version it was built against.
-enum Bindings {
+pub(crate) enum Bindings {
     V0_1(v0_1_0::TransportPlugin),
     V0_2(v0_2_0::TransportPlugin),
     V0_3(v0_3_0::TransportPlugin),
@@ -47,15 +48,17 @@ pub struct TransportSession {
     handle: ResourceAny,
     /// The instance trapped; it must not be called again.
     dead: bool,
+    /// Where the instance is kept once the answer has ended cleanly; `None` for a plugin whose
+    /// instances are not reused.
+    home: Option<Home>,
 }
 
 impl TransportSession {
-    /// Instantiates a prepared plugin in `store` and connects with `options`.
-    pub(crate) async fn connect(
+    /// Instantiates a prepared plugin in `store`.
+    pub(crate) async fn instantiate(
         mut store: Store<HostState>,
         pre: TransportPre,
-        options: &ConnectOptions,
-    ) -> Result<TransportSession, TransportError> {
+    ) -> Result<Instance, TransportError> {
         start_call(&mut store);
         let bindings = match pre {
             TransportPre::V0_1(pre) => pre.instantiate_async(&mut store).await.map(Bindings::V0_1),
@@ -63,10 +66,30 @@ impl TransportSession {
             TransportPre::V0_3(pre) => pre.instantiate_async(&mut store).await.map(Bindings::V0_3),
         }
         .map_err(|e| trap(&store, &e))?;
+        Ok(Instance { store, bindings })
+    }
+
+    /// Connects with `options` through `instance` (fresh, or kept from an earlier answer),
+    /// which goes back `home` after a clean close, or after `connect` returned an error.
+    pub(crate) async fn connect(
+        instance: Instance,
+        home: Option<Home>,
+        options: &ConnectOptions,
+    ) -> Result<TransportSession, TransportError> {
+        let Instance { mut store, bindings } = instance;
         start_call(&mut store);
         let result = each_version!(&bindings, stream => stream.call_connect(&mut store, &options.into()).await);
-        let handle = result.map_err(|e| trap(&store, &e))??;
-        Ok(TransportSession { store, bindings, handle, dead: false })
+        match result {
+            Ok(Ok(handle)) => Ok(TransportSession { store, bindings, handle, dead: false, home }),
+            // The plugin turned the options down and made no resource: the instance is as it was.
+            Ok(Err(e)) => {
+                if let Some(home) = home {
+                    home.keep(Instance { store, bindings });
+                }
+                Err(e)
+            }
+            Err(e) => Err(trap(&store, &e)),
+        }
     }
 
     /// Sends a message.
@@ -110,8 +133,11 @@ impl TransportSession {
                 bindings.aish_plugin_transport().stream_wrapper().call_close(&mut self.store, self.handle).await
             }
         };
-        if closed.is_ok() {
-            let _ = self.handle.resource_drop_async(&mut self.store).await;
+        if closed.is_ok()
+            && self.handle.resource_drop_async(&mut self.store).await.is_ok()
+            && let Some(home) = self.home
+        {
+            home.keep(Instance { store: self.store, bindings: self.bindings });
         }
     }
 

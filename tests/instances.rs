@@ -1,0 +1,146 @@
+//! A transport plugin whose manifest says `[instance] reuse = true` (as the `tally` test plugin's
+//! does) has its instance kept after an answer that ended cleanly, to serve the next answer
+//! through the same plugin under the same grant; one that trapped, was dropped mid-answer, grew
+//! large or was made under another grant is not reused, nor any when the user says no.
+
+use aish::transport::{ConnectOptions, Connector, Event, Outgoing, TransportSession};
+use serde_json::json;
+
+use crate::support::{ask, connector, test_plugin};
+
+const URL: &str = "http://127.0.0.1:9/v1";
+/// Another host: another grant.
+const OTHER_URL: &str = "http://127.0.0.1:10/v1";
+
+/// A connector with the `tally` test plugin installed, under `config`.
+fn tally(config: &str) -> (tempfile::TempDir, Connector) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(test_plugin("tally"), dir.path().join("tally.wasm")).expect("the tally test plugin was built");
+    let connector = connector(Some(dir.path()), config);
+    (dir, connector)
+}
+
+/// The answer of `tally` to `message`: which connection of its instance served it.
+async fn answer(connector: &Connector, url: &str, message: &str) -> String {
+    let answer = ask(connector, "tally", url, "aish", message).await;
+    match answer.error {
+        Some(e) => format!("error: {}", e.message),
+        None => answer.text(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_serves_the_next_answer_after_a_clean_one() {
+    let (_dir, connector) = tally("");
+    assert_eq!(answer(&connector, URL, "one").await, "connection 1");
+    assert_eq!(answer(&connector, URL, "two").await, "connection 2");
+    // A plugin that turns the options down made nothing: its instance is kept too.
+    let refused = ask(&connector, "tally", URL, "refuse", "three").await;
+    assert_eq!(refused.error.expect("refused").message, "refused connection 3");
+    assert_eq!(answer(&connector, URL, "four").await, "connection 4");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_user_can_turn_reuse_off() {
+    let (_dir, connector) = tally("[plugins.tally]\nreuse_instance = false\n");
+    assert_eq!(answer(&connector, URL, "one").await, "connection 1");
+    assert_eq!(answer(&connector, URL, "two").await, "connection 1");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_that_trapped_is_not_reused() {
+    let (_dir, connector) = tally("");
+    assert_eq!(answer(&connector, URL, "one").await, "connection 1");
+    let crashed = answer(&connector, URL, "panic").await;
+    assert!(crashed.starts_with("error: plugin `tally` crashed: "), "{crashed}");
+    assert_eq!(answer(&connector, URL, "after").await, "connection 1", "a fresh instance");
+    // Closed after the trap, rather than dropped: still not kept.
+    let mut session = open(&connector, "panic").await;
+    let crashed = session.receive().await.expect_err("a trap");
+    assert!(crashed.message.starts_with("plugin `tally` crashed: "), "{}", crashed.message);
+    session.close().await;
+    assert_eq!(answer(&connector, URL, "after").await, "connection 1", "a fresh instance");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_dropped_without_close_does_not_give_its_instance_back() {
+    let (_dir, connector) = tally("");
+    assert_eq!(answer(&connector, URL, "one").await, "connection 1");
+    drop(open(&connector, "left").await);
+    assert_eq!(answer(&connector, URL, "after").await, "connection 1", "a fresh instance");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_is_kept_only_for_the_grant_it_was_made_under() {
+    let (_dir, connector) = tally("");
+    assert_eq!(answer(&connector, URL, "one").await, "connection 1");
+    // Another host allowed: another grant, another instance.
+    assert_eq!(answer(&connector, OTHER_URL, "elsewhere").await, "connection 1");
+    assert_eq!(answer(&connector, URL, "back").await, "connection 2");
+    assert_eq!(answer(&connector, OTHER_URL, "elsewhere again").await, "connection 2");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_whose_memory_grew_large_is_let_go() {
+    let (_dir, connector) = tally("[plugins.tally]\nmemory_limit_mb = 256\n");
+    assert_eq!(answer(&connector, URL, "grow 16").await, "connection 1");
+    // Two answers at once: the kept instance, and a fresh one that grows past what is kept.
+    let (small, large) = (open(&connector, "small").await, open(&connector, "grow 130").await);
+    assert_eq!(finish(small).await, "connection 2");
+    assert_eq!(finish(large).await, "connection 1");
+    // The large one was let go, and the small one kept: letting go of one does not evict others.
+    assert_eq!(answer(&connector, URL, "after").await, "connection 3");
+    assert_eq!(answer(&connector, URL, "grow 130").await, "connection 4");
+    assert_eq!(answer(&connector, URL, "after").await, "connection 1", "a fresh instance");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn at_most_four_instances_are_kept() {
+    let (_dir, connector) = tally("");
+    // Five answers open at once: five fresh instances; the four last to close are kept.
+    let mut first = Vec::new();
+    for _ in 0..5 {
+        first.push(open(&connector, "open").await);
+    }
+    for session in first {
+        assert_eq!(finish(session).await, "connection 1");
+    }
+    let mut second = Vec::new();
+    for _ in 0..5 {
+        second.push(open(&connector, "open").await);
+    }
+    let mut answers = Vec::new();
+    for session in second {
+        answers.push(finish(session).await);
+    }
+    answers.sort();
+    assert_eq!(answers, ["connection 1", "connection 2", "connection 2", "connection 2", "connection 2"]);
+}
+
+/// A `tally` session connected to [`URL`] and sent `message`, not read yet.
+async fn open(connector: &Connector, message: &str) -> TransportSession {
+    let grant = connector.grant("tally", &["127.0.0.1:9".into()]).unwrap();
+    let options =
+        ConnectOptions { url: URL.into(), dialect: "aish".into(), model: None, api_key: None, settings: json!({}) };
+    let mut session = connector.connect("tally", grant, options).await.expect("connect");
+    session.send(&Outgoing::new(message, json!({}), true)).await.expect("send");
+    session
+}
+
+/// Reads the answer of a session from [`open`], then closes it.
+async fn finish(mut session: TransportSession) -> String {
+    let mut text = String::new();
+    for _ in 0..10 {
+        let events = session.receive().await.expect("receive");
+        if events.is_empty() {
+            break;
+        }
+        for event in events {
+            if let Event::Token(token) = event {
+                text.push_str(&token);
+            }
+        }
+    }
+    session.close().await;
+    text
+}
