@@ -7,7 +7,7 @@ use std::process::Command;
 
 use crate::support::server::{Part, Reply, TestServer};
 use crate::support::{
-    aish, build_standalone, home, standalone_target, toolchains, without_host_build_flags, write_config,
+    aish, aish_with_env, build_standalone, home, standalone_target, toolchains, without_host_build_flags, write_config,
 };
 
 fn root() -> PathBuf {
@@ -57,9 +57,12 @@ fn plain_server(pieces: &[&str]) -> TestServer {
 fn check_transport(home: &Path, name: &str) {
     let server = plain_server(&["Hello ", "from ", "the wire ✓"]);
     write_config(home, &format!("[ai.mine]\nurl = \"{}\"\ntransport = \"{name}\"\n", server.url("/chat")));
-    let run = aish(home, &["-c", "mine say hello"], None);
+    let run = aish_with_env(home, &["-c", "mine say hello"], None, &[("AISH_LOG", "1")]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.stdout, "Hello from the wire ✓\n");
+    // It says `[instance] reuse = true`, and lets go of its response: its instance is kept.
+    let kept = format!("[plugin {name}] debug: instance kept for the next answer");
+    assert!(run.stderr.contains(&kept), "{}", run.stderr);
     let sent = server.requests()[0].json();
     assert_eq!(sent["message"], "say hello", "{sent}");
 }

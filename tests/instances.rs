@@ -1,12 +1,16 @@
 //! A transport plugin whose manifest says `[instance] reuse = true` (as the `tally` test plugin's
-//! does) has its instance kept after an answer that ended cleanly, to serve the next answer
-//! through the same plugin under the same grant; one that trapped, was dropped mid-answer, grew
-//! large or was made under another grant is not reused, nor any when the user says no.
+//! does) has its instance kept after an answer that ended cleanly, to serve the next answer of
+//! the same AI through the same plugin under the same grant; one that trapped, was cut off
+//! mid-call or dropped mid-answer, holds a connection, grew large, or was made under another
+//! grant or for another AI is not reused, nor any when the user says no.
+
+use std::time::Duration;
 
 use aish::transport::{ConnectOptions, Connector, Event, Outgoing, TransportSession};
 use serde_json::json;
 
-use crate::support::{ask, connector, test_plugin};
+use crate::support::server::{Reply, TestServer};
+use crate::support::{aish, ask, connector, home, test_plugin};
 
 const URL: &str = "http://127.0.0.1:9/v1";
 /// Another host: another grant.
@@ -41,6 +45,16 @@ async fn an_instance_serves_the_next_answer_after_a_clean_one() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_instance_serves_only_the_ai_it_served() {
+    let (_dir, connector) = tally("");
+    assert_eq!(answer(&connector, URL, "one").await, "connection 1");
+    // The same URL with another API key: another AI, another instance.
+    assert_eq!(finish(open_as(&connector, "sk-other", "other").await).await, "connection 1");
+    assert_eq!(answer(&connector, URL, "two").await, "connection 2");
+    assert_eq!(finish(open_as(&connector, "sk-other", "other again").await).await, "connection 2");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_user_can_turn_reuse_off() {
     let (_dir, connector) = tally("[plugins.tally]\nreuse_instance = false\n");
     assert_eq!(answer(&connector, URL, "one").await, "connection 1");
@@ -60,6 +74,48 @@ async fn an_instance_that_trapped_is_not_reused() {
     assert!(crashed.message.starts_with("plugin `tally` crashed: "), "{}", crashed.message);
     session.close().await;
     assert_eq!(answer(&connector, URL, "after").await, "connection 1", "a fresh instance");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_that_trapped_in_close_is_not_reused() {
+    let (_dir, connector) = tally("");
+    assert_eq!(answer(&connector, URL, "one").await, "connection 1");
+    assert_eq!(answer(&connector, URL, "panic in close").await, "connection 2");
+    assert_eq!(answer(&connector, URL, "after").await, "connection 1", "a fresh instance");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_cut_off_mid_call_is_not_reused() {
+    let (_dir, connector) = tally("");
+    assert_eq!(answer(&connector, URL, "one").await, "connection 1");
+    let mut session = open(&connector, "spin").await;
+    let cut = tokio::time::timeout(Duration::from_millis(50), session.receive()).await;
+    assert!(cut.is_err(), "the plugin was still computing");
+    session.close().await;
+    assert_eq!(answer(&connector, URL, "after").await, "connection 1", "a fresh instance");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_that_holds_a_connection_is_not_reused() {
+    let (_dir, connector) = tally("");
+    let server = TestServer::always(Reply::body(200, "text/plain", "kept open"));
+    let url = server.url("/v1");
+    assert_eq!(answer(&connector, &url, "one").await, "connection 1");
+    // The plugin keeps the response, and so its connection, in a global.
+    assert_eq!(answer(&connector, &url, "leak").await, "connection 2");
+    assert_eq!(answer(&connector, &url, "after").await, "connection 1", "a fresh instance");
+}
+
+#[test]
+fn plugin_info_says_how_instances_are_used() {
+    let home = home();
+    let info = aish(home.path(), &["plugin", "info", "sse"], None).stdout;
+    assert!(info.contains("instances:     one that ended an answer cleanly serves the next"), "{info}");
+    let info = aish(home.path(), &["plugin", "info", "json"], None).stdout;
+    assert!(info.contains("instances:     a fresh one for each run"), "{info}");
+    std::fs::write(home.path().join("config.toml"), "[plugins.sse]\nreuse_instance = false\n").unwrap();
+    let info = aish(home.path(), &["plugin", "info", "sse"], None).stdout;
+    assert!(info.contains("instances:     a fresh one for each answer"), "{info}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -95,6 +151,17 @@ async fn an_instance_whose_memory_grew_large_is_let_go() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_kept_instances_share_a_memory_budget_and_the_oldest_goes_first() {
+    let (_dir, connector) = tally("[plugins.tally]\nmemory_limit_mb = 256\n");
+    let (first, second) = (open(&connector, "grow 70").await, open(&connector, "grow 70").await);
+    assert_eq!(finish(first).await, "connection 1");
+    // Kept too, over the budget together: the first goes.
+    assert_eq!(finish(second).await, "connection 1");
+    let (newest, next) = (open(&connector, "one").await, open(&connector, "two").await);
+    assert_eq!((finish(newest).await, finish(next).await), ("connection 2".into(), "connection 1".into()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn at_most_four_instances_are_kept() {
     let (_dir, connector) = tally("");
     // Five answers open at once: five fresh instances; the four last to close are kept.
@@ -117,11 +184,22 @@ async fn at_most_four_instances_are_kept() {
     assert_eq!(answers, ["connection 1", "connection 2", "connection 2", "connection 2", "connection 2"]);
 }
 
-/// A `tally` session connected to [`URL`] and sent `message`, not read yet.
+/// A `tally` session connected to [`URL`] (with the API key [`ask`] gives) and sent
+/// `message`, not read yet.
 async fn open(connector: &Connector, message: &str) -> TransportSession {
+    open_as(connector, "sk-test", message).await
+}
+
+/// As [`open`], with API key `api_key`.
+async fn open_as(connector: &Connector, api_key: &str, message: &str) -> TransportSession {
     let grant = connector.grant("tally", &["127.0.0.1:9".into()]).unwrap();
-    let options =
-        ConnectOptions { url: URL.into(), dialect: "aish".into(), model: None, api_key: None, settings: json!({}) };
+    let options = ConnectOptions {
+        url: URL.into(),
+        dialect: "aish".into(),
+        model: None,
+        api_key: Some(api_key.into()),
+        settings: json!({}),
+    };
     let mut session = connector.connect("tally", grant, options).await.expect("connect");
     session.send(&Outgoing::new(message, json!({}), true)).await.expect("send");
     session

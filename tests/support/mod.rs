@@ -166,12 +166,13 @@ pub fn aish(home: &Path, args: &[&str], stdin: Option<&str>) -> Run {
 pub fn aish_with_env(home: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_aish"));
     command
-        .envs(env.iter().copied())
         .args(args)
         .env("AISH_HOME", home)
         .env("AISH_DEMO_DELAY_MS", "0")
         .env_remove("NO_COLOR")
         .env_remove("AISH_LOG")
+        // After the defaults, so a test can set any of them.
+        .envs(env.iter().copied())
         .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -331,6 +331,12 @@ impl Config {
         self.plugins.get(name).cloned().unwrap_or_default()
     }
 
+    /// Whether transport `name`'s instance may serve the next answer after one that ended
+    /// cleanly: the user's `reuse_instance`, else what its manifest `says`.
+    pub fn reuse_instance(&self, name: &str, says: bool) -> bool {
+        self.plugins.get(name).and_then(|p| p.reuse_instance).unwrap_or(says)
+    }
+
     /// The hosts a plugin may reach: what the user allowed, else the hosts of the AIs that use it.
     pub fn allowed_hosts(&self, plugin: &str) -> Vec<String> {
         if let Some(hosts) = self.plugins.get(plugin).and_then(|p| p.allow_hosts.clone()) {

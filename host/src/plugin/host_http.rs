@@ -252,7 +252,11 @@ impl http::Host for HostState {
         let result = self.http_send(request).await;
         self.resume_guest_clock();
         Ok(match result {
-            Ok(response) => Ok(self.table.push(response)?),
+            Ok(response) => {
+                let response = self.table.push(response)?;
+                self.connections += 1;
+                Ok(response)
+            }
             Err(e) => Err(e),
         })
     }
@@ -293,6 +297,7 @@ impl http::HostResponse for HostState {
 
     async fn drop(&mut self, response: Resource<HttpResponse>) -> wasmtime::Result<()> {
         self.table.delete(response)?;
+        self.connections -= 1;
         Ok(())
     }
 }

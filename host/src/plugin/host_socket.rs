@@ -92,7 +92,11 @@ impl socket::Host for HostState {
         let result = self.socket_connect(request).await;
         self.resume_guest_clock();
         Ok(match result {
-            Ok(connection) => Ok(self.table.push(connection)?),
+            Ok(connection) => {
+                let connection = self.table.push(connection)?;
+                self.connections += 1;
+                Ok(connection)
+            }
             Err(e) => Err(e),
         })
     }
@@ -155,6 +159,7 @@ impl socket::HostConnection for HostState {
 
     async fn drop(&mut self, connection: Resource<SocketConnection>) -> wasmtime::Result<()> {
         self.table.delete(connection)?;
+        self.connections -= 1;
         Ok(())
     }
 }

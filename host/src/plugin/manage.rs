@@ -138,7 +138,7 @@ fn info(ctx: &Ctx<'_>, name: &str) -> Result<String, String> {
         hosts.join(", ")
     };
     Ok(format!(
-        "name:          {}\nkind:          {}\nversion:       {}\nplugin API:    {} ({supported})\nsource:        {}\nlocation:      {location}\nsize:          {} KiB\ndescription:   {}\ncapabilities:  {capabilities}\nallowed hosts: {granted}\nmemory limit:  {} MiB\ntime limit:    {} ms\n",
+        "name:          {}\nkind:          {}\nversion:       {}\nplugin API:    {} ({supported})\nsource:        {}\nlocation:      {location}\nsize:          {} KiB\ndescription:   {}\ncapabilities:  {capabilities}\nallowed hosts: {granted}\nmemory limit:  {} MiB\ntime limit:    {} ms\ninstances:     {}\n",
         m.name,
         m.kind,
         m.version,
@@ -148,6 +148,7 @@ fn info(ctx: &Ctx<'_>, name: &str) -> Result<String, String> {
         m.description,
         settings.memory_limit_mb.or(m.limits.memory_limit_mb).unwrap_or(64),
         settings.time_limit_ms.or(m.limits.time_limit_ms).unwrap_or(2000),
+        instance_use(config, m),
     ))
 }
 
@@ -328,16 +329,20 @@ fn config_notes(ctx: &Ctx<'_>, m: &Manifest) -> Vec<String> {
     let memory = settings.memory_limit_mb.or(m.limits.memory_limit_mb).unwrap_or(64);
     let time = settings.time_limit_ms.or(m.limits.time_limit_ms).unwrap_or(2000);
     notes.push(format!("limits: {memory} MiB of memory, {time} ms of compute per call"));
-    let reuse = settings.reuse_instance.unwrap_or(m.instance.reuse);
-    if m.kind == PluginKind::Stage && reuse {
-        notes.push("instances: a stage runs in a fresh instance each time, whatever [instance] reuse says".into());
-    } else if m.kind == PluginKind::Transport {
-        notes.push(match reuse {
-            true => "instances: one that ended an answer cleanly serves the next (its globals survive)".into(),
-            false => "instances: a fresh one for each answer".into(),
-        });
+    notes.push(format!("instances: {}", instance_use(config, m)));
+    if m.kind == PluginKind::Stage && m.instance.reuse {
+        notes.push("its [instance] reuse does nothing: a stage runs in a fresh instance each time".into());
     }
     notes
+}
+
+/// How aish uses the plugin's instances, as `plugin info` and `plugin add` say it.
+fn instance_use(config: &crate::config::Config, m: &Manifest) -> &'static str {
+    match (m.kind, config.reuse_instance(&m.name, m.instance.reuse)) {
+        (PluginKind::Stage, _) => "a fresh one for each run",
+        (PluginKind::Transport, true) => "one that ended an answer cleanly serves the next (its globals survive)",
+        (PluginKind::Transport, false) => "a fresh one for each answer",
+    }
 }
 
 /// Installs a native library without opening it (opening runs its code).

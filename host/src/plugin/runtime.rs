@@ -54,15 +54,16 @@ impl Grant {
     /// Whether an instance made under `other` has exactly what this grant allows: the same
     /// capabilities (the very ones, made once per plugin and host list) and the same limits.
     pub(crate) fn is(&self, other: &Grant) -> bool {
-        let http = match (&self.http, &other.http) {
-            (Some(a), Some(b)) => a.is(b),
-            (a, b) => a.is_none() && b.is_none(),
-        };
-        let socket = match (&self.socket, &other.socket) {
-            (Some(a), Some(b)) => a.is(b),
-            (a, b) => a.is_none() && b.is_none(),
-        };
-        http && socket && self.memory_limit == other.memory_limit && self.time_limit == other.time_limit
+        fn same<T>(a: &Option<T>, b: &Option<T>, is: impl Fn(&T, &T) -> bool) -> bool {
+            match (a, b) {
+                (Some(a), Some(b)) => is(a, b),
+                (a, b) => a.is_none() && b.is_none(),
+            }
+        }
+        same(&self.http, &other.http, HttpGrant::is)
+            && same(&self.socket, &other.socket, SocketGrant::is)
+            && self.memory_limit == other.memory_limit
+            && self.time_limit == other.time_limit
     }
 }
 
@@ -80,6 +81,8 @@ pub struct HostState {
     clock: ComputeClock,
     time_limit: Duration,
     stderr: StderrSink,
+    /// HTTP responses and socket connections the plugin holds: each holds a connection open.
+    pub(super) connections: usize,
 }
 
 /// How long the current guest call has computed: the time since it started, less the time its
@@ -126,10 +129,15 @@ impl HostState {
         &self.plugin
     }
 
-    /// The largest size, in bytes, that a memory of the instance has grown to (0 for one that
-    /// never grew past its initial size).
+    /// The largest size, in bytes, of the instance's memories (their initial sizes included).
     pub(crate) fn memory_grown_to(&self) -> usize {
         self.limiter.grown_to
+    }
+
+    /// Whether the plugin holds an HTTP response or a socket connection (a garbage-collected
+    /// language may let go of one only when its collector runs).
+    pub(crate) fn holds_connections(&self) -> bool {
+        self.connections > 0
     }
 
     /// Whether the current call has computed past its limit.
@@ -173,7 +181,8 @@ pub struct MemoryLimitExceeded {
 struct MemoryLimiter {
     plugin: String,
     limit: usize,
-    /// The largest size a memory of the instance has grown to.
+    /// The largest size of any of the instance's memories (its initial size counts: the
+    /// limiter is asked when a memory is made).
     grown_to: usize,
 }
 
@@ -416,6 +425,7 @@ impl Runtime {
             clock: ComputeClock::new(now),
             time_limit: grant.time_limit,
             stderr,
+            connections: 0,
         };
         let mut store = Store::new(&self.engine()?.engine, state);
         store.limiter(|state| &mut state.limiter);

@@ -192,10 +192,11 @@ impl Connector {
             self.registry.get(transport).ok_or_else(|| plugin_error(PluginError::NotFound(transport.to_owned())))?;
         // Only a plugin that keeps nothing of an answer in its globals (it says so, or the user
         // does) has its instance kept.
-        let said = self.config.plugins.get(transport).and_then(|p| p.reuse_instance);
-        let reuse = said.unwrap_or(plugin.manifest.instance.reuse);
-        let (kept, home) = match reuse {
-            true => self.warm.take(transport, plugin.digest, &grant),
+        let (kept, home) = match self.config.reuse_instance(transport, plugin.manifest.instance.reuse) {
+            true => {
+                let (kept, home) = self.warm.take(transport, plugin.digest, &grant, &options);
+                (kept, Some(home))
+            }
             false => (None, None),
         };
         let instance = match kept {

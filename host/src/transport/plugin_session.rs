@@ -48,6 +48,10 @@ pub struct TransportSession {
     handle: ResourceAny,
     /// The instance trapped; it must not be called again.
     dead: bool,
+    /// A call into the plugin began and has not returned: true after one whose future was
+    /// dropped (a timeout, Ctrl-C), which leaves the instance half-way through it. Wasmtime
+    /// refuses further calls into such an instance, but keeping it must not rest on that.
+    in_call: bool,
     /// Where the instance is kept once the answer has ended cleanly; `None` for a plugin whose
     /// instances are not reused.
     home: Option<Home>,
@@ -80,8 +84,8 @@ impl TransportSession {
         start_call(&mut store);
         let result = each_version!(&bindings, stream => stream.call_connect(&mut store, &options.into()).await);
         match result {
-            Ok(Ok(handle)) => Ok(TransportSession { store, bindings, handle, dead: false, home }),
-            // The plugin turned the options down and made no resource: the instance is as it was.
+            Ok(Ok(handle)) => Ok(TransportSession { store, bindings, handle, dead: false, in_call: false, home }),
+            // The plugin refused cleanly, making no resource: its instance is still usable.
             Ok(Err(e)) => {
                 if let Some(home) = home {
                     home.keep(Instance { store, bindings });
@@ -94,31 +98,28 @@ impl TransportSession {
 
     /// Sends a message.
     pub async fn send(&mut self, message: &Outgoing) -> Result<(), TransportError> {
-        self.check_alive()?;
-        start_call(&mut self.store);
+        self.begin_call()?;
         let result = each_version!(&self.bindings, stream => stream.call_send(&mut self.store, self.handle, &message.into()).await);
         self.settle(result)?
     }
 
     /// The next events; an empty list once the stream has ended.
     pub async fn receive(&mut self) -> Result<Vec<Event>, TransportError> {
-        self.check_alive()?;
-        start_call(&mut self.store);
+        self.begin_call()?;
         let result = each_version!(&self.bindings, stream => stream.call_receive(&mut self.store, self.handle).await);
         self.settle(result)?
     }
 
     /// Asks the plugin to prove the connection is alive.
     pub async fn heartbeat(&mut self) -> Result<(), TransportError> {
-        self.check_alive()?;
-        start_call(&mut self.store);
+        self.begin_call()?;
         let result = each_version!(&self.bindings, stream => stream.call_heartbeat(&mut self.store, self.handle).await);
         self.settle(result)?
     }
 
     /// Closes the connection and frees the plugin's resource.
     pub async fn close(mut self) {
-        if self.dead {
+        if self.dead || self.in_call {
             return;
         }
         start_call(&mut self.store);
@@ -141,14 +142,17 @@ impl TransportSession {
         }
     }
 
-    fn check_alive(&self) -> Result<(), TransportError> {
+    fn begin_call(&mut self) -> Result<(), TransportError> {
         if self.dead {
             return Err(TransportError::new(ErrorKind::Plugin, "the plugin stopped earlier in this answer"));
         }
+        start_call(&mut self.store);
+        self.in_call = true;
         Ok(())
     }
 
     fn settle<T>(&mut self, result: wasmtime::Result<T>) -> Result<T, TransportError> {
+        self.in_call = false;
         result.map_err(|e| {
             self.dead = true;
             trap(&self.store, &e)

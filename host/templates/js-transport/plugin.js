@@ -67,7 +67,7 @@ class StreamWrapper {
     } catch (e) {
       throw failed(e);
     }
-    this.response = null;
+    this.release();
     const rest = this.decoder.decode();
     return [...(rest ? [{ tag: 'token', val: rest }] : []), { tag: 'done' }];
   }
@@ -75,6 +75,13 @@ class StreamWrapper {
   heartbeat() {}
 
   close() {
+    this.release();
+  }
+
+  // Lets go of the response, and its connection, now rather than when the garbage collector
+  // runs: aish keeps this instance for the next answer only once it holds no connection.
+  release() {
+    this.response?.[Symbol.dispose]?.();
     this.response = null;
   }
 }
