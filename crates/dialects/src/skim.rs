@@ -408,6 +408,14 @@ pub(crate) fn optional_unsigned(skim: &mut Skim<'_>) -> Option<()> {
     digits.parse::<u64>().ok().map(drop)
 }
 
+/// A field serde reads as a `u64` (`Value::as_u64`): plain digits. Anything else (`null`, a
+/// sign, a fraction, an exponent, a number past `u64::MAX`) is left to serde.
+pub(crate) fn unsigned(skim: &mut Skim<'_>) -> Option<u64> {
+    let start = skim.value_start();
+    skim.number()?;
+    skim.text[start..skim.at].parse().ok()
+}
+
 /// Whether `text` is `name`: compared byte by byte in line, as a call to `memcmp` for a few
 /// bytes would cost more than the comparison (the names are constants, the texts short).
 #[inline]

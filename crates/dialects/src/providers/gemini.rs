@@ -7,11 +7,14 @@
 //! `functionCall`s, and `usageMetadata` the counts so far; the stream ends when the server
 //! closes it, after a chunk that says why it finished (`finishReason`).
 
+use std::borrow::Cow;
+
 use aish_plugin_sdk::{Event, Outgoing, Role, ToolCall, TransportError};
 use serde_json::{Map, Value, json};
 
 use crate::conversation::{alternating, system_text};
 use crate::provider::{Config, HttpShape, Message, Progress, Provider, Tally, WholeAnswer, parse_json, usage_at};
+use crate::skim;
 use crate::tools::call;
 
 /// The `gemini` dialect; remembers whether the stream said it is finishing.
@@ -82,7 +85,25 @@ impl Provider for Gemini {
         if message.data.trim().is_empty() {
             return Ok(Progress::More);
         }
-        let chunk: Value = parse_json(self.name(), message.data)?;
+        if let Some((text, counts)) = text_chunk(message.data) {
+            tally.input_tokens = counts.prompt.or(tally.input_tokens);
+            tally.output_tokens = counts.candidates.or(tally.output_tokens);
+            tally.token(out, &text);
+            return Ok(Progress::More);
+        }
+        self.whole_chunk(message.data, tally, out)
+    }
+
+    fn at_close(&self, tally: &Tally) -> Option<Event> {
+        // A close before any chunk said why it finished cuts the answer short.
+        self.finish_reason.as_ref().map(|_| tally.done())
+    }
+}
+
+impl Gemini {
+    /// A chunk read in full by serde: what [`text_chunk`] must agree with.
+    fn whole_chunk(&mut self, data: &str, tally: &mut Tally, out: &mut Vec<Event>) -> Result<Progress, TransportError> {
+        let chunk: Value = parse_json(self.name(), data)?;
         if let Some(error) = chunk.get("error") {
             out.push(Event::Error(error_text(error)));
             return Ok(Progress::Finished);
@@ -119,11 +140,83 @@ impl Provider for Gemini {
         }
         Ok(Progress::More)
     }
+}
 
-    fn at_close(&self, tally: &Tally) -> Option<Event> {
-        // A close before any chunk said why it finished cuts the answer short.
-        self.finish_reason.as_ref().map(|_| tally.done())
-    }
+/// The usage counts a chunk gave.
+#[derive(Debug, Default)]
+struct Counts {
+    /// `usageMetadata.promptTokenCount`.
+    prompt: Option<u64>,
+    /// `usageMetadata.candidatesTokenCount`.
+    candidates: Option<u64>,
+}
+
+/// The text and counts of a chunk that is one more piece of the answer (nearly every chunk),
+/// read in one pass with no tree: one candidate, whose content is one part with a string
+/// `text` (no `thought`, no `functionCall`) and which has no `finishReason`, and no `error` or
+/// `promptFeedback`. Counts are plain integers. Every other field (the role, the model
+/// version, the response ID, safety ratings, other counts) is skipped, as the whole parse
+/// ignores it. `None` at any other chunk, which serde then reads in full.
+fn text_chunk(data: &str) -> Option<(Cow<'_, str>, Counts)> {
+    let (mut text, mut seen, mut counts) = (None, 0, Counts::default());
+    skim::object(data, |key, s| match key {
+        k if skim::is(k, "candidates") => {
+            skim::first(&mut seen, 1)?;
+            let mut candidates = 0;
+            s.array(|s| {
+                candidates += 1;
+                let mut fields = 0;
+                s.object(|key, s| match key {
+                    k if skim::is(k, "content") => skim::first(&mut fields, 1).and_then(|()| content(s, &mut text)),
+                    k if skim::is(k, "finishReason") => None,
+                    _ => s.skip(),
+                })
+            })?;
+            (candidates == 1).then_some(())
+        }
+        k if skim::is(k, "usageMetadata") => {
+            skim::first(&mut seen, 2)?;
+            let mut fields = 0;
+            s.object(|key, s| match key {
+                k if skim::is(k, "promptTokenCount") => {
+                    skim::first(&mut fields, 1)?;
+                    counts.prompt = Some(skim::unsigned(s)?);
+                    Some(())
+                }
+                k if skim::is(k, "candidatesTokenCount") => {
+                    skim::first(&mut fields, 2)?;
+                    counts.candidates = Some(skim::unsigned(s)?);
+                    Some(())
+                }
+                _ => s.skip(),
+            })
+        }
+        k if skim::is(k, "error") || skim::is(k, "promptFeedback") => None,
+        _ => s.skip(),
+    })?;
+    Some((text?, counts))
+}
+
+/// A candidate's `content` of one text part, its text kept in `text`.
+fn content<'a>(s: &mut skim::Skim<'a>, text: &mut Option<Cow<'a, str>>) -> Option<()> {
+    let mut fields = 0;
+    s.object(|key, s| match key {
+        k if skim::is(k, "parts") => {
+            skim::first(&mut fields, 1)?;
+            let mut parts = 0;
+            s.array(|s| {
+                parts += 1;
+                (parts == 1).then_some(())?;
+                let mut part = 0;
+                s.object(|key, s| match key {
+                    k if skim::is(k, "text") => skim::first(&mut part, 1).and_then(|()| skim::once(text, s.string()?)),
+                    k if skim::is(k, "thought") || skim::is(k, "functionCall") => None,
+                    _ => s.skip(),
+                })
+            })
+        }
+        _ => s.skip(),
+    })
 }
 
 /// What one part of a candidate's content is for aish.
@@ -193,7 +286,8 @@ fn endpoint(config: &Config, stream: bool) -> String {
 #[cfg(test)]
 mod tests {
     use aish_plugin_sdk::{ConnectOptions, Event, Role, Usage};
-    use serde_json::json;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
 
     use crate::testing::{body, outgoing, plain, run, text, tool};
     use crate::{Dialect, Progress};
@@ -395,5 +489,99 @@ mod tests {
             .unwrap();
         assert_eq!(whole.into_events(), vec![tool("c1", "get_weather", r#"{"location":"Paris"}"#), usage(15, 4)]);
         assert!(d.parse_answer(br#"{"promptFeedback": {"blockReason": "SAFETY"}}"#).is_err());
+    }
+
+    /// The chunks a stream is made of take the one-pass reader, as Google's API sends them
+    /// (printed with spaces, the prompt's counts by modality, a Gemini 3 part's
+    /// `thoughtSignature`); its last chunk, with `finishReason`, does not.
+    #[test]
+    fn common_chunks_are_read_in_one_pass() {
+        let chunks = [
+            r#"{"candidates": [{"content": {"parts": [{"text": "Hel"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 5,"totalTokenCount": 5,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 5}]},"modelVersion": "gemini-2.0-flash","responseId": "mD2zZ9ufLZ2z"}"#,
+            r#"{"candidates":[{"content":{"parts":[{"text":"lo \"there\"","thoughtSignature":"EjQKMgEM"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":3,"totalTokenCount":8},"modelVersion":"gemini-3.1-flash-lite","responseId":"Il0taoSYJ5Cez7"}"#,
+        ];
+        let read: Vec<_> = chunks.iter().map(|c| super::text_chunk(c).map(|(text, counts)| (text.into_owned(), counts.prompt, counts.candidates))).collect();
+        assert_eq!(read, [Some(("Hel".into(), Some(5), None)), Some(("lo \"there\"".into(), Some(5), Some(3)))]);
+        let last = r#"{"candidates":[{"content":{"parts":[{"text":"!"}],"role":"model"},"finishReason":"STOP","index":0}]}"#;
+        assert!(super::text_chunk(last).is_none());
+        let mut d = gemini("https://g.example/v1beta/models/gemini-2.0-flash", None);
+        let (out, _) = run(&mut d, &[("message", chunks[0]), ("message", chunks[1]), ("message", last)]);
+        assert_eq!(text(&out), "Hello \"there\"!");
+        let mut out = Vec::new();
+        d.on_close(&mut out);
+        assert_eq!(out, [Event::Done(Some(Usage { input_tokens: Some(5), output_tokens: Some(3) }))]);
+    }
+
+    /// What one chunk gives a fresh dialect: its events, progress (or error) and the counts.
+    type Reading = (Vec<Event>, Result<Progress, String>, Option<u64>, Option<u64>);
+
+    fn read(data: &str, whole: bool) -> Reading {
+        let (mut gemini, mut tally, mut out) = (super::Gemini::default(), crate::provider::Tally::default(), Vec::new());
+        let message = crate::Message { event: "message", data, id: "" };
+        let progress = match whole {
+            true => gemini.whole_chunk(data, &mut tally, &mut out),
+            false => crate::provider::Provider::on_message(&mut gemini, &message, &mut tally, &mut out),
+        };
+        (out, progress.map_err(|e| e.message), tally.input_tokens, tally.output_tokens)
+    }
+
+    /// A JSON object as text, keys in order (a key given twice kept, as a server could send it).
+    fn object(pairs: &[(&str, Value)]) -> String {
+        let fields: Vec<String> = pairs.iter().map(|(k, v)| format!("{}:{v}", json!(k))).collect();
+        format!("{{{}}}", fields.join(","))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..Default::default() })]
+
+        /// The one-pass reader gives what the whole parse gives, for chunks built around the
+        /// common shape with what servers add or vary: other keys, thoughts, function calls,
+        /// several parts or candidates, a finish reason, an error, blocked prompts, odd counts,
+        /// keys given twice, escapes, spaces.
+        #[test]
+        fn chunks_read_in_one_pass_read_as_in_full(
+            text in "(\\PC|[\"\\\\\n\t\u{1}é😀 ]){0,12}",
+            text_value in prop::option::weighted(0.2, prop_oneof![Just(Value::Null), Just(json!(3))]),
+            part_extra in prop::option::weighted(0.5, prop::sample::select(vec![
+                ("thought", json!(true)), ("thought", json!(false)), ("thoughtSignature", json!("c2ln")),
+                ("functionCall", json!({"name": "f", "args": {"a": 1}})), ("text", json!("again")),
+            ])),
+            parts in prop::sample::select(vec![1usize, 1, 1, 0, 2]),
+            candidates in prop::sample::select(vec![1usize, 1, 1, 0, 2]),
+            candidate_extra in prop::option::weighted(0.4, prop::sample::select(vec![
+                ("finishReason", json!("STOP")), ("finishReason", json!("MAX_TOKENS")), ("index", json!(0)),
+                ("safetyRatings", json!([{"category": "HARM_CATEGORY_HATE_SPEECH", "probability": "NEGLIGIBLE"}])),
+                ("content", json!({"parts": [{"text": "twice"}]})),
+            ])),
+            counts in prop::collection::vec(prop::option::weighted(0.7, prop_oneof![
+                4 => any::<u32>().prop_map(|n| json!(n)),
+                1 => prop::sample::select(vec![json!(null), json!(-1), json!(2.5), json!(1e3), json!(u64::MAX), json!("7")]),
+            ]), 2),
+            top_extra in prop::option::weighted(0.4, prop::sample::select(vec![
+                ("error", json!({"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"})),
+                ("promptFeedback", json!({"blockReason": "SAFETY"})), ("modelVersion", json!("gemini-2.5-flash")),
+                ("responseId", json!("r-1")), ("usageMetadata", json!({"promptTokenCount": 1})), ("candidates", json!([])),
+            ])),
+            spaced in any::<bool>(),
+        ) {
+            let mut part = vec![("text", text_value.unwrap_or_else(|| json!(text)))];
+            part.extend(part_extra);
+            let part = object(&part);
+            let content = format!("{{\"parts\":[{}],\"role\":\"model\"}}", vec![part; parts].join(","));
+            let mut candidate = vec![("content", json!(null))];
+            candidate.extend(candidate_extra);
+            let candidate = object(&candidate).replacen("\"content\":null", &format!("\"content\":{content}"), 1);
+            let mut usage = vec![("totalTokenCount", json!(40))];
+            for (key, count) in ["promptTokenCount", "candidatesTokenCount"].into_iter().zip(&counts) {
+                usage.extend(count.clone().map(|c| (key, c)));
+            }
+            let mut top = vec![("candidates", json!(null)), ("usageMetadata", json!(null))];
+            top.extend(top_extra);
+            let data = object(&top)
+                .replacen("\"candidates\":null", &format!("\"candidates\":[{}]", vec![candidate; candidates].join(",")), 1)
+                .replacen("\"usageMetadata\":null", &format!("\"usageMetadata\":{}", object(&usage)), 1);
+            let data = if spaced { data.replace(',', ", ").replace(':', ": ") } else { data };
+            prop_assert_eq!(read(&data, false), read(&data, true), "{}", data);
+        }
     }
 }
