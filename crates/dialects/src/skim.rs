@@ -32,6 +32,10 @@ enum Free {
     Many,
 }
 
+/// The key serde_json (with its `raw_value` feature, which the workspace enables) reads as a
+/// raw value's marker rather than a key: first in an object, its string is read as the value.
+const RAW_VALUE_KEY: &str = "$serde_json::private::RawValue";
+
 /// Nesting deeper than this is left to serde.
 const DEPTH: usize = 32;
 
@@ -259,7 +263,9 @@ impl<'a> Skim<'a> {
     }
 
     /// An object: `each` is called with every key and reads (or skips) its value. A key seen
-    /// twice is left to serde, which refuses it for the fields aish reads.
+    /// twice is left to serde (`each` gives up on the fields aish reads: serde refuses them in
+    /// a struct and keeps the last in a `Value`), and so is serde_json's raw-value key, with
+    /// which serde reads another value than the object.
     pub(crate) fn object(&mut self, mut each: impl FnMut(&str, &mut Self) -> Option<()>) -> Option<()> {
         self.eat(b'{')?;
         if self.eat(b'}').is_some() {
@@ -267,6 +273,9 @@ impl<'a> Skim<'a> {
         }
         loop {
             let key = self.string()?;
+            if is(&key, RAW_VALUE_KEY) {
+                return None;
+            }
             self.eat(b':')?;
             each(&key, self)?;
             if !self.more_before(b'}')? {
@@ -423,7 +432,8 @@ pub fn is(key: &str, name: &str) -> bool {
     key.len() == name.len() && key.bytes().zip(name.bytes()).all(|(a, b)| a == b)
 }
 
-/// Marks field `bit` seen; a field given twice is left to serde, which refuses it.
+/// Marks field `bit` seen; a field given twice is left to serde (which refuses it in a struct
+/// and keeps the last in a `Value`).
 pub(crate) fn first(seen: &mut u32, bit: u32) -> Option<()> {
     if *seen & bit != 0 {
         return None;

@@ -152,11 +152,12 @@ struct Counts {
 }
 
 /// The text and counts of a chunk that is one more piece of the answer (nearly every chunk),
-/// read in one pass with no tree: one candidate, whose content is one part with a string
-/// `text` (no `thought`, no `functionCall`) and which has no `finishReason`, and no `error` or
-/// `promptFeedback`. Counts are plain integers. Every other field (the role, the model
-/// version, the response ID, safety ratings, other counts) is skipped, as the whole parse
-/// ignores it. `None` at any other chunk, which serde then reads in full.
+/// read in one pass with no tree: one candidate, whose content has one part with a string
+/// `text` (no `thought`, no `functionCall`; parts with no text may stand beside it) and which
+/// has no `finishReason`, and no `error`. Counts are plain integers. Every other field (the
+/// role, the model version, the response ID, safety ratings, other counts, a prompt's
+/// feedback, which matters only with no candidate) is skipped, as the whole parse ignores it.
+/// `None` at any other chunk, which serde then reads in full.
 fn text_chunk(data: &str) -> Option<(Cow<'_, str>, Counts)> {
     let (mut text, mut seen, mut counts) = (None, 0, Counts::default());
     skim::object(data, |key, s| match key {
@@ -191,7 +192,7 @@ fn text_chunk(data: &str) -> Option<(Cow<'_, str>, Counts)> {
                 _ => s.skip(),
             })
         }
-        k if skim::is(k, "error") || skim::is(k, "promptFeedback") => None,
+        k if skim::is(k, "error") => None,
         _ => s.skip(),
     })?;
     Some((text?, counts))
@@ -203,10 +204,9 @@ fn content<'a>(s: &mut skim::Skim<'a>, text: &mut Option<Cow<'a, str>>) -> Optio
     s.object(|key, s| match key {
         k if skim::is(k, "parts") => {
             skim::first(&mut fields, 1)?;
-            let mut parts = 0;
+            // A second part with text is refused by `once`; one without is skipped, as the
+            // whole parse skips it.
             s.array(|s| {
-                parts += 1;
-                (parts == 1).then_some(())?;
                 let mut part = 0;
                 s.object(|key, s| match key {
                     k if skim::is(k, "text") => skim::first(&mut part, 1).and_then(|()| skim::once(text, s.string()?)),
@@ -284,304 +284,4 @@ fn endpoint(config: &Config, stream: bool) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use aish_plugin_sdk::{ConnectOptions, Event, Role, Usage};
-    use proptest::prelude::*;
-    use serde_json::{Value, json};
-
-    use crate::testing::{body, outgoing, plain, run, text, tool};
-    use crate::{Dialect, Progress};
-
-    fn gemini(url: &str, model: Option<&str>) -> Dialect {
-        Dialect::new(ConnectOptions {
-            url: url.into(),
-            dialect: "gemini".into(),
-            model: model.map(str::to_owned),
-            api_key: Some("AIza-test".into()),
-            settings: r#"{"temperature":0.5,"max_tokens":256}"#.into(),
-        })
-        .unwrap()
-    }
-
-    const MODEL_URL: &str = "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash";
-
-    fn usage(input: u64, output: u64) -> Event {
-        Event::Done(Some(Usage { input_tokens: Some(input), output_tokens: Some(output) }))
-    }
-
-    #[test]
-    fn gemini_urls_per_method() {
-        let url = |configured: &str, model: Option<&str>, stream: bool| {
-            gemini(configured, model)
-                .request(&aish_plugin_sdk::Outgoing { stream, ..plain("hi") })
-                .unwrap()
-                .url
-                .unwrap()
-        };
-        assert_eq!(url(MODEL_URL, None, true), format!("{MODEL_URL}:streamGenerateContent?alt=sse"));
-        assert_eq!(url(MODEL_URL, None, false), format!("{MODEL_URL}:generateContent"));
-        assert_eq!(
-            url(&format!("{MODEL_URL}:generateContent"), None, true),
-            format!("{MODEL_URL}:streamGenerateContent?alt=sse")
-        );
-        assert_eq!(
-            url(&format!("{MODEL_URL}:streamGenerateContent?alt=sse"), None, false),
-            format!("{MODEL_URL}:generateContent")
-        );
-        assert_eq!(
-            url(&format!("{MODEL_URL}?x=1"), Some("other"), true),
-            format!("{MODEL_URL}:streamGenerateContent?alt=sse&x=1")
-        );
-        let base = "https://generativelanguage.googleapis.com/v1beta";
-        assert_eq!(url(base, Some("models/gemini-2.0-flash"), false), format!("{MODEL_URL}:generateContent"));
-        assert_eq!(
-            url(&format!("{base}/models/"), Some("gemini-2.0-flash"), false),
-            format!("{MODEL_URL}:generateContent")
-        );
-    }
-
-    #[test]
-    fn gemini_request_shape() {
-        let d = gemini(MODEL_URL, None);
-        let context = r#"{"pipeline_position":2,"previous_ai":"apollo","previous_response":"PREV","session_id":"s-1","memory_hints":["metric units"]}"#;
-        let message =
-            outgoing("PREV", Some("You are Athena."), &[(Role::User, "hi"), (Role::Assistant, "hello")], context);
-        let shape = d.request(&message).unwrap();
-        assert!(shape.headers.contains(&("x-goog-api-key".into(), "AIza-test".into())));
-        let sent = String::from_utf8(shape.body.clone()).unwrap();
-        assert_eq!(sent.matches("PREV").count(), 1);
-        assert!(!sent.contains("s-1"));
-        assert_eq!(
-            body(&d, &message),
-            json!({
-                "contents": [
-                    {"role": "user", "parts": [{"text": "hi"}]},
-                    {"role": "model", "parts": [{"text": "hello"}]},
-                    {"role": "user", "parts": [{"text": "PREV"}]},
-                ],
-                "systemInstruction": {"parts": [{"text": "You are Athena.\n\nYou are stage 2 of a pipeline; your input is the answer of apollo.\nMemory hints:\n- metric units"}]},
-                "generationConfig": {"temperature": 0.5, "maxOutputTokens": 256},
-            })
-        );
-        assert!(body(&d, &plain("hi")).get("systemInstruction").is_none());
-    }
-
-    /// google-gemini/generative-ai-js test-utils/mock-responses/streaming-success-search-grounding.txt:
-    /// text chunks with growing `usageMetadata`, then a chunk with empty content and grounding.
-    #[test]
-    fn gemini_stream_as_recorded_and_done_at_close() {
-        let mut d = gemini(MODEL_URL, None);
-        let (out, progress) = run(
-            &mut d,
-            &[
-                (
-                    "message",
-                    r#"{"candidates": [{"content": {"parts": [{"text": "The"}], "role": "model"}, "finishReason": "STOP", "index": 0}], "usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 1, "totalTokenCount": 9}}"#,
-                ),
-                (
-                    "message",
-                    r#"{"candidates": [{"content": {"parts": [{"text": " current stock price for Alphabet Inc. (Google) Class C (GOOG)"}], "role": "model"}, "finishReason": "STOP", "index": 0}], "usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 17, "totalTokenCount": 25}}"#,
-                ),
-                (
-                    "message",
-                    r#"{"candidates": [{"content": {"parts": [{"text": " financial websites like Google Finance or TradingView.\n"}], "role": "model"}, "finishReason": "STOP", "index": 0}], "usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 106, "totalTokenCount": 114}}"#,
-                ),
-                (
-                    "message",
-                    r#"{"candidates": [{"content": {}, "index": 0, "groundingMetadata": {"webSearchQueries": ["what is the current google stock price"]}}], "usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 106, "totalTokenCount": 114}}"#,
-                ),
-            ],
-        );
-        assert_eq!(progress, Progress::More, "the close ends a Gemini stream");
-        assert_eq!(
-            text(&out),
-            "The current stock price for Alphabet Inc. (Google) Class C (GOOG) financial websites like Google Finance or TradingView.\n"
-        );
-        assert!(!d.has_end_marker());
-        let mut end = Vec::new();
-        assert_eq!(d.on_close(&mut end), Progress::Finished);
-        assert_eq!(end, vec![usage(8, 106)]);
-    }
-
-    #[test]
-    fn gemini_close_before_a_finish_reason_cuts_the_answer() {
-        let mut d = gemini(MODEL_URL, None);
-        let (out, _) = run(
-            &mut d,
-            &[(
-                "message",
-                r#"{"candidates": [{"content": {"parts": [{"text": "Half"}], "role": "model"}, "index": 0}]}"#,
-            )],
-        );
-        assert_eq!(text(&out), "Half");
-        assert!(d.has_end_marker());
-        let mut end = Vec::new();
-        assert_eq!((d.on_close(&mut end), end.is_empty()), (Progress::More, true));
-    }
-
-    /// streaming-success-function-call-short.txt of generative-ai-js, then an error chunk in
-    /// the shape of Google API errors (`{"error": {"code", "message", "status"}}`).
-    #[test]
-    fn gemini_function_call_and_error_mid_stream() {
-        let mut d = gemini(MODEL_URL, None);
-        let (out, progress) = run(
-            &mut d,
-            &[
-                (
-                    "message",
-                    r#"{"candidates": [{"content": {"parts": [{"text": "Checking"}], "role": "model"}, "index": 0}]}"#,
-                ),
-                (
-                    "message",
-                    r#"{"candidates": [{"content": {"parts": [{ "functionCall": { "name": "getTemperature", "args": { "city": "San Jose" } } }]}, "finishReason": "STOP","index": 0,"safetyRatings": [{"category": "HARM_CATEGORY_SEXUALLY_EXPLICIT","probability": "NEGLIGIBLE"}]}],"promptFeedback": {"safetyRatings": [{"category": "HARM_CATEGORY_SEXUALLY_EXPLICIT","probability": "NEGLIGIBLE"}]}}"#,
-                ),
-                (
-                    "message",
-                    r#"{"error": {"code": 503, "message": "The model is overloaded. Please try again later.", "status": "UNAVAILABLE"}}"#,
-                ),
-            ],
-        );
-        assert_eq!(
-            out,
-            vec![
-                Event::Token("Checking".into()),
-                tool("", "getTemperature", r#"{"city":"San Jose"}"#),
-                Event::Error("UNAVAILABLE: The model is overloaded. Please try again later.".into()),
-            ]
-        );
-        assert_eq!(progress, Progress::Finished);
-    }
-
-    /// streaming-failure-prompt-blocked-safety.txt of generative-ai-js: no candidates at all.
-    #[test]
-    fn gemini_blocked_prompt_fails() {
-        let mut d = gemini(MODEL_URL, None);
-        let (out, progress) = run(
-            &mut d,
-            &[(
-                "message",
-                r#"{"promptFeedback": {"blockReason": "SAFETY","safetyRatings": [{"category": "HARM_CATEGORY_HATE_SPEECH","probability": "HIGH"}]}}"#,
-            )],
-        );
-        assert_eq!(
-            (out, progress),
-            (vec![Event::Error("Gemini blocked the prompt (SAFETY)".into())], Progress::Finished)
-        );
-    }
-
-    /// unary-success-search-grounding.json of generative-ai-js (cut to its text and usage), and
-    /// a whole answer holding a function call and a thought summary.
-    #[test]
-    fn gemini_whole_answers() {
-        let d = gemini(MODEL_URL, None);
-        let whole = d
-            .parse_answer(br#"{"candidates": [{"content": {"parts": [{"text": "The current stock price for Alphabet Inc (Google) Class C (GOOG) is $166.94."}], "role": "model"}, "finishReason": "STOP", "index": 0}], "usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 70, "totalTokenCount": 78}}"#)
-            .unwrap();
-        assert_eq!(
-            whole.into_events(),
-            vec![
-                Event::Token("The current stock price for Alphabet Inc (Google) Class C (GOOG) is $166.94.".into()),
-                usage(8, 70)
-            ]
-        );
-        let whole = d
-            .parse_answer(br#"{"candidates": [{"content": {"parts": [{"text": "pondering", "thought": true}, {"functionCall": {"id": "c1", "name": "get_weather", "args": {"location": "Paris"}}}], "role": "model"}, "finishReason": "STOP"}], "usageMetadata": {"promptTokenCount": 15, "candidatesTokenCount": 4}}"#)
-            .unwrap();
-        assert_eq!(whole.into_events(), vec![tool("c1", "get_weather", r#"{"location":"Paris"}"#), usage(15, 4)]);
-        assert!(d.parse_answer(br#"{"promptFeedback": {"blockReason": "SAFETY"}}"#).is_err());
-    }
-
-    /// The chunks a stream is made of take the one-pass reader, as Google's API sends them
-    /// (printed with spaces, the prompt's counts by modality, a Gemini 3 part's
-    /// `thoughtSignature`); its last chunk, with `finishReason`, does not.
-    #[test]
-    fn common_chunks_are_read_in_one_pass() {
-        let chunks = [
-            r#"{"candidates": [{"content": {"parts": [{"text": "Hel"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 5,"totalTokenCount": 5,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 5}]},"modelVersion": "gemini-2.0-flash","responseId": "mD2zZ9ufLZ2z"}"#,
-            r#"{"candidates":[{"content":{"parts":[{"text":"lo \"there\"","thoughtSignature":"EjQKMgEM"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":3,"totalTokenCount":8},"modelVersion":"gemini-3.1-flash-lite","responseId":"Il0taoSYJ5Cez7"}"#,
-        ];
-        let read: Vec<_> = chunks.iter().map(|c| super::text_chunk(c).map(|(text, counts)| (text.into_owned(), counts.prompt, counts.candidates))).collect();
-        assert_eq!(read, [Some(("Hel".into(), Some(5), None)), Some(("lo \"there\"".into(), Some(5), Some(3)))]);
-        let last = r#"{"candidates":[{"content":{"parts":[{"text":"!"}],"role":"model"},"finishReason":"STOP","index":0}]}"#;
-        assert!(super::text_chunk(last).is_none());
-        let mut d = gemini("https://g.example/v1beta/models/gemini-2.0-flash", None);
-        let (out, _) = run(&mut d, &[("message", chunks[0]), ("message", chunks[1]), ("message", last)]);
-        assert_eq!(text(&out), "Hello \"there\"!");
-        let mut out = Vec::new();
-        d.on_close(&mut out);
-        assert_eq!(out, [Event::Done(Some(Usage { input_tokens: Some(5), output_tokens: Some(3) }))]);
-    }
-
-    /// What one chunk gives a fresh dialect: its events, progress (or error) and the counts.
-    type Reading = (Vec<Event>, Result<Progress, String>, Option<u64>, Option<u64>);
-
-    fn read(data: &str, whole: bool) -> Reading {
-        let (mut gemini, mut tally, mut out) = (super::Gemini::default(), crate::provider::Tally::default(), Vec::new());
-        let message = crate::Message { event: "message", data, id: "" };
-        let progress = match whole {
-            true => gemini.whole_chunk(data, &mut tally, &mut out),
-            false => crate::provider::Provider::on_message(&mut gemini, &message, &mut tally, &mut out),
-        };
-        (out, progress.map_err(|e| e.message), tally.input_tokens, tally.output_tokens)
-    }
-
-    /// A JSON object as text, keys in order (a key given twice kept, as a server could send it).
-    fn object(pairs: &[(&str, Value)]) -> String {
-        let fields: Vec<String> = pairs.iter().map(|(k, v)| format!("{}:{v}", json!(k))).collect();
-        format!("{{{}}}", fields.join(","))
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 3000, ..Default::default() })]
-
-        /// The one-pass reader gives what the whole parse gives, for chunks built around the
-        /// common shape with what servers add or vary: other keys, thoughts, function calls,
-        /// several parts or candidates, a finish reason, an error, blocked prompts, odd counts,
-        /// keys given twice, escapes, spaces.
-        #[test]
-        fn chunks_read_in_one_pass_read_as_in_full(
-            text in "(\\PC|[\"\\\\\n\t\u{1}é😀 ]){0,12}",
-            text_value in prop::option::weighted(0.2, prop_oneof![Just(Value::Null), Just(json!(3))]),
-            part_extra in prop::option::weighted(0.5, prop::sample::select(vec![
-                ("thought", json!(true)), ("thought", json!(false)), ("thoughtSignature", json!("c2ln")),
-                ("functionCall", json!({"name": "f", "args": {"a": 1}})), ("text", json!("again")),
-            ])),
-            parts in prop::sample::select(vec![1usize, 1, 1, 0, 2]),
-            candidates in prop::sample::select(vec![1usize, 1, 1, 0, 2]),
-            candidate_extra in prop::option::weighted(0.4, prop::sample::select(vec![
-                ("finishReason", json!("STOP")), ("finishReason", json!("MAX_TOKENS")), ("index", json!(0)),
-                ("safetyRatings", json!([{"category": "HARM_CATEGORY_HATE_SPEECH", "probability": "NEGLIGIBLE"}])),
-                ("content", json!({"parts": [{"text": "twice"}]})),
-            ])),
-            counts in prop::collection::vec(prop::option::weighted(0.7, prop_oneof![
-                4 => any::<u32>().prop_map(|n| json!(n)),
-                1 => prop::sample::select(vec![json!(null), json!(-1), json!(2.5), json!(1e3), json!(u64::MAX), json!("7")]),
-            ]), 2),
-            top_extra in prop::option::weighted(0.4, prop::sample::select(vec![
-                ("error", json!({"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"})),
-                ("promptFeedback", json!({"blockReason": "SAFETY"})), ("modelVersion", json!("gemini-2.5-flash")),
-                ("responseId", json!("r-1")), ("usageMetadata", json!({"promptTokenCount": 1})), ("candidates", json!([])),
-            ])),
-            spaced in any::<bool>(),
-        ) {
-            let mut part = vec![("text", text_value.unwrap_or_else(|| json!(text)))];
-            part.extend(part_extra);
-            let part = object(&part);
-            let content = format!("{{\"parts\":[{}],\"role\":\"model\"}}", vec![part; parts].join(","));
-            let mut candidate = vec![("content", json!(null))];
-            candidate.extend(candidate_extra);
-            let candidate = object(&candidate).replacen("\"content\":null", &format!("\"content\":{content}"), 1);
-            let mut usage = vec![("totalTokenCount", json!(40))];
-            for (key, count) in ["promptTokenCount", "candidatesTokenCount"].into_iter().zip(&counts) {
-                usage.extend(count.clone().map(|c| (key, c)));
-            }
-            let mut top = vec![("candidates", json!(null)), ("usageMetadata", json!(null))];
-            top.extend(top_extra);
-            let data = object(&top)
-                .replacen("\"candidates\":null", &format!("\"candidates\":[{}]", vec![candidate; candidates].join(",")), 1)
-                .replacen("\"usageMetadata\":null", &format!("\"usageMetadata\":{}", object(&usage)), 1);
-            let data = if spaced { data.replace(',', ", ").replace(':', ": ") } else { data };
-            prop_assert_eq!(read(&data, false), read(&data, true), "{}", data);
-        }
-    }
-}
+mod tests;
