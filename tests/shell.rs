@@ -6,7 +6,7 @@ use std::process::Command;
 use rexpect::ReadUntil;
 use rexpect::session::{PtySession, spawn_command};
 
-use crate::support::home;
+use crate::support::{aish, home, test_plugin};
 
 /// Waits for a new prompt, answering the cursor-position queries a real terminal answers.
 /// Every new prompt starts with such a query, which tells it from a repaint of the old one.
@@ -161,6 +161,30 @@ fn colours_can_be_turned_off_in_the_config() {
     let (typed, _) = shell.exp_regex("apolo").expect("the line is echoed");
     assert!(!typed.contains("\x1b[1;3"), "no colours: {typed:?}");
     shell.send_control('c').unwrap();
+    prompt(&mut shell);
+    shell.send_control('d').unwrap();
+    shell.exp_eof().expect("Ctrl-D leaves");
+}
+
+/// The interactive shell (its runtime has a thread pool, so the reader may let go of an
+/// answer while the transport closes it) answers the next question in the instance the last
+/// answer left, for a plugin that allows it.
+#[test]
+fn the_shell_answers_in_the_instance_the_last_answer_left() {
+    let home = home();
+    let add = aish(home.path(), &["plugin", "add", test_plugin("tally").to_str().unwrap()], None);
+    assert_eq!(add.code, 0, "{add:?}");
+    std::fs::write(
+        home.path().join("config.toml"),
+        "[ai.t]\nurl = \"http://127.0.0.1:9/v1\"\ntransport = \"tally\"\nstateless = true\n",
+    )
+    .unwrap();
+    let mut shell = start(home.path(), false);
+    for n in 1..=3 {
+        prompt(&mut shell);
+        shell.send_line("t again").unwrap();
+        shell.exp_string(&format!("connection {n}")).expect("the answer, from the kept instance");
+    }
     prompt(&mut shell);
     shell.send_control('d').unwrap();
     shell.exp_eof().expect("Ctrl-D leaves");

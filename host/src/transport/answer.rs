@@ -136,8 +136,7 @@ async fn produce(connector: Connector, ai: AiConfig, order: Vec<String>, message
     }
     // Where a cut stream can resume (its last event ID) and how long the server asked to wait.
     let mut resume: Option<(String, Option<u64>)> = None;
-    let mut finished = false;
-    while !finished {
+    loop {
         let events = match session.receive().await {
             Ok(events) if events.is_empty() => {
                 let _ = tx.send(fail("the stream ended before the answer was complete".into(), true)).await;
@@ -179,14 +178,8 @@ async fn produce(connector: Connector, ai: AiConfig, order: Vec<String>, message
                 Event::Token(text) => Piece::Token(text, at),
                 Event::Raw { data, .. } => Piece::Token(format!("{data}\n"), at),
                 Event::ToolCall(call) => Piece::ToolCall(call, at),
-                Event::Done(usage) => {
-                    finished = true;
-                    Piece::Done(usage, at)
-                }
-                Event::Error(message) => {
-                    finished = true;
-                    fail(format!("the server reported an error: {message}"), false)
-                }
+                Event::Done(usage) => Piece::Done(usage, at),
+                Event::Error(message) => fail(format!("the server reported an error: {message}"), false),
                 Event::Metadata(point) => {
                     if let Some(id) = point.get("last_event_id").and_then(serde_json::Value::as_str) {
                         resume = Some((id.to_owned(), point.get("retry_ms").and_then(serde_json::Value::as_u64)));
@@ -206,10 +199,17 @@ async fn produce(connector: Connector, ai: AiConfig, order: Vec<String>, message
                     return session.close().await;
                 }
             }
+            if matches!(piece, Piece::Done(..) | Piece::Failed { .. }) {
+                // Closed before the reader hears the answer is complete: the instance is back
+                // (kept, for a plugin that allows it) by the time the next answer starts, and
+                // the reader letting go of the answer cannot cut the close short.
+                session.close().await;
+                let _ = tx.send(piece).await;
+                return;
+            }
             if tx.send(piece).await.is_err() {
                 return session.close().await;
             }
         }
     }
-    session.close().await;
 }
