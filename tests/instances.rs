@@ -227,14 +227,7 @@ async fn finish(mut session: TransportSession) -> String {
 /// run in one kept instance (an answer's instance is back before the next answer starts).
 #[test]
 fn a_script_and_a_pipeline_run_their_answers_in_one_instance() {
-    let home = home();
-    let add = aish(home.path(), &["plugin", "add", test_plugin("tally").to_str().unwrap()], None);
-    assert_eq!(add.code, 0, "{add:?}");
-    std::fs::write(
-        home.path().join("config.toml"),
-        format!("[ai.t]\nurl = \"{URL}\"\ntransport = \"tally\"\nstateless = true\n"),
-    )
-    .unwrap();
+    let home = home_with_tally();
     let script = home.path().join("three.aish");
     std::fs::write(&script, "t one\nt two\nt three\n").unwrap();
     let run = aish(home.path(), &[script.to_str().unwrap()], None);
@@ -242,4 +235,14 @@ fn a_script_and_a_pipeline_run_their_answers_in_one_instance() {
     assert_eq!(run.stdout, "connection 1\nconnection 2\nconnection 3\n");
     let run = aish(home.path(), &["-c", "echo hi | t | t | t"], None);
     assert_eq!((run.code, run.stdout.as_str()), (0, "connection 3\n"), "{run:?}");
+}
+
+/// An `AISH_HOME` with the `tally` test plugin installed, and AI `t` on it.
+pub(crate) fn home_with_tally() -> tempfile::TempDir {
+    let home = home();
+    let add = aish(home.path(), &["plugin", "add", test_plugin("tally").to_str().unwrap()], None);
+    assert_eq!(add.code, 0, "{add:?}");
+    let config = format!("[ai.t]\nurl = \"{URL}\"\ntransport = \"tally\"\nstateless = true\n");
+    std::fs::write(home.path().join("config.toml"), config).unwrap();
+    home
 }

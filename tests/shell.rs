@@ -6,7 +6,7 @@ use std::process::Command;
 use rexpect::ReadUntil;
 use rexpect::session::{PtySession, spawn_command};
 
-use crate::support::{aish, home, test_plugin};
+use crate::support::home;
 
 /// Waits for a new prompt, answering the cursor-position queries a real terminal answers.
 /// Every new prompt starts with such a query, which tells it from a repaint of the old one.
@@ -171,14 +171,7 @@ fn colours_can_be_turned_off_in_the_config() {
 /// answer left, for a plugin that allows it.
 #[test]
 fn the_shell_answers_in_the_instance_the_last_answer_left() {
-    let home = home();
-    let add = aish(home.path(), &["plugin", "add", test_plugin("tally").to_str().unwrap()], None);
-    assert_eq!(add.code, 0, "{add:?}");
-    std::fs::write(
-        home.path().join("config.toml"),
-        "[ai.t]\nurl = \"http://127.0.0.1:9/v1\"\ntransport = \"tally\"\nstateless = true\n",
-    )
-    .unwrap();
+    let home = crate::instances::home_with_tally();
     let mut shell = start(home.path(), false);
     for n in 1..=3 {
         prompt(&mut shell);
