@@ -174,7 +174,7 @@ async fn produce(connector: Connector, ai: AiConfig, order: Vec<String>, message
         // One clock reading per batch: its events arrived together.
         let at = started.elapsed();
         for event in events {
-            let piece = match event {
+            let mut piece = match event {
                 Event::Token(text) => Piece::Token(text, at),
                 Event::Raw { data, .. } => Piece::Token(format!("{data}\n"), at),
                 Event::ToolCall(call) => Piece::ToolCall(call, at),
@@ -195,8 +195,7 @@ async fn produce(connector: Connector, ai: AiConfig, order: Vec<String>, message
                     let message = format!(
                         "the answer passed max_answer_mb = {limit}; what arrived is kept (raise [ai.NAME] max_answer_mb for longer answers)"
                     );
-                    let _ = tx.send(fail(message, true)).await;
-                    return session.close().await;
+                    piece = fail(message, true);
                 }
             }
             if matches!(piece, Piece::Done(..) | Piece::Failed { .. }) {
