@@ -256,6 +256,46 @@ fn events_with_ids_are_read_in_runs_with_the_ids_a_full_parse_gives() {
     assert!(signals < 600, "{signals} signals for 3,000 events");
 }
 
+/// A run takes an ID as long as the one before it by a check of its own (not the scan a new
+/// length gets): an odd ID of that length stops the run all the same, and the line parser
+/// applies the standard's rules to it (a NUL, bytes that are not UTF-8, a space the standard
+/// drops after a colon with none, a line end of CR LF).
+#[test]
+fn an_id_as_long_as_the_last_is_checked_as_any_other() {
+    let odd: [&[u8]; 5] = [b"1\x0045", b"\xFF123", b" 123", b"9\r99", b"1234\r"];
+    // A read ends after each odd ID's event and an event of another shape (which ends the run
+    // there), so the ID after each read is the odd one's reading.
+    let mut reads = Vec::new();
+    for (round, odd) in odd.iter().enumerate() {
+        // After a colon with no space, the space before the odd ID is the one the standard drops.
+        let field: &[u8] = if round == 2 { b"id:" } else { b"id: " };
+        let mut read = Vec::new();
+        for i in 1000..1050 {
+            let id: &[u8] = if i == 1040 { odd } else { &i.to_string().into_bytes() };
+            read.extend_from_slice(&[field, id].concat());
+            read.extend_from_slice(
+                format!("\ndata: {{\"event\":\"token\",\"data\":{{\"token\":\"t{i} \"}}}}\n\n").as_bytes(),
+            );
+            if i == 1040 {
+                read.extend_from_slice(b"data: {\"event\":\"status\",\"data\":{\"message\":\"working\"}}\n\n");
+                reads.push(std::mem::take(&mut read));
+            }
+        }
+        reads.push(read);
+    }
+    reads.push(b"event: done\ndata: {}\n\n".to_vec());
+    let stream = reads.concat();
+    let by_event: Vec<&[u8]> = reads.iter().map(Vec::as_slice).collect();
+    for chunks in [by_event, stream.chunks(777).collect()] {
+        let expected = through_transport("aish", &chunks, false);
+        assert!(expected.1, "the stream ends the answer");
+        assert_eq!(through_transport("aish", &chunks, true), expected, "reads of {} bytes", chunks[0].len());
+    }
+    // Read in runs: the check is what took the IDs.
+    let signals = signals_for("aish", &stream);
+    assert!(signals < 40, "{signals} signals for 250 events");
+}
+
 /// How many signals the dialect `name` gets for `stream` read whole, as the transport reads it.
 fn signals_for(name: &str, stream: &[u8]) -> usize {
     let (mut parser, mut dialect, mut state) = (Parser::new(), dialect(name), AnswerState::default());
