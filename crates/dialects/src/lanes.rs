@@ -1,5 +1,6 @@
-//! Sixteen bytes at once: the two vector steps the hot loops need (are these bytes the same,
-//! where does a JSON string's plain run stop), and the comparison and search built on them.
+//! Sixteen bytes at once: the vector steps the hot loops need (are these bytes the same, where
+//! does a JSON string's plain run stop, which bytes are not ASCII, which are digits), and the
+//! comparison and search built on them.
 //! Plugins run them as WebAssembly SIMD (which wasmtime turns into SSE), native builds as SSE2
 //! on x86-64 and as plain words elsewhere: the property tests, run natively, check the loops
 //! the plugins run, and the plugins' end-to-end tests run the WebAssembly steps.
@@ -32,6 +33,12 @@ impl Lanes {
     #[inline(always)]
     pub fn non_ascii(self) -> u32 {
         imp::non_ascii(self.0)
+    }
+
+    /// A bit for each byte (bit 0 for the first) that is an ASCII digit.
+    #[inline(always)]
+    pub fn digits(self) -> u32 {
+        imp::digits(self.0)
     }
 }
 
@@ -150,6 +157,14 @@ mod imp {
     pub(super) fn non_ascii(x: v128) -> u32 {
         u32::from(u8x16_bitmask(x))
     }
+
+    #[inline(always)]
+    pub(super) fn digits(x: v128) -> u32 {
+        // A digit is a byte whose distance above `0` (wrapping) is at most 9: its minimum with 9
+        // is itself (as in `specials`, cheaper than a "less than").
+        let above = core::arch::wasm32::u8x16_sub(x, u8x16_splat(b'0'));
+        u32::from(u8x16_bitmask(i8x16_eq(u8x16_min(above, u8x16_splat(9)), above)))
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -191,6 +206,16 @@ mod imp {
         // SAFETY: SSE2 is part of x86-64 (this takes no pointer).
         unsafe { _mm_movemask_epi8(x) as u32 }
     }
+
+    #[inline(always)]
+    pub(super) fn digits(x: __m128i) -> u32 {
+        // SAFETY: SSE2 is part of x86-64 (these take no pointer).
+        unsafe {
+            // A digit is a byte whose distance above `0` (wrapping) is at most 9.
+            let above = core::arch::x86_64::_mm_sub_epi8(x, _mm_set1_epi8(b'0' as i8));
+            _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(above, _mm_set1_epi8(9)), above)) as u32
+        }
+    }
 }
 
 #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
@@ -216,6 +241,11 @@ mod imp {
     pub(super) fn non_ascii(x: [u8; 16]) -> u32 {
         x.iter().enumerate().fold(0, |bits, (i, &b)| bits | (u32::from(!b.is_ascii()) << i))
     }
+
+    #[inline(always)]
+    pub(super) fn digits(x: [u8; 16]) -> u32 {
+        x.iter().enumerate().fold(0, |bits, (i, &b)| bits | (u32::from(b.is_ascii_digit()) << i))
+    }
 }
 
 #[cfg(test)]
@@ -236,6 +266,8 @@ mod tests {
             prop_assert_eq!(Lanes::load(&bytes).specials(), plain);
             let high = bytes.iter().enumerate().fold(0u32, |bits, (i, &b)| bits | (u32::from(!b.is_ascii()) << i));
             prop_assert_eq!(Lanes::load(&bytes).non_ascii(), high);
+            let digits = bytes.iter().enumerate().fold(0u32, |bits, (i, &b)| bits | (u32::from(b.is_ascii_digit()) << i));
+            prop_assert_eq!(Lanes::load(&bytes).digits(), digits);
         }
 
         /// The vector and word search finds what a byte-by-byte one finds.

@@ -233,24 +233,22 @@ fn short_texts_with_hole<const PADDED: bool, const ID: bool>(
     last_id: &mut Option<(usize, usize)>,
 ) -> usize {
     let mut at = 0;
-    // The last ID's length: see below.
-    let mut id_length = usize::MAX;
+    // The last hole's length: see below.
+    let mut hole_length = usize::MAX;
     loop {
         let (head, after_hole, tail, after) = *reread(parts);
         let hole_start = at + head.len();
         if !bytes.get(at..hole_start).is_some_and(|h| aish_dialects::same_bytes(h, head)) {
             break;
         }
-        let hole_end = if !ID {
-            plain_number(bytes, hole_start)
-        } else if id_of_length(bytes, hole_start, id_length) {
-            // A stream's IDs nearly always keep the last one's length (a count's digits): the
-            // text is sought where that length puts it while the check runs beside it, instead
-            // of after a scan of the ID (the loop waits on each step's loads; measured).
-            Some(hole_start + id_length)
+        // A stream's holes nearly always keep the last one's length (a count's digits): the text
+        // is sought where that length puts it while the check runs beside it, instead of after
+        // a scan of the hole (the loop waits on each step's loads; measured).
+        let hole_end = if hole_of_length::<ID>(bytes, hole_start, hole_length) {
+            Some(hole_start + hole_length)
         } else {
-            let end = plain_id(bytes, hole_start);
-            id_length = end.map_or(usize::MAX, |end| end - hole_start);
+            let end = if ID { plain_id(bytes, hole_start) } else { plain_number(bytes, hole_start) };
+            hole_length = end.map_or(usize::MAX, |end| end - hole_start);
             end
         };
         let Some(hole_end) = hole_end else { break };
@@ -324,18 +322,25 @@ fn plain_id(bytes: &[u8], start: usize) -> Option<usize> {
     }
 }
 
-/// Whether the ID that starts at `start` is plain (as [`plain_id`] has it) and `length` bytes
-/// long, for a length under sixteen (one vector step; any other is not). The byte after it is
-/// left to the caller, who compares the bytes from there (its line end on) with the remembered
-/// ones.
+/// Whether the hole that starts at `start` is `length` bytes long and what [`plain_id`] (when
+/// `ID`) or [`plain_number`] takes, for a length under sixteen (one vector step; any other is
+/// not). An ID's line end is left to the caller, who compares the bytes from there with the
+/// remembered ones.
 #[inline(always)]
-fn id_of_length(bytes: &[u8], start: usize, length: usize) -> bool {
+fn hole_of_length<const ID: bool>(bytes: &[u8], start: usize, length: usize) -> bool {
     let Some(window) = bytes.get(start..).and_then(<[u8]>::first_chunk::<16>) else { return false };
     let lanes = Lanes::load(window);
-    length < 16
-        && lanes.specials().trailing_zeros() as usize == length
-        && window[0] != b' '
-        && lanes.non_ascii() & ((1 << length) - 1) == 0
+    if length >= 16 {
+        return false;
+    }
+    let before = (1 << length) - 1;
+    if ID {
+        lanes.specials().trailing_zeros() as usize == length && window[0] != b' ' && lanes.non_ascii() & before == 0
+    } else {
+        // Digits up to the length, with no leading zero (a lone `0` aside). What follows is
+        // not a digit when it is the remembered bytes: a number's end started them.
+        lanes.digits() & before == before && (length == 1 || length > 1 && window[0] != b'0')
+    }
 }
 
 /// Whether `byte` can only continue a UTF-8 character. A run's texts are checked as UTF-8 once

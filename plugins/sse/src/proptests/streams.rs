@@ -366,6 +366,30 @@ fn responses_deltas_are_read_in_runs_whatever_their_sequence_numbers() {
     assert_eq!(through_transport("responses", &[bad.as_bytes()], true), expected);
 }
 
+/// A run takes a sequence number as long as the last by a check of its own: a number of that
+/// length that is not JSON (a leading zero, a fraction cut short) still fails the answer where
+/// the full parse does, after the same events.
+#[test]
+fn a_sequence_number_as_long_as_the_last_is_checked_as_any_other() {
+    for (odd, json) in [("0123", false), ("1.5e", false), ("12e4", true), ("0", true)] {
+        let mut stream = Vec::new();
+        for i in 1000..1050 {
+            let number = if i == 1040 { odd.to_owned() } else { i.to_string() };
+            stream.extend_from_slice(
+                format!(
+                    "event: response.output_text.delta\ndata: {{\"type\":\"response.output_text.delta\",\"sequence_number\":{number},\"item_id\":\"msg_1\",\"output_index\":0,\"content_index\":0,\"delta\":\"t{i} \",\"logprobs\":[],\"obfuscation\":\"Zq3v\"}}\n\n"
+                )
+                .as_bytes(),
+            );
+        }
+        stream.extend_from_slice(b"event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":1050,\"response\":{\"status\":\"completed\",\"output\":[]}}\n\n");
+        let expected = through_transport("responses", &[&stream], false);
+        assert_eq!(expected.1, json, "{odd}: the answer ends well when the number is JSON");
+        assert_eq!(through_transport("responses", &[&stream], true), expected, "{odd}");
+        assert!(signals_for("responses", &stream) < 10, "{odd}: read in runs");
+    }
+}
+
 /// Data with whitespace before its object: the shape's offsets are the data's as it came, so
 /// the events after it are read by the right bytes.
 #[test]
