@@ -30,6 +30,27 @@ fn add_list_info_remove() {
     );
 }
 
+/// `plugin add` and `plugin info` report the limits the plugin runs under: the user's
+/// `[plugins.NAME]` (each limit on its own), else aish's defaults. (A manifest's `[limits]`
+/// between the two: `granted_limits`' own test.)
+#[test]
+fn add_and_info_report_the_limits_the_plugin_runs_under() {
+    let home = home();
+    let snoop = test_plugin("snoop");
+    let limits = |memory: &str, time: &str| {
+        let info = aish(home.path(), &["plugin", "info", "snoop"], None).stdout;
+        assert!(info.contains(&format!("memory limit:  {memory} MiB\n")), "{info}");
+        assert!(info.contains(&format!("time limit:    {time} ms\n")), "{info}");
+    };
+    let add = aish(home.path(), &["plugin", "add", snoop.to_str().unwrap()], None);
+    assert!(add.stdout.contains("limits: 64 MiB of memory, 2000 ms of compute per call"), "{add:?}");
+    limits("64", "2000");
+    std::fs::write(home.path().join("config.toml"), "[plugins.snoop]\nmemory_limit_mb = 32\n").unwrap();
+    limits("32", "2000");
+    std::fs::write(home.path().join("config.toml"), "[plugins.snoop]\ntime_limit_ms = 500\n").unwrap();
+    limits("64", "500");
+}
+
 #[test]
 fn a_user_plugin_overrides_a_builtin_and_removing_it_restores_the_builtin() {
     let home = home();

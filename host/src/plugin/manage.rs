@@ -137,6 +137,7 @@ fn info(ctx: &Ctx<'_>, name: &str) -> Result<String, String> {
     } else {
         hosts.join(", ")
     };
+    let (memory, time) = super::runtime::granted_limits(&settings, &m.limits);
     Ok(format!(
         "name:          {}\nkind:          {}\nversion:       {}\nplugin API:    {} ({supported})\nsource:        {}\nlocation:      {location}\nsize:          {} KiB\ndescription:   {}\ncapabilities:  {capabilities}\nallowed hosts: {granted}\nmemory limit:  {} MiB\ntime limit:    {} ms\ninstances:     {}\n",
         m.name,
@@ -146,8 +147,8 @@ fn info(ctx: &Ctx<'_>, name: &str) -> Result<String, String> {
         source_label(plugin),
         plugin.bytes.len().div_ceil(1024),
         m.description,
-        settings.memory_limit_mb.or(m.limits.memory_limit_mb).unwrap_or(64),
-        settings.time_limit_ms.or(m.limits.time_limit_ms).unwrap_or(2000),
+        memory >> 20,
+        time.as_millis(),
         instance_use(config, m),
     ))
 }
@@ -326,9 +327,8 @@ fn config_notes(ctx: &Ctx<'_>, m: &Manifest) -> Vec<String> {
     if config.plugins.get(&m.name).is_some_and(|p| p.trusted != crate::config::Trust::No) {
         notes.push(format!("[plugins.{}] trusted does nothing: it is for native plugins", m.name));
     }
-    let memory = settings.memory_limit_mb.or(m.limits.memory_limit_mb).unwrap_or(64);
-    let time = settings.time_limit_ms.or(m.limits.time_limit_ms).unwrap_or(2000);
-    notes.push(format!("limits: {memory} MiB of memory, {time} ms of compute per call"));
+    let (memory, time) = super::runtime::granted_limits(&settings, &m.limits);
+    notes.push(format!("limits: {} MiB of memory, {} ms of compute per call", memory >> 20, time.as_millis()));
     notes.push(format!("instances: {}", instance_use(config, m)));
     if m.kind == PluginKind::Stage && m.instance.reuse {
         notes.push("its [instance] reuse does nothing: a stage runs in a fresh instance each time".into());

@@ -37,6 +37,16 @@ pub const DEFAULT_MEMORY_LIMIT: usize = 64 << 20;
 /// Default compute limit: how long a plugin may run without returning or waiting on I/O.
 pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(2);
 
+/// The limits a plugin runs under, memory (in bytes) and compute per call: the user's setting
+/// (`[plugins.NAME]`), else what the plugin declared it needs, else the host's default. One
+/// rule for what runs and what `plugin info` and `plugin add` report.
+pub fn granted_limits(user: &crate::config::PluginConfig, declared: &super::manifest::Limits) -> (usize, Duration) {
+    let memory =
+        user.memory_limit_mb.or(declared.memory_limit_mb).map_or(DEFAULT_MEMORY_LIMIT, |mb| (mb as usize) << 20);
+    let time = user.time_limit_ms.or(declared.time_limit_ms).map_or(DEFAULT_TIME_LIMIT, Duration::from_millis);
+    (memory, time)
+}
+
 /// What one plugin instance is allowed: capabilities and limits.
 #[derive(Clone)]
 pub struct Grant {
@@ -489,4 +499,31 @@ pub(crate) fn describe_trap(store: &Store<HostState>, error: &wasmtime::Error) -
         None => crate::text::join_lines(&format!("{error}")),
     };
     format!("plugin `{plugin}` crashed: {reason}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_the_users_else_the_plugins_else_the_defaults() {
+        let user = |memory_limit_mb, time_limit_ms| crate::config::PluginConfig {
+            memory_limit_mb,
+            time_limit_ms,
+            ..Default::default()
+        };
+        let declared =
+            |memory_limit_mb, time_limit_ms| super::super::manifest::Limits { memory_limit_mb, time_limit_ms };
+        let secs = Duration::from_secs;
+        assert_eq!(
+            granted_limits(&user(None, None), &declared(None, None)),
+            (DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT)
+        );
+        assert_eq!(granted_limits(&user(None, None), &declared(Some(96), Some(5000))), (96 << 20, secs(5)));
+        assert_eq!(granted_limits(&user(Some(32), None), &declared(Some(96), Some(5000))), (32 << 20, secs(5)));
+        assert_eq!(
+            granted_limits(&user(None, Some(500)), &declared(None, None)),
+            (DEFAULT_MEMORY_LIMIT, Duration::from_millis(500))
+        );
+    }
 }

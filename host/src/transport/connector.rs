@@ -3,7 +3,6 @@
 //! Native stage libraries are opened here too, only when the config trusts them.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
@@ -16,7 +15,7 @@ use crate::plugin::capabilities::AllowList;
 use crate::plugin::host_http::HttpGrant;
 use crate::plugin::host_socket::{SocketGrant, tls_config};
 use crate::plugin::native::{NativeError, NativeLibrary};
-use crate::plugin::runtime::{DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT};
+use crate::plugin::runtime::granted_limits;
 use crate::plugin::{Grant, PluginError, Registry, Runtime};
 
 /// Network grants by (plugin, allowed hosts): one HTTP client each, so connections are reused.
@@ -130,21 +129,8 @@ impl Connector {
                 (http, socket)
             }
         };
-        Ok(Grant {
-            http,
-            socket,
-            // The user's setting, else what the plugin declared it needs, else the host's default.
-            memory_limit: settings
-                .memory_limit_mb
-                .or(limits.memory_limit_mb)
-                .map(|mb| (mb as usize) << 20)
-                .unwrap_or(DEFAULT_MEMORY_LIMIT),
-            time_limit: settings
-                .time_limit_ms
-                .or(limits.time_limit_ms)
-                .map(Duration::from_millis)
-                .unwrap_or(DEFAULT_TIME_LIMIT),
-        })
+        let (memory_limit, time_limit) = granted_limits(&settings, &limits);
+        Ok(Grant { http, socket, memory_limit, time_limit })
     }
 
     /// Connects to a configured AI through its transport.
