@@ -135,9 +135,12 @@ fn plugin_dev_rebuilds_a_changed_plugin_in_the_running_shell_and_keeps_the_last_
     let mut shell = rexpect::session::spawn_command(command, Some(120_000)).expect("start aish in a pty");
     prompt(&mut shell);
     shell.send_line(&format!("plugin dev {}", folder.display())).unwrap();
-    shell.exp_string("installed stage plugin `devshout`").expect("the first build is installed");
-    shell.exp_string("watching").expect("and the folder watched");
+    shell.exp_string("building").expect("the first build starts");
+    shell.exp_string("watching").expect("and the folder is watched");
+    // The shell takes the next line while the first build runs, and reports it when it is done.
     prompt(&mut shell);
+    shell.exp_string("installed stage plugin `devshout`").expect("the first build is installed");
+    shell.exp_string("the next command uses it").expect("and used from the next line");
     shell.send_line("echo hello dev | devshout").unwrap();
     shell.exp_string("HELLO DEV").expect("the plugin runs");
     prompt(&mut shell);

@@ -197,22 +197,46 @@ pub fn start_dev(
     connector: &Connector,
     plugin_dir: &Path,
     source: &Path,
-    report: impl Fn(Result<String, String>) + Send + 'static,
+    report: impl FnMut(Result<String, String>) + Send + 'static,
 ) -> Result<(DevBuild, super::author::dev::Watch), String> {
     // A folder with nothing to build is not worth watching.
     super::author::dev::BuildSpec::read(source)?;
     // Taken before the first build: a save during it is a change to build again for.
     let before = super::author::dev::fingerprint(source);
     let first = dev_build(connector, plugin_dir, source);
+    Ok((first, watch_dev(connector, plugin_dir, source, before, false, report)))
+}
+
+/// [`start_dev`] with the first build on the watching thread too, its result passed to `report`
+/// like any other: what an interactive shell needs, which takes the next line meanwhile.
+pub fn start_dev_in_background(
+    connector: &Connector,
+    plugin_dir: &Path,
+    source: &Path,
+    report: impl FnMut(Result<String, String>) + Send + 'static,
+) -> Result<super::author::dev::Watch, String> {
+    super::author::dev::BuildSpec::read(source)?;
+    let before = super::author::dev::fingerprint(source);
+    Ok(watch_dev(connector, plugin_dir, source, before, true, report))
+}
+
+/// Builds `source` on a thread of its own (first when `now`) and on each change since `before`.
+fn watch_dev(
+    connector: &Connector,
+    plugin_dir: &Path,
+    source: &Path,
+    before: super::author::dev::Fingerprint,
+    now: bool,
+    mut report: impl FnMut(Result<String, String>) + Send + 'static,
+) -> super::author::dev::Watch {
     let (connector, plugin_dir, folder) = (connector.clone(), plugin_dir.to_path_buf(), source.to_path_buf());
     let every = std::time::Duration::from_millis(300);
-    let watch = super::author::dev::watch(source, before, every, move || {
+    super::author::dev::watch(source, before, every, now, move || {
         // The plugin it replaces is the one installed now, not when the watch began.
         let (registry, _) = Registry::discover(&plugin_dir);
         let connector = connector.with_registry(std::sync::Arc::new(registry));
         report(dev_build(&connector, &plugin_dir, &folder).map(|(_, text)| text));
-    });
-    Ok((first, watch))
+    })
 }
 
 /// Installs the component at `path`: validated against the contract, its manifest embedded,

@@ -42,6 +42,9 @@ pub struct Session {
     dev_watches: BTreeMap<PathBuf, crate::plugin::author::dev::Watch>,
     /// Where messages from background work (a `plugin dev` rebuild) go.
     notify: Notify,
+    /// Whether a printer above a prompt shows them (an interactive shell, which takes the next
+    /// line while a `plugin dev` build runs); else stderr, and the first build is waited for.
+    notify_above_prompt: bool,
 }
 
 /// Shows one message from background work; the shell prints it above its prompt.
@@ -69,34 +72,51 @@ impl Session {
                 let terminal = std::io::stderr().is_terminal();
                 eprintln!("{}", if terminal { crate::text::sanitize(message) } else { message.into() });
             }),
+            notify_above_prompt: false,
         }
     }
 
-    /// Sends messages from background work to `notify` (the shell's printer above the prompt).
+    /// Sends messages from background work to `notify`, the shell's printer above its prompt:
+    /// from then on a `plugin dev` build runs in the background from the first, and the shell
+    /// takes the next line meanwhile.
     pub fn set_notify(&mut self, notify: Notify) {
         self.notify = notify;
+        self.notify_above_prompt = true;
     }
 
-    /// Watches the plugin folder `source` for `plugin dev`: the build installed now is
-    /// returned; later builds are reported through the notifier and used from the next line on.
+    /// Watches the plugin folder `source` for `plugin dev`, building it now and on every change;
+    /// each build installed is used from the next line on. In the shell every build, the first
+    /// included, is reported through the notifier (a first build can take a minute); elsewhere
+    /// the first is waited for and returned.
     pub(crate) fn start_dev(&mut self, source: &Path) -> Result<String, String> {
         let plugin_dir = self.plugin_dir.clone().ok_or("plugins cannot be changed in this session")?;
         let source = source.canonicalize().map_err(|e| format!("{}: {e}", source.display()))?;
         // Started again on the same folder: the old watch ends first.
         self.dev_watches.remove(&source);
         let (changed, notify) = (self.plugins_changed.clone(), self.notify.clone());
-        let (first, watch) =
-            crate::plugin::manage::start_dev(&self.connector, &plugin_dir, &source, move |result| match result {
-                Ok(report) => {
-                    changed.store(true, Ordering::Release);
-                    notify(&format!("plugin dev: {}the next command uses it", report));
-                }
-                Err(e) => notify(&format!("plugin dev: {e}\nplugin dev: the last good version stays installed")),
-            })?;
-        self.dev_watches.insert(source.clone(), watch);
         let watching = format!("watching {} for changes (until aish exits)", source.display());
+        // Before a good build there is no last good version to keep.
+        let built = Arc::new(AtomicBool::new(false));
+        let (next, built_here) = (format!("fix the errors and save; {watching}"), built.clone());
+        let report = move |result: Result<String, String>| match result {
+            Ok(report) => {
+                built_here.store(true, Ordering::Release);
+                changed.store(true, Ordering::Release);
+                notify(&format!("plugin dev: {report}the next command uses it"));
+            }
+            Err(e) if !built_here.load(Ordering::Acquire) => notify(&format!("plugin dev: {e}\nplugin dev: {next}")),
+            Err(e) => notify(&format!("plugin dev: {e}\nplugin dev: the last good version stays installed")),
+        };
+        if self.notify_above_prompt {
+            let watch = crate::plugin::manage::start_dev_in_background(&self.connector, &plugin_dir, &source, report)?;
+            self.dev_watches.insert(source.clone(), watch);
+            return Ok(format!("building {}; {watching}\n", source.display()));
+        }
+        let (first, watch) = crate::plugin::manage::start_dev(&self.connector, &plugin_dir, &source, report)?;
+        self.dev_watches.insert(source.clone(), watch);
         match first {
             Ok((_, report)) => {
+                built.store(true, Ordering::Release);
                 self.reload_plugins();
                 Ok(format!("{report}{watching}\n"))
             }

@@ -181,12 +181,22 @@ impl Drop for Watch {
 pub type Fingerprint = Vec<(PathBuf, u64, SystemTime)>;
 
 /// Calls `changed` on a thread of its own each time the sources in `dir` differ from `seen`
-/// (looked at every `every`; a burst of saves counts once, after it settles).
-pub fn watch(dir: &Path, seen: Fingerprint, every: Duration, mut changed: impl FnMut() + Send + 'static) -> Watch {
+/// (looked at every `every`; a burst of saves counts once, after it settles), and once at the
+/// start when `now`.
+pub fn watch(
+    dir: &Path,
+    seen: Fingerprint,
+    every: Duration,
+    now: bool,
+    mut changed: impl FnMut() + Send + 'static,
+) -> Watch {
     let stop = Arc::new(AtomicBool::new(false));
     let (dir, stopped) = (dir.to_path_buf(), stop.clone());
     let mut seen = seen;
     std::thread::spawn(move || {
+        if now {
+            changed();
+        }
         while !stopped.load(Ordering::Relaxed) {
             std::thread::sleep(every);
             let now = fingerprint(&dir);
