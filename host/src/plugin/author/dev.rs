@@ -138,8 +138,9 @@ fn tail(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// Folders never watched: build output, dependencies, tool caches.
-const IGNORED: &[&str] = &["target", "node_modules", "__pycache__", ".git"];
+/// Never watched: build output, dependencies, tool caches, and `Cargo.lock`, which cargo writes
+/// as it builds (the first build of a new Rust plugin creates it, and was then built again).
+const IGNORED: &[&str] = &["target", "node_modules", "__pycache__", ".git", "Cargo.lock"];
 
 /// What the sources look like now: every file's path, size and change time, except build
 /// output and components.
@@ -273,6 +274,7 @@ mod tests {
         std::fs::write(dir.path().join("out.wasm"), "built").unwrap();
         std::fs::create_dir(dir.path().join("target")).unwrap();
         std::fs::write(dir.path().join("target/x"), "built").unwrap();
+        std::fs::write(dir.path().join("Cargo.lock"), "# written by cargo").unwrap();
         assert_eq!(fingerprint(dir.path()), before);
         std::fs::write(dir.path().join("app.py"), "two!").unwrap();
         assert_ne!(fingerprint(dir.path()), before);
