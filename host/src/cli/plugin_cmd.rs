@@ -46,8 +46,17 @@ fn report(result: Result<String, String>) -> u8 {
 
 /// `aish plugin dev DIR`: builds and installs now, then on every change, until interrupted.
 fn dev(connector: &Connector, plugin_dir: &Path, dir: &Path) -> u8 {
-    let started = manage::start_dev(connector, plugin_dir, dir, |result| match result {
-        Ok(text) => print!("{}", for_stdout(&text)),
+    // Before a good build there is no last good version to keep.
+    let built = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let built_here = built.clone();
+    let started = manage::start_dev(connector, plugin_dir, dir, move |result| match result {
+        Ok(text) => {
+            built_here.store(true, std::sync::atomic::Ordering::Release);
+            print!("{}", for_stdout(&text));
+        }
+        Err(e) if !built_here.load(std::sync::atomic::Ordering::Acquire) => {
+            eprintln!("error: {}\nfix the errors and save", for_stderr(&e));
+        }
         Err(e) => eprintln!("error: {}\nthe last good version stays installed", for_stderr(&e)),
     });
     let (first, _watch) = match started {
@@ -58,7 +67,10 @@ fn dev(connector: &Connector, plugin_dir: &Path, dir: &Path) -> u8 {
         }
     };
     match first {
-        Ok((_, text)) => print!("{}", for_stdout(&text)),
+        Ok((_, text)) => {
+            built.store(true, std::sync::atomic::Ordering::Release);
+            print!("{}", for_stdout(&text));
+        }
         Err(e) => eprintln!("error: {}", for_stderr(&e)),
     }
     println!("watching {} for changes; Ctrl-C stops", dir.display());

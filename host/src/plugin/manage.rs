@@ -220,7 +220,13 @@ pub fn start_dev_in_background(
     Ok(watch_dev(connector, plugin_dir, source, before, true, report))
 }
 
-/// Builds `source` on a thread of its own (first when `now`) and on each change since `before`.
+/// Held by each `plugin dev` build and install: a watch started again on a folder whose first
+/// build still runs (or two folders changing at once) builds after it, not beside it.
+static DEV_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Builds `source` on a thread of its own (first when `now`) and on each change since `before`;
+/// a build whose watch ended meanwhile is not reported (the watch that replaced it reports its
+/// own).
 fn watch_dev(
     connector: &Connector,
     plugin_dir: &Path,
@@ -231,11 +237,18 @@ fn watch_dev(
 ) -> super::author::dev::Watch {
     let (connector, plugin_dir, folder) = (connector.clone(), plugin_dir.to_path_buf(), source.to_path_buf());
     let every = std::time::Duration::from_millis(300);
-    super::author::dev::watch(source, before, every, now, move || {
+    super::author::dev::watch(source, before, every, now, move |watched| {
+        let _one = DEV_BUILD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !watched() {
+            return;
+        }
         // The plugin it replaces is the one installed now, not when the watch began.
         let (registry, _) = Registry::discover(&plugin_dir);
         let connector = connector.with_registry(std::sync::Arc::new(registry));
-        report(dev_build(&connector, &plugin_dir, &folder).map(|(_, text)| text));
+        let built = dev_build(&connector, &plugin_dir, &folder).map(|(_, text)| text);
+        if watched() {
+            report(built);
+        }
     })
 }
 

@@ -41,8 +41,9 @@ pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(2);
 /// (`[plugins.NAME]`), else what the plugin declared it needs, else the host's default. One
 /// rule for what runs and what `plugin info` and `plugin add` report.
 pub fn granted_limits(user: &crate::config::PluginConfig, declared: &super::manifest::Limits) -> (usize, Duration) {
-    let memory =
-        user.memory_limit_mb.or(declared.memory_limit_mb).map_or(DEFAULT_MEMORY_LIMIT, |mb| (mb as usize) << 20);
+    // Both are bounded when read (at most 4 GiB); saturating keeps a 32-bit host from wrapping.
+    let bytes = |mb: u64| usize::try_from(mb).ok().and_then(|mb| mb.checked_mul(1 << 20)).unwrap_or(usize::MAX);
+    let memory = user.memory_limit_mb.or(declared.memory_limit_mb).map_or(DEFAULT_MEMORY_LIMIT, bytes);
     let time = user.time_limit_ms.or(declared.time_limit_ms).map_or(DEFAULT_TIME_LIMIT, Duration::from_millis);
     (memory, time)
 }

@@ -183,20 +183,22 @@ pub type Fingerprint = Vec<(PathBuf, u64, SystemTime)>;
 
 /// Calls `changed` on a thread of its own each time the sources in `dir` differ from `seen`
 /// (looked at every `every`; a burst of saves counts once, after it settles), and once at the
-/// start when `now`.
+/// start when `now`. `changed` is given a test of whether the watch still runs (it may have
+/// been dropped while a build ran).
 pub fn watch(
     dir: &Path,
     seen: Fingerprint,
     every: Duration,
     now: bool,
-    mut changed: impl FnMut() + Send + 'static,
+    mut changed: impl FnMut(&dyn Fn() -> bool) + Send + 'static,
 ) -> Watch {
     let stop = Arc::new(AtomicBool::new(false));
     let (dir, stopped) = (dir.to_path_buf(), stop.clone());
     let mut seen = seen;
     std::thread::spawn(move || {
+        let watched = || !stopped.load(Ordering::Relaxed);
         if now {
-            changed();
+            changed(&watched);
         }
         while !stopped.load(Ordering::Relaxed) {
             std::thread::sleep(every);
@@ -221,7 +223,7 @@ pub fn watch(
             // What is built is the sources as they are now; a save during the build shows up as
             // a difference on the next look, and is built then.
             seen = last;
-            changed();
+            changed(&watched);
         }
     });
     Watch { stop }

@@ -390,6 +390,35 @@ fn a_sequence_number_as_long_as_the_last_is_checked_as_any_other() {
     }
 }
 
+/// A hole one digit longer than the last (a count passing 999) is scanned, and the run goes on
+/// through it: the stream is read in as many signals as one whose count keeps its digits.
+#[test]
+fn a_run_goes_on_where_a_count_gains_a_digit() {
+    for (dialect, field) in [("responses", "number"), ("aish", "id")] {
+        let signals = |counts: std::ops::Range<usize>| {
+            let mut stream = Vec::new();
+            for i in counts {
+                stream.extend_from_slice(match field {
+                    "number" => format!("event: response.output_text.delta\ndata: {{\"type\":\"response.output_text.delta\",\"sequence_number\":{i},\"item_id\":\"msg_1\",\"output_index\":0,\"content_index\":0,\"delta\":\"t{i} \",\"logprobs\":[],\"obfuscation\":\"Zq3v\"}}\n\n"),
+                    _ => format!("id: {i}\ndata: {{\"event\":\"token\",\"data\":{{\"token\":\"t{i} \"}}}}\n\n"),
+                }.as_bytes());
+            }
+            stream.extend_from_slice(match field {
+                "number" => b"event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":99999,\"response\":{\"status\":\"completed\",\"output\":[]}}\n\n".as_slice(),
+                _ => b"event: done\ndata: {}\n\n".as_slice(),
+            });
+            let expected = through_transport(dialect, &[&stream], false);
+            assert!(expected.1, "the stream ends the answer");
+            assert_eq!(through_transport(dialect, &[&stream], true), expected, "{dialect}");
+            signals_for(dialect, &stream)
+        };
+        let steady = signals(1000..1020);
+        assert!(steady <= 4, "{dialect}: {steady} signals for 20 events");
+        assert_eq!(signals(990..1010), steady, "{dialect}: through 999 to 1000");
+        assert_eq!(signals(9990..10010), steady, "{dialect}: through 9999 to 10000");
+    }
+}
+
 /// Data with whitespace before its object: the shape's offsets are the data's as it came, so
 /// the events after it are read by the right bytes.
 #[test]
