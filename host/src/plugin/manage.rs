@@ -203,7 +203,10 @@ pub fn start_dev(
     super::author::dev::BuildSpec::read(source)?;
     // Taken before the first build: a save during it is a change to build again for.
     let before = super::author::dev::fingerprint(source);
-    let first = dev_build(connector, plugin_dir, source);
+    let first = {
+        let _one = DEV_BUILD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        dev_build(connector, plugin_dir, source)
+    };
     Ok((first, watch_dev(connector, plugin_dir, source, before, false, report)))
 }
 
