@@ -166,6 +166,45 @@ fn plugin_dev_rebuilds_a_changed_plugin_in_the_running_shell_and_keeps_the_last_
     shell.exp_eof().expect("Ctrl-D leaves");
 }
 
+/// In the shell, `plugin dev` reports every build above the prompt, the first included: a first
+/// build that fails says to fix and save (there is no last good version yet), the next good one
+/// is installed and used, and a failure after it keeps that one.
+#[test]
+fn plugin_dev_in_the_shell_reports_each_build_the_first_that_fails_included() {
+    let home = home();
+    let outside = tempfile::tempdir().unwrap();
+    let folder = outside.path().join("devfail");
+    std::fs::create_dir(&folder).unwrap();
+    let manifest = |command: &str| {
+        let toml =
+            format!("name = \"devfail\"\nversion = \"0.1.0\"\n[build]\ncommand = \"{command}\"\noutput = \"x.wasm\"\n");
+        std::fs::write(folder.join("plugin.toml"), toml).unwrap();
+    };
+    manifest("echo first-error >&2; exit 1");
+
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aish"));
+    command.env("AISH_HOME", home.path()).env("NO_COLOR", "1").env("TERM", "xterm");
+    let mut shell = rexpect::session::spawn_command(command, Some(30_000)).expect("start aish in a pty");
+    prompt(&mut shell);
+    shell.send_line(&format!("plugin dev {}", folder.display())).unwrap();
+    shell.exp_string("building").expect("the first build starts");
+    prompt(&mut shell);
+    shell.exp_string("first-error").expect("the first build's errors");
+    shell.exp_string("fix the errors and save").expect("and what to do, with no last good version");
+
+    // A good build: a component copied into place.
+    let component = crate::support::test_plugin("snoop");
+    manifest(&format!("cp {} x.wasm", component.display()));
+    shell.exp_string("installed transport plugin `snoop`").expect("the good build is installed");
+    shell.exp_string("the next command uses it").expect("and used");
+
+    manifest("echo second-error >&2; exit 1");
+    shell.exp_string("second-error").expect("the failed build's errors");
+    shell.exp_string("the last good version stays installed").expect("and the good one kept");
+    shell.send_control('d').unwrap();
+    shell.exp_eof().expect("Ctrl-D leaves");
+}
+
 /// A copy of an example folder with the contract written beside it by `aish plugin wit`.
 fn example(home: &Path, name: &str) -> (tempfile::TempDir, PathBuf) {
     let outside = tempfile::tempdir().unwrap();
