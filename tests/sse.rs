@@ -305,6 +305,37 @@ async fn a_raw_control_character_in_a_run_fails_the_answer_after_the_run() {
     }
 }
 
+/// Runs of events with a count in them (an `id:` line, a Responses sequence number), through the
+/// compiled plugin: the WebAssembly build's vector steps and its guess that a count keeps the
+/// last one's length read every text, across counts gaining a digit; a sequence number of the
+/// last length that is not JSON (a leading zero) fails the answer after the texts before it.
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_with_counts_read_every_text_in_the_plugin() {
+    let texts = |counts: std::ops::Range<usize>| counts.map(|i| format!("t{i} ")).collect::<String>();
+    let delta = |number: &str, i: usize| {
+        format!(
+            "event: response.output_text.delta\ndata: {{\"type\":\"response.output_text.delta\",\"sequence_number\":{number},\"item_id\":\"msg_1\",\"output_index\":0,\"content_index\":0,\"delta\":\"t{i} \",\"logprobs\":[],\"obfuscation\":\"Zq3v\"}}\n\n"
+        )
+    };
+    let completed = "event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":99999,\"response\":{\"status\":\"completed\",\"output\":[]}}\n\n";
+    let body = (1..3000).map(|i| delta(&i.to_string(), i)).collect::<String>() + completed;
+    let answer = raw_dialect("responses", Reply::sse([body])).await;
+    assert_eq!(answer.text(), texts(1..3000));
+    assert!(answer.error.is_none(), "{:?}", answer.error);
+
+    let number = |i: usize| if i == 1050 { "0123".to_owned() } else { i.to_string() };
+    let body: String = (1000..1100).map(|i| delta(&number(i), i)).collect();
+    let answer = raw_dialect("responses", Reply::sse([body + completed])).await;
+    assert_eq!(answer.text(), texts(1000..1050));
+    assert_eq!(answer.error.expect("a number that is not JSON fails the answer").kind, ErrorKind::Protocol);
+
+    let token = |i: usize| format!("id: {i}\ndata: {{\"event\":\"token\",\"data\":{{\"token\":\"t{i} \"}}}}\n\n");
+    let body = (0..3000).map(token).collect::<String>() + "event: done\ndata: {}\n\n";
+    let answer = raw_dialect("aish", Reply::sse([body])).await;
+    assert_eq!(answer.text(), texts(0..3000));
+    assert!(matches!(answer.events.last(), Some(Event::Done(_))));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn connection_refused_is_a_connect_error() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
