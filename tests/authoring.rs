@@ -205,6 +205,82 @@ fn plugin_dev_in_the_shell_reports_each_build_the_first_that_fails_included() {
     shell.exp_eof().expect("Ctrl-D leaves");
 }
 
+/// A plugin folder whose build writes its process ID to `pid` (outside the folder) and then
+/// runs for a minute.
+fn slow_build_folder(outside: &Path, pid: &Path) -> PathBuf {
+    let folder = outside.join("slowdev");
+    std::fs::create_dir(&folder).unwrap();
+    let toml = format!(
+        "name = \"slowdev\"\nversion = \"0.1.0\"\n[build]\ncommand = \"echo $$ > {}; sleep 60\"\noutput = \"x.wasm\"\n",
+        pid.display()
+    );
+    std::fs::write(folder.join("plugin.toml"), toml).unwrap();
+    folder
+}
+
+/// The process group a build leads, once it has started (its ID written to `pid`).
+fn build_group(pid: &Path) -> String {
+    for _ in 0..200 {
+        if let Some(id) = std::fs::read_to_string(pid).ok().filter(|id| id.ends_with('\n')) {
+            return format!("-{}", id.trim());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the build never started");
+}
+
+/// Whether any process of `group` is left, waiting up to ten seconds for them to go (then
+/// stopping them, so a failing test leaves nothing running either).
+fn group_left(group: &str) -> bool {
+    let signal = |signal: &str| {
+        let sent = Command::new("kill").args(["-s", signal, "--", group]).stderr(std::process::Stdio::null()).status();
+        sent.is_ok_and(|status| status.success())
+    };
+    for _ in 0..200 {
+        if !signal("0") {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    signal("KILL");
+    true
+}
+
+/// A `plugin dev` build runs in a process group of its own (Ctrl-C on an answer must not reach
+/// it), so aish stops it itself when the watch ends: the shell exiting during a long first
+/// build, and `aish plugin dev` interrupted by Ctrl-C, leave no build behind.
+#[test]
+fn a_plugin_dev_build_ends_with_its_watch() {
+    let home = home();
+    let outside = tempfile::tempdir().unwrap();
+
+    let pid = outside.path().join("shell.pid");
+    let folder = slow_build_folder(outside.path(), &pid);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aish"));
+    command.env("AISH_HOME", home.path()).env("NO_COLOR", "1").env("TERM", "xterm");
+    let mut shell = rexpect::session::spawn_command(command, Some(30_000)).expect("start aish in a pty");
+    prompt(&mut shell);
+    shell.send_line(&format!("plugin dev {}", folder.display())).unwrap();
+    shell.exp_string("building").expect("the first build starts");
+    prompt(&mut shell);
+    let group = build_group(&pid);
+    shell.send_control('d').unwrap();
+    shell.exp_eof().expect("Ctrl-D leaves during the build");
+    assert!(!group_left(&group), "the shell left its build running");
+
+    std::fs::remove_dir_all(&folder).unwrap();
+    let pid = outside.path().join("cli.pid");
+    let folder = slow_build_folder(outside.path(), &pid);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aish"));
+    command.env("AISH_HOME", home.path()).args(["plugin", "dev", folder.to_str().unwrap()]);
+    let mut dev = rexpect::session::spawn_command(command, Some(30_000)).expect("start aish plugin dev in a pty");
+    dev.exp_string("Ctrl-C stops").expect("the watch starts");
+    let group = build_group(&pid);
+    dev.send_control('c').unwrap();
+    dev.exp_eof().expect("Ctrl-C ends aish plugin dev during the build");
+    assert!(!group_left(&group), "aish plugin dev left its build running");
+}
+
 /// A copy of an example folder with the contract written beside it by `aish plugin wit`.
 fn example(home: &Path, name: &str) -> (tempfile::TempDir, PathBuf) {
     let outside = tempfile::tempdir().unwrap();

@@ -62,7 +62,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     }
     match &cli.subcommand {
         Some(Sub::Plugin { action }) => {
-            return Ok(cli::run_plugin_command(&app.connector, &app.paths.plugin_dir(), action));
+            return Ok(cli::run_plugin_command(&app.connector, &app.paths.plugin_dir(), action).await);
         }
         Some(Sub::History { json, since, until }) => {
             return Ok(cli::run_history_command(&app, *json, since.as_deref(), until.as_deref()));

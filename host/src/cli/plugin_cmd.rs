@@ -11,7 +11,7 @@ use aish::transport::Connector;
 use super::{EXIT_FAILED, EXIT_OK, PluginAction, for_stderr, for_stdout};
 
 /// Runs a plugin subcommand, printing to stdout and errors to stderr; returns the exit status.
-pub fn run(connector: &Connector, plugin_dir: &Path, action: &PluginAction) -> u8 {
+pub async fn run(connector: &Connector, plugin_dir: &Path, action: &PluginAction) -> u8 {
     let action = match action {
         PluginAction::List => Action::List,
         PluginAction::Info { name } => Action::Info { name: name.clone() },
@@ -25,7 +25,7 @@ pub fn run(connector: &Connector, plugin_dir: &Path, action: &PluginAction) -> u
             let Some(language) = Language::parse(lang) else { return report(Err(format!("no language `{lang}`"))) };
             return report(author::new_plugin(dir, name, kind, language));
         }
-        PluginAction::Dev { dir } => return dev(connector, plugin_dir, dir),
+        PluginAction::Dev { dir } => return dev(connector, plugin_dir, dir).await,
     };
     report(manage::run(connector, plugin_dir, &action))
 }
@@ -44,38 +44,35 @@ fn report(result: Result<String, String>) -> u8 {
     }
 }
 
-/// `aish plugin dev DIR`: builds and installs now, then on every change, until interrupted.
-fn dev(connector: &Connector, plugin_dir: &Path, dir: &Path) -> u8 {
+/// `aish plugin dev DIR`: builds and installs now, then on every change, until interrupted. The
+/// builds run on the watch's thread, so that Ctrl-C, which this one waits for, ends a long
+/// first build too: ending the watch stops the build it runs (a build has a process group of
+/// its own, which Ctrl-C does not reach).
+async fn dev(connector: &Connector, plugin_dir: &Path, dir: &Path) -> u8 {
     // Before a good build there is no last good version to keep.
-    let built = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let built_here = built.clone();
-    let started = manage::start_dev(connector, plugin_dir, dir, move |result| match result {
+    let built = std::sync::atomic::AtomicBool::new(false);
+    let started = manage::start_dev_in_background(connector, plugin_dir, dir, move |result| match result {
         Ok(text) => {
-            built_here.store(true, std::sync::atomic::Ordering::Release);
+            built.store(true, std::sync::atomic::Ordering::Release);
             print!("{}", for_stdout(&text));
         }
-        Err(e) if !built_here.load(std::sync::atomic::Ordering::Acquire) => {
+        Err(e) if !built.load(std::sync::atomic::Ordering::Acquire) => {
             eprintln!("error: {}\nfix the errors and save", for_stderr(&e));
         }
         Err(e) => eprintln!("error: {}\nthe last good version stays installed", for_stderr(&e)),
     });
-    let (first, _watch) = match started {
-        Ok(started) => started,
+    let watch = match started {
+        Ok(watch) => watch,
         Err(e) => {
             eprintln!("error: {}", for_stderr(&e));
             return EXIT_FAILED;
         }
     };
-    match first {
-        Ok((_, text)) => {
-            built.store(true, std::sync::atomic::Ordering::Release);
-            print!("{}", for_stdout(&text));
-        }
-        Err(e) => eprintln!("error: {}", for_stderr(&e)),
+    println!("building {0}; watching {0} for changes; Ctrl-C stops", dir.display());
+    if tokio::signal::ctrl_c().await.is_err() {
+        // No signal handling: wait as before, until the process is ended.
+        std::future::pending::<()>().await;
     }
-    println!("watching {} for changes; Ctrl-C stops", dir.display());
-    // The watch runs on its own thread; this one only waits for Ctrl-C, which ends the process.
-    loop {
-        std::thread::park();
-    }
+    drop(watch);
+    EXIT_OK
 }

@@ -175,11 +175,16 @@ fn add(ctx: &Ctx<'_>, path: &Path, name: Option<&str>, manifest: Option<&Path>) 
 /// Builds the plugin in the folder `source` with its `[build]` command and installs what it
 /// built, its manifest from `source/plugin.toml` unless the component carries one: the plugin's
 /// name and a report, or what went wrong (the build's own errors included).
-pub fn dev_build(connector: &Connector, plugin_dir: &Path, source: &Path) -> DevBuild {
+pub fn dev_build(
+    connector: &Connector,
+    plugin_dir: &Path,
+    source: &Path,
+    running: Option<&super::author::dev::Running>,
+) -> DevBuild {
     let ctx = &Ctx { connector, dir: plugin_dir.to_path_buf() };
     let spec = super::author::dev::BuildSpec::read(source)?;
     let started = Instant::now();
-    let output = super::author::dev::build(source, &spec)?;
+    let output = super::author::dev::build(source, &spec, running)?;
     let built = started.elapsed();
     let (name, report) = install(ctx, &output, Some((&source.join("plugin.toml"), false)))?;
     Ok((name, format!("built in {:.1} s; {report}", built.as_secs_f64())))
@@ -205,7 +210,7 @@ pub fn start_dev(
     let before = super::author::dev::fingerprint(source);
     let first = {
         let _one = DEV_BUILD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        dev_build(connector, plugin_dir, source)
+        dev_build(connector, plugin_dir, source, None)
     };
     Ok((first, watch_dev(connector, plugin_dir, source, before, false, report)))
 }
@@ -228,8 +233,8 @@ pub fn start_dev_in_background(
 static DEV_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Builds `source` on a thread of its own (first when `now`) and on each change since `before`;
-/// a build whose watch ended meanwhile is not reported (the watch that replaced it reports its
-/// own).
+/// a build whose watch ended meanwhile is stopped and not reported (the watch that replaced it
+/// reports its own).
 fn watch_dev(
     connector: &Connector,
     plugin_dir: &Path,
@@ -240,16 +245,16 @@ fn watch_dev(
 ) -> super::author::dev::Watch {
     let (connector, plugin_dir, folder) = (connector.clone(), plugin_dir.to_path_buf(), source.to_path_buf());
     let every = std::time::Duration::from_millis(300);
-    super::author::dev::watch(source, before, every, now, move |watched| {
+    super::author::dev::watch(source, before, every, now, move |running| {
         let _one = DEV_BUILD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !watched() {
+        if !running.watched() {
             return;
         }
         // The plugin it replaces is the one installed now, not when the watch began.
         let (registry, _) = Registry::discover(&plugin_dir);
         let connector = connector.with_registry(std::sync::Arc::new(registry));
-        let built = dev_build(&connector, &plugin_dir, &folder).map(|(_, text)| text);
-        if watched() {
+        let built = dev_build(&connector, &plugin_dir, &folder, Some(running)).map(|(_, text)| text);
+        if running.watched() {
             report(built);
         }
     })

@@ -66,8 +66,9 @@ fn cargo_default(dir: &Path) -> Option<BuildSpec> {
     })
 }
 
-/// Runs the build; the component it wrote, or the end of what the build printed.
-pub fn build(dir: &Path, spec: &BuildSpec) -> Result<PathBuf, String> {
+/// Runs the build; the component it wrote, or the end of what the build printed. Within a watch
+/// (`running`), the build's process group is known to it, and stopped with it.
+pub fn build(dir: &Path, spec: &BuildSpec, running: Option<&Running>) -> Result<PathBuf, String> {
     use std::os::unix::process::CommandExt as _;
     let output = dir.join(&spec.output);
     let mut child = Command::new("sh")
@@ -82,6 +83,7 @@ pub fn build(dir: &Path, spec: &BuildSpec) -> Result<PathBuf, String> {
         .process_group(0)
         .spawn()
         .map_err(|e| format!("cannot run `{}`: {e}", spec.command))?;
+    let _known = running.map(|running| running.building(child.id()));
     let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
         std::thread::spawn(move || {
             let mut text = Vec::new();
@@ -98,13 +100,15 @@ pub fn build(dir: &Path, spec: &BuildSpec) -> Result<PathBuf, String> {
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
+            Ok(None) if running.is_some_and(|running| !running.watched()) => {
+                // The watch ended (the shell left, or `plugin dev` began again on the folder);
+                // dropping it stopped the group.
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("`{}` was stopped: its watch ended", spec.command));
+            }
             Ok(None) if started.elapsed() > limit => {
-                // The whole group: `sh`, the compiler it started, and theirs.
-                // `--` so the negative number is read as a process group, never as an option.
-                if child.id() > 1 {
-                    let group = format!("-{}", child.id());
-                    let _ = Command::new("kill").args(["-s", "KILL", "--", &group]).status();
-                }
+                stop_group(child.id(), "KILL");
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(format!(
@@ -167,14 +171,58 @@ pub fn fingerprint(dir: &Path) -> Fingerprint {
     files
 }
 
-/// A folder being watched; dropping it stops the watch.
+/// Stops the process group led by `leader` (a build's `sh`, the compiler it started, and
+/// theirs) with `signal`. `--` so the negative number is read as a group, never as an option.
+fn stop_group(leader: u32, signal: &str) {
+    if leader > 1 {
+        let group = format!("-{leader}");
+        let _ = Command::new("kill").args(["-s", signal, "--", &group]).stderr(Stdio::null()).status();
+    }
+}
+
+/// A folder being watched; dropping it stops the watch, and the build it runs, if any (a build
+/// runs in a process group of its own, which the end of aish would not stop).
 pub struct Watch {
-    stop: Arc<AtomicBool>,
+    running: Running,
 }
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        let shared = &self.running.0;
+        shared.stop.store(true, Ordering::Relaxed);
+        if let Some(leader) = *shared.building.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
+            stop_group(leader, "TERM");
+        }
+    }
+}
+
+/// What a watch's builds share with it: whether it still runs, and the build it runs.
+#[derive(Clone, Default)]
+pub struct Running(Arc<RunningState>);
+
+#[derive(Default)]
+struct RunningState {
+    stop: AtomicBool,
+    /// The running build's process group leader.
+    building: std::sync::Mutex<Option<u32>>,
+}
+
+impl Running {
+    /// Whether the watch still runs.
+    pub fn watched(&self) -> bool {
+        !self.0.stop.load(Ordering::Relaxed)
+    }
+
+    /// Notes the build whose group `leader` leads until the returned guard is dropped.
+    fn building(&self, leader: u32) -> impl Drop + '_ {
+        struct Built<'a>(&'a Running);
+        impl Drop for Built<'_> {
+            fn drop(&mut self) {
+                *self.0.0.building.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+            }
+        }
+        *self.0.building.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(leader);
+        Built(self)
     }
 }
 
@@ -183,24 +231,23 @@ pub type Fingerprint = Vec<(PathBuf, u64, SystemTime)>;
 
 /// Calls `changed` on a thread of its own each time the sources in `dir` differ from `seen`
 /// (looked at every `every`; a burst of saves counts once, after it settles), and once at the
-/// start when `now`. `changed` is given a test of whether the watch still runs (it may have
-/// been dropped while a build ran).
+/// start when `now`. `changed` is given what its build shares with the watch: the watch may
+/// end while a build runs.
 pub fn watch(
     dir: &Path,
     seen: Fingerprint,
     every: Duration,
     now: bool,
-    mut changed: impl FnMut(&dyn Fn() -> bool) + Send + 'static,
+    mut changed: impl FnMut(&Running) + Send + 'static,
 ) -> Watch {
-    let stop = Arc::new(AtomicBool::new(false));
-    let (dir, stopped) = (dir.to_path_buf(), stop.clone());
+    let running = Running::default();
+    let (dir, watching) = (dir.to_path_buf(), running.clone());
     let mut seen = seen;
     std::thread::spawn(move || {
-        let watched = || !stopped.load(Ordering::Relaxed);
         if now {
-            changed(&watched);
+            changed(&watching);
         }
-        while !stopped.load(Ordering::Relaxed) {
+        while watching.watched() {
             std::thread::sleep(every);
             let now = fingerprint(&dir);
             if now == seen {
@@ -217,16 +264,16 @@ pub fn watch(
                 }
                 last = again;
             }
-            if stopped.load(Ordering::Relaxed) {
+            if !watching.watched() {
                 break;
             }
             // What is built is the sources as they are now; a save during the build shows up as
             // a difference on the next look, and is built then.
             seen = last;
-            changed(&watched);
+            changed(&watching);
         }
     });
-    Watch { stop }
+    Watch { running }
 }
 
 #[cfg(test)]
@@ -241,16 +288,16 @@ mod tests {
             output: "x.wasm".into(),
             timeout_s: None,
         };
-        let error = build(dir.path(), &spec).unwrap_err();
+        let error = build(dir.path(), &spec, None).unwrap_err();
         assert!(error.contains("error: line 3: bad syntax") && error.contains("exit status: 1"), "{error}");
         let spec = BuildSpec { command: "true".into(), output: "x.wasm".into(), timeout_s: None };
-        assert!(build(dir.path(), &spec).unwrap_err().contains("wrote no"));
+        assert!(build(dir.path(), &spec, None).unwrap_err().contains("wrote no"));
         let spec = BuildSpec { command: "printf wasm > x.wasm".into(), output: "x.wasm".into(), timeout_s: None };
-        assert_eq!(build(dir.path(), &spec).unwrap(), dir.path().join("x.wasm"));
+        assert_eq!(build(dir.path(), &spec, None).unwrap(), dir.path().join("x.wasm"));
         // A build that hangs is stopped, with what it started.
         let spec = BuildSpec { command: "sleep 30 & sleep 30".into(), output: "x.wasm".into(), timeout_s: Some(1) };
         let started = Instant::now();
-        let error = build(dir.path(), &spec).unwrap_err();
+        let error = build(dir.path(), &spec, None).unwrap_err();
         assert!(error.contains("ran for more than 1 s and was stopped"), "{error}");
         assert!(started.elapsed() < Duration::from_secs(20), "it did not wait for the build");
     }
