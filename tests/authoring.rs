@@ -113,6 +113,22 @@ fn prompt(shell: &mut rexpect::session::PtySession) {
     shell.flush().unwrap();
 }
 
+/// The shell in a pseudo-terminal with `plugin dev FOLDER` started: the first build runs in the
+/// background and the shell has taken its next line.
+fn shell_developing(home: &Path, folder: &Path) -> rexpect::session::PtySession {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aish"));
+    command.env("AISH_HOME", home).env("NO_COLOR", "1").env("TERM", "xterm");
+    without_host_build_flags(&mut command);
+    let mut shell = rexpect::session::spawn_command(command, Some(120_000)).expect("start aish in a pty");
+    prompt(&mut shell);
+    shell.send_line(&format!("plugin dev {}", folder.display())).unwrap();
+    shell.exp_string("building").expect("the first build starts");
+    shell.exp_string("watching").expect("and the folder is watched");
+    // A new prompt: the shell takes the next line while the first build runs.
+    prompt(&mut shell);
+    shell
+}
+
 #[test]
 fn plugin_dev_rebuilds_a_changed_plugin_in_the_running_shell_and_keeps_the_last_good_one() {
     let home = home();
@@ -129,16 +145,7 @@ fn plugin_dev_rebuilds_a_changed_plugin_in_the_running_shell_and_keeps_the_last_
     let manifest = format!("{}{build}", &manifest[..manifest.find("[build]").unwrap()]);
     std::fs::write(folder.join("plugin.toml"), manifest).unwrap();
 
-    let mut command = Command::new(env!("CARGO_BIN_EXE_aish"));
-    command.env("AISH_HOME", home.path()).env("NO_COLOR", "1").env("TERM", "xterm");
-    without_host_build_flags(&mut command);
-    let mut shell = rexpect::session::spawn_command(command, Some(120_000)).expect("start aish in a pty");
-    prompt(&mut shell);
-    shell.send_line(&format!("plugin dev {}", folder.display())).unwrap();
-    shell.exp_string("building").expect("the first build starts");
-    shell.exp_string("watching").expect("and the folder is watched");
-    // The shell takes the next line while the first build runs, and reports it when it is done.
-    prompt(&mut shell);
+    let mut shell = shell_developing(home.path(), &folder);
     shell.exp_string("installed stage plugin `devshout`").expect("the first build is installed");
     shell.exp_string("the next command uses it").expect("and used from the next line");
     shell.send_line("echo hello dev | devshout").unwrap();
@@ -182,13 +189,7 @@ fn plugin_dev_in_the_shell_reports_each_build_the_first_that_fails_included() {
     };
     manifest("echo first-error >&2; exit 1");
 
-    let mut command = Command::new(env!("CARGO_BIN_EXE_aish"));
-    command.env("AISH_HOME", home.path()).env("NO_COLOR", "1").env("TERM", "xterm");
-    let mut shell = rexpect::session::spawn_command(command, Some(30_000)).expect("start aish in a pty");
-    prompt(&mut shell);
-    shell.send_line(&format!("plugin dev {}", folder.display())).unwrap();
-    shell.exp_string("building").expect("the first build starts");
-    prompt(&mut shell);
+    let mut shell = shell_developing(home.path(), &folder);
     shell.exp_string("first-error").expect("the first build's errors");
     shell.exp_string("fix the errors and save").expect("and what to do, with no last good version");
 
@@ -256,13 +257,7 @@ fn a_plugin_dev_build_ends_with_its_watch() {
 
     let pid = outside.path().join("shell.pid");
     let folder = slow_build_folder(outside.path(), &pid);
-    let mut command = Command::new(env!("CARGO_BIN_EXE_aish"));
-    command.env("AISH_HOME", home.path()).env("NO_COLOR", "1").env("TERM", "xterm");
-    let mut shell = rexpect::session::spawn_command(command, Some(30_000)).expect("start aish in a pty");
-    prompt(&mut shell);
-    shell.send_line(&format!("plugin dev {}", folder.display())).unwrap();
-    shell.exp_string("building").expect("the first build starts");
-    prompt(&mut shell);
+    let mut shell = shell_developing(home.path(), &folder);
     let group = build_group(&pid);
     shell.send_control('d').unwrap();
     shell.exp_eof().expect("Ctrl-D leaves during the build");
