@@ -207,12 +207,13 @@ fn plugin_dev_in_the_shell_reports_each_build_the_first_that_fails_included() {
 }
 
 /// A plugin folder whose build writes its process ID to `pid` (outside the folder) and then
-/// runs for a minute.
-fn slow_build_folder(outside: &Path, pid: &Path) -> PathBuf {
+/// runs a minute-long child; ignoring SIGTERM, which that child inherits, when `stubborn`.
+fn slow_build_folder(outside: &Path, pid: &Path, stubborn: bool) -> PathBuf {
     let folder = outside.join("slowdev");
     std::fs::create_dir(&folder).unwrap();
+    let trap = if stubborn { "trap '' TERM; " } else { "" };
     let toml = format!(
-        "name = \"slowdev\"\nversion = \"0.1.0\"\n[build]\ncommand = \"echo $$ > {}; sleep 60\"\noutput = \"x.wasm\"\n",
+        "name = \"slowdev\"\nversion = \"0.1.0\"\n[build]\ncommand = \"{trap}echo $$ > {}; sleep 60\"\noutput = \"x.wasm\"\n",
         pid.display()
     );
     std::fs::write(folder.join("plugin.toml"), toml).unwrap();
@@ -220,60 +221,72 @@ fn slow_build_folder(outside: &Path, pid: &Path) -> PathBuf {
 }
 
 /// The process group a build leads, once it has started (its ID written to `pid`).
-fn build_group(pid: &Path) -> String {
+fn build_group(pid: &Path) -> i32 {
     for _ in 0..200 {
         if let Some(id) = std::fs::read_to_string(pid).ok().filter(|id| id.ends_with('\n')) {
-            return format!("-{}", id.trim());
+            return id.trim().parse().expect("a process ID");
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     panic!("the build never started");
 }
 
-/// Whether any process of `group` is left, waiting up to ten seconds for them to go (then
-/// stopping them, so a failing test leaves nothing running either).
-fn group_left(group: &str) -> bool {
-    let signal = |signal: &str| {
-        let sent = Command::new("kill").args(["-s", signal, "--", group]).stderr(std::process::Stdio::null()).status();
-        sent.is_ok_and(|status| status.success())
-    };
+/// Whether a process of `group` other than a zombie runs, read from `/proc`: a zombie that
+/// nothing reaped (in a container without an init) is not a build left running.
+fn group_alive(group: i32) -> bool {
+    std::fs::read_dir("/proc").expect("/proc").flatten().any(|entry| {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { return false };
+        // `pid (comm) state ppid pgrp …`, the command name possibly holding spaces.
+        let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+        fields.len() > 2 && fields[0] != "Z" && fields[2] == group.to_string()
+    })
+}
+
+/// Whether a process of `group` is left, waiting up to ten seconds for them to go (then killing
+/// them, so a failing test leaves nothing running either).
+fn group_left(group: i32) -> bool {
     for _ in 0..200 {
-        if !signal("0") {
+        if !group_alive(group) {
             return false;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    signal("KILL");
+    // SAFETY: kill(2) takes plain integers; the group is the test's own build's.
+    unsafe { libc::kill(-group, libc::SIGKILL) };
     true
 }
 
 /// A `plugin dev` build runs in a process group of its own (Ctrl-C on an answer must not reach
 /// it), so aish stops it itself when the watch ends: the shell exiting during a long first
-/// build, and `aish plugin dev` interrupted by Ctrl-C, leave no build behind.
+/// build (one that ignores SIGTERM is killed), and `aish plugin dev` interrupted by Ctrl-C, leave
+/// no build behind.
 #[test]
 fn a_plugin_dev_build_ends_with_its_watch() {
     let home = home();
+    for stubborn in [false, true] {
+        let outside = tempfile::tempdir().unwrap();
+        let pid = outside.path().join("shell.pid");
+        let folder = slow_build_folder(outside.path(), &pid, stubborn);
+        let mut shell = shell_developing(home.path(), &folder);
+        let group = build_group(&pid);
+        assert!(group_alive(group), "the build runs");
+        shell.send_control('d').unwrap();
+        shell.exp_eof().expect("Ctrl-D leaves during the build");
+        assert!(!group_left(group), "the shell left its build running (stubborn: {stubborn})");
+    }
+
     let outside = tempfile::tempdir().unwrap();
-
-    let pid = outside.path().join("shell.pid");
-    let folder = slow_build_folder(outside.path(), &pid);
-    let mut shell = shell_developing(home.path(), &folder);
-    let group = build_group(&pid);
-    shell.send_control('d').unwrap();
-    shell.exp_eof().expect("Ctrl-D leaves during the build");
-    assert!(!group_left(&group), "the shell left its build running");
-
-    std::fs::remove_dir_all(&folder).unwrap();
     let pid = outside.path().join("cli.pid");
-    let folder = slow_build_folder(outside.path(), &pid);
+    let folder = slow_build_folder(outside.path(), &pid, false);
     let mut command = Command::new(env!("CARGO_BIN_EXE_aish"));
     command.env("AISH_HOME", home.path()).args(["plugin", "dev", folder.to_str().unwrap()]);
     let mut dev = rexpect::session::spawn_command(command, Some(30_000)).expect("start aish plugin dev in a pty");
     dev.exp_string("Ctrl-C stops").expect("the watch starts");
     let group = build_group(&pid);
+    assert!(group_alive(group), "the build runs");
     dev.send_control('c').unwrap();
     dev.exp_eof().expect("Ctrl-C ends aish plugin dev during the build");
-    assert!(!group_left(&group), "aish plugin dev left its build running");
+    assert!(!group_left(group), "aish plugin dev left its build running");
 }
 
 /// A copy of an example folder with the contract written beside it by `aish plugin wit`.

@@ -49,6 +49,9 @@ fn report(result: Result<String, String>) -> u8 {
 /// first build too: ending the watch stops the build it runs (a build has a process group of
 /// its own, which Ctrl-C does not reach).
 async fn dev(connector: &Connector, plugin_dir: &Path, dir: &Path) -> u8 {
+    // Caught from before the first build starts: a Ctrl-C in between would end aish at once,
+    // leaving that build running.
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
     // Before a good build there is no last good version to keep.
     let built = std::sync::atomic::AtomicBool::new(false);
     let started = manage::start_dev_in_background(connector, plugin_dir, dir, move |result| match result {
@@ -69,9 +72,12 @@ async fn dev(connector: &Connector, plugin_dir: &Path, dir: &Path) -> u8 {
         }
     };
     println!("building {0}; watching {0} for changes; Ctrl-C stops", dir.display());
-    if tokio::signal::ctrl_c().await.is_err() {
-        // No signal handling: wait as before, until the process is ended.
-        std::future::pending::<()>().await;
+    match &mut interrupt {
+        Some(interrupt) => {
+            interrupt.recv().await;
+        }
+        // No signal handling: wait until the process is ended.
+        None => std::future::pending::<()>().await,
     }
     drop(watch);
     EXIT_OK

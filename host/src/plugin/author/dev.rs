@@ -7,7 +7,6 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Deserialize;
@@ -71,7 +70,8 @@ fn cargo_default(dir: &Path) -> Option<BuildSpec> {
 pub fn build(dir: &Path, spec: &BuildSpec, running: Option<&Running>) -> Result<PathBuf, String> {
     use std::os::unix::process::CommandExt as _;
     let output = dir.join(&spec.output);
-    let mut child = Command::new("sh")
+    let mut command = Command::new("sh");
+    command
         .arg("-c")
         .arg(&spec.command)
         .current_dir(dir)
@@ -80,10 +80,15 @@ pub fn build(dir: &Path, spec: &BuildSpec, running: Option<&Running>) -> Result<
         .stderr(Stdio::piped())
         // Its own process group: Ctrl-C on an answer in the shell does not kill the build, and
         // a build that hangs is stopped whole.
-        .process_group(0)
-        .spawn()
-        .map_err(|e| format!("cannot run `{}`: {e}", spec.command))?;
-    let _known = running.map(|running| running.building(child.id()));
+        .process_group(0);
+    let spawned = match running {
+        Some(running) => running.spawn(&mut command),
+        None => command.spawn().map(Some),
+    };
+    let mut child = match spawned.map_err(|e| format!("cannot run `{}`: {e}", spec.command))? {
+        Some(child) => child,
+        None => return Err(format!("`{}` was not started: its watch ended", spec.command)),
+    };
     let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
         std::thread::spawn(move || {
             let mut text = Vec::new();
@@ -98,19 +103,22 @@ pub fn build(dir: &Path, spec: &BuildSpec, running: Option<&Running>) -> Result<
     let limit = Duration::from_secs(spec.timeout_s.unwrap_or(600));
     let started = Instant::now();
     let status = loop {
-        match child.try_wait() {
+        let waited = match running {
+            Some(running) => running.reap(&mut child),
+            None => child.try_wait(),
+        };
+        match waited {
             Ok(Some(status)) => break status,
             Ok(None) if running.is_some_and(|running| !running.watched()) => {
-                // The watch ended (the shell left, or `plugin dev` began again on the folder);
-                // dropping it stopped the group.
-                let _ = child.kill();
-                let _ = child.wait();
+                // The watch ended (the shell left, or `plugin dev` began again on the folder):
+                // dropping it stopped the group; whatever ignored that is stopped now.
+                signal_group(child.id(), libc::SIGKILL);
+                stopped(running, &mut child);
                 return Err(format!("`{}` was stopped: its watch ended", spec.command));
             }
             Ok(None) if started.elapsed() > limit => {
-                stop_group(child.id(), "KILL");
-                let _ = child.kill();
-                let _ = child.wait();
+                signal_group(child.id(), libc::SIGKILL);
+                stopped(running, &mut child);
                 return Err(format!(
                     "`{}` ran for more than {} s and was stopped; raise [build] timeout_s if it needs longer",
                     spec.command,
@@ -134,6 +142,16 @@ pub fn build(dir: &Path, spec: &BuildSpec, running: Option<&Running>) -> Result<
         ));
     }
     Ok(output)
+}
+
+/// Ends `child`, whose group was killed: the watch forgets the group before the child is
+/// reaped (after which its number may be reused).
+fn stopped(running: Option<&Running>, child: &mut std::process::Child) {
+    if let Some(running) = running {
+        running.state().building = None;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// The last `lines` lines of `text`.
@@ -171,58 +189,93 @@ pub fn fingerprint(dir: &Path) -> Fingerprint {
     files
 }
 
-/// Stops the process group led by `leader` (a build's `sh`, the compiler it started, and
-/// theirs) with `signal`. `--` so the negative number is read as a group, never as an option.
-fn stop_group(leader: u32, signal: &str) {
-    if leader > 1 {
-        let group = format!("-{leader}");
-        let _ = Command::new("kill").args(["-s", signal, "--", &group]).stderr(Stdio::null()).status();
+/// Sends `signal` to the process group led by `leader` (a build's `sh`, the compiler it started,
+/// and theirs); whether any process of it got it.
+fn signal_group(leader: u32, signal: libc::c_int) -> bool {
+    let Ok(group) = libc::pid_t::try_from(leader) else { return false };
+    // Never 0 or 1 (this process's own group, or every process): a group is led by a child.
+    if group <= 1 {
+        return false;
     }
+    // SAFETY: kill(2) takes plain integers and touches no memory of this process.
+    unsafe { libc::kill(-group, signal) == 0 }
 }
 
+/// How long a build stopped by the end of its watch has to finish before it is killed.
+const STOP_GRACE: Duration = Duration::from_millis(500);
+
 /// A folder being watched; dropping it stops the watch, and the build it runs, if any (a build
-/// runs in a process group of its own, which the end of aish would not stop).
+/// runs in a process group of its own, which the end of aish would not stop): asked to stop,
+/// then after [`STOP_GRACE`] killed.
 pub struct Watch {
     running: Running,
 }
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        let shared = &self.running.0;
-        shared.stop.store(true, Ordering::Relaxed);
-        if let Some(leader) = *shared.building.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
-            stop_group(leader, "TERM");
+        let leader = {
+            let mut state = self.running.state();
+            // Under the lock: a build is either not spawned yet (and now will not be) or known.
+            state.stopped = true;
+            state.building
+        };
+        let Some(leader) = leader else { return };
+        if !signal_group(leader, libc::SIGTERM) {
+            return;
         }
+        let asked = Instant::now();
+        while asked.elapsed() < STOP_GRACE {
+            std::thread::sleep(Duration::from_millis(20));
+            // Gone (or only zombies its watch thread has not reaped): nothing left to kill.
+            if self.running.state().building.is_none() || !signal_group(leader, 0) {
+                return;
+            }
+        }
+        signal_group(leader, libc::SIGKILL);
     }
 }
 
 /// What a watch's builds share with it: whether it still runs, and the build it runs.
 #[derive(Clone, Default)]
-pub struct Running(Arc<RunningState>);
+pub struct Running(Arc<std::sync::Mutex<RunningState>>);
 
 #[derive(Default)]
 struct RunningState {
-    stop: AtomicBool,
+    stopped: bool,
     /// The running build's process group leader.
-    building: std::sync::Mutex<Option<u32>>,
+    building: Option<u32>,
 }
 
 impl Running {
-    /// Whether the watch still runs.
-    pub fn watched(&self) -> bool {
-        !self.0.stop.load(Ordering::Relaxed)
+    fn state(&self) -> std::sync::MutexGuard<'_, RunningState> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Notes the build whose group `leader` leads until the returned guard is dropped.
-    fn building(&self, leader: u32) -> impl Drop + '_ {
-        struct Built<'a>(&'a Running);
-        impl Drop for Built<'_> {
-            fn drop(&mut self) {
-                *self.0.0.building.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-            }
+    /// Whether the watch still runs.
+    pub fn watched(&self) -> bool {
+        !self.state().stopped
+    }
+
+    /// Spawns `command` as the watch's build, unless the watch has ended (`None`).
+    fn spawn(&self, command: &mut Command) -> std::io::Result<Option<std::process::Child>> {
+        let mut state = self.state();
+        if state.stopped {
+            return Ok(None);
         }
-        *self.0.building.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(leader);
-        Built(self)
+        let child = command.spawn()?;
+        state.building = Some(child.id());
+        Ok(Some(child))
+    }
+
+    /// [`std::process::Child::try_wait`] for the watch's build; once it has ended, the watch no
+    /// longer knows its group (whose number may then be reused).
+    fn reap(&self, child: &mut std::process::Child) -> std::io::Result<Option<std::process::ExitStatus>> {
+        let mut state = self.state();
+        let waited = child.try_wait();
+        if !matches!(waited, Ok(None)) {
+            state.building = None;
+        }
+        waited
     }
 }
 
