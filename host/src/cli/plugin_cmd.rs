@@ -52,17 +52,12 @@ async fn dev(connector: &Connector, plugin_dir: &Path, dir: &Path) -> u8 {
     // Caught from before the first build starts: a Ctrl-C in between would end aish at once,
     // leaving that build running.
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
-    // Before a good build there is no last good version to keep.
-    let built = std::sync::atomic::AtomicBool::new(false);
-    let started = manage::start_dev_in_background(connector, plugin_dir, dir, move |result| match result {
-        Ok(text) => {
-            built.store(true, std::sync::atomic::Ordering::Release);
-            print!("{}", for_stdout(&text));
+    let started = manage::start_dev_in_background(connector, plugin_dir, dir, |result| match result {
+        Ok(text) => print!("{}", for_stdout(&text)),
+        Err(failed) if failed.last_good_kept => {
+            eprintln!("error: {}\nthe last good version stays installed", for_stderr(&failed.error));
         }
-        Err(e) if !built.load(std::sync::atomic::Ordering::Acquire) => {
-            eprintln!("error: {}\nfix the errors and save", for_stderr(&e));
-        }
-        Err(e) => eprintln!("error: {}\nthe last good version stays installed", for_stderr(&e)),
+        Err(failed) => eprintln!("error: {}\nfix the errors and save", for_stderr(&failed.error)),
     });
     let watch = match started {
         Ok(watch) => watch,

@@ -193,6 +193,19 @@ pub fn dev_build(
 /// What one `plugin dev` build came to: the plugin's name and a report, or what went wrong.
 pub type DevBuild = Result<(String, String), String>;
 
+/// A `plugin dev` build of a watch that failed: what went wrong, and whether an earlier build of
+/// the watch installed a good version, which stays (else there is none yet to keep).
+#[derive(Debug)]
+pub struct DevFailure {
+    /// What went wrong, the build's own errors included.
+    pub error: String,
+    /// Whether a good version built earlier stays installed.
+    pub last_good_kept: bool,
+}
+
+/// What a watch reports of each build after the first: its report, or its failure.
+pub type DevReport = Result<String, DevFailure>;
+
 /// Starts `plugin dev` on the folder `source`: builds and installs it now (the result is
 /// returned), then again on every change to its sources, passing each result to `report` on
 /// the watching thread. The watch ends when the returned [`Watch`](super::author::dev::Watch)
@@ -202,7 +215,7 @@ pub fn start_dev(
     connector: &Connector,
     plugin_dir: &Path,
     source: &Path,
-    report: impl FnMut(Result<String, String>) + Send + 'static,
+    report: impl FnMut(DevReport) + Send + 'static,
 ) -> Result<(DevBuild, super::author::dev::Watch), String> {
     // A folder with nothing to build is not worth watching.
     super::author::dev::BuildSpec::read(source)?;
@@ -212,7 +225,8 @@ pub fn start_dev(
         let _one = DEV_BUILD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         dev_build(connector, plugin_dir, source, None)
     };
-    Ok((first, watch_dev(connector, plugin_dir, source, before, false, report)))
+    let built = first.is_ok();
+    Ok((first, watch_dev(connector, plugin_dir, source, before, false, built, report)))
 }
 
 /// [`start_dev`] with the first build on the watching thread too, its result passed to `report`
@@ -221,11 +235,11 @@ pub fn start_dev_in_background(
     connector: &Connector,
     plugin_dir: &Path,
     source: &Path,
-    report: impl FnMut(Result<String, String>) + Send + 'static,
+    report: impl FnMut(DevReport) + Send + 'static,
 ) -> Result<super::author::dev::Watch, String> {
     super::author::dev::BuildSpec::read(source)?;
     let before = super::author::dev::fingerprint(source);
-    Ok(watch_dev(connector, plugin_dir, source, before, true, report))
+    Ok(watch_dev(connector, plugin_dir, source, before, true, false, report))
 }
 
 /// Held by each `plugin dev` build and install: a watch started again on a folder whose first
@@ -233,15 +247,16 @@ pub fn start_dev_in_background(
 static DEV_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Builds `source` on a thread of its own (first when `now`) and on each change since `before`;
-/// a build whose watch ended meanwhile is stopped and not reported (the watch that replaced it
-/// reports its own).
+/// `built` says whether a good version is installed already. A build whose watch ended
+/// meanwhile is stopped and not reported (the watch that replaced it reports its own).
 fn watch_dev(
     connector: &Connector,
     plugin_dir: &Path,
     source: &Path,
     before: super::author::dev::Fingerprint,
     now: bool,
-    mut report: impl FnMut(Result<String, String>) + Send + 'static,
+    mut built: bool,
+    mut report: impl FnMut(DevReport) + Send + 'static,
 ) -> super::author::dev::Watch {
     let (connector, plugin_dir, folder) = (connector.clone(), plugin_dir.to_path_buf(), source.to_path_buf());
     let every = std::time::Duration::from_millis(300);
@@ -253,9 +268,11 @@ fn watch_dev(
         // The plugin it replaces is the one installed now, not when the watch began.
         let (registry, _) = Registry::discover(&plugin_dir);
         let connector = connector.with_registry(std::sync::Arc::new(registry));
-        let built = dev_build(&connector, &plugin_dir, &folder, Some(running)).map(|(_, text)| text);
+        let result = dev_build(&connector, &plugin_dir, &folder, Some(running));
+        let last_good_kept = built;
+        built |= result.is_ok();
         if running.watched() {
-            report(built);
+            report(result.map(|(_, text)| text).map_err(|error| DevFailure { error, last_good_kept }));
         }
     })
 }

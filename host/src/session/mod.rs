@@ -95,17 +95,16 @@ impl Session {
         self.dev_watches.remove(&source);
         let (changed, notify) = (self.plugins_changed.clone(), self.notify.clone());
         let watching = format!("watching {} for changes (until aish exits)", source.display());
-        // Before a good build there is no last good version to keep.
-        let built = Arc::new(AtomicBool::new(false));
-        let (next, built_here) = (format!("fix the errors and save; {watching}"), built.clone());
-        let report = move |result: Result<String, String>| match result {
+        let next = format!("fix the errors and save; {watching}");
+        let report = move |result: crate::plugin::manage::DevReport| match result {
             Ok(report) => {
-                built_here.store(true, Ordering::Release);
                 changed.store(true, Ordering::Release);
                 notify(&format!("plugin dev: {report}the next command uses it"));
             }
-            Err(e) if !built_here.load(Ordering::Acquire) => notify(&format!("plugin dev: {e}\nplugin dev: {next}")),
-            Err(e) => notify(&format!("plugin dev: {e}\nplugin dev: the last good version stays installed")),
+            Err(failed) if failed.last_good_kept => {
+                notify(&format!("plugin dev: {}\nplugin dev: the last good version stays installed", failed.error))
+            }
+            Err(failed) => notify(&format!("plugin dev: {}\nplugin dev: {next}", failed.error)),
         };
         if self.notify_above_prompt {
             let watch = crate::plugin::manage::start_dev_in_background(&self.connector, &plugin_dir, &source, report)?;
@@ -116,7 +115,6 @@ impl Session {
         self.dev_watches.insert(source.clone(), watch);
         match first {
             Ok((_, report)) => {
-                built.store(true, Ordering::Release);
                 self.reload_plugins();
                 Ok(format!("{report}{watching}\n"))
             }
