@@ -250,6 +250,17 @@ fn object(pairs: &[(&str, String)]) -> String {
     format!("{{{}}}", fields.join(","))
 }
 
+/// An array's items by `shape`: none, `item`, `item` twice, or `item` after or before `other`.
+fn arranged(shape: u8, item: String, other: String) -> Vec<String> {
+    match shape {
+        0 => vec![],
+        1 => vec![item],
+        2 => vec![item.clone(), item],
+        3 => vec![other, item],
+        _ => vec![item, other],
+    }
+}
+
 /// serde_json's key for a raw value: first in an object, it changes what serde reads.
 const RAW: &str = "$serde_json::private::RawValue";
 
@@ -307,26 +318,14 @@ proptest! {
         part.extend(part_extra.map(|(k, v)| (k, v.to_owned())));
         let part = with_raw(3, part);
         let other_part = "{\"thoughtSignature\":\"c2ln\"}".to_owned();
-        let parts = match parts {
-            0 => vec![],
-            1 => vec![part],
-            2 => vec![part.clone(), part],
-            3 => vec![other_part, part],
-            _ => vec![part, other_part],
-        };
+        let parts = arranged(parts, part, other_part);
         let mut content = vec![("parts", format!("[{}]", parts.join(","))), ("role", "\"model\"".to_owned())];
         content.extend(content_extra.map(|(k, v)| (k, v.to_owned())));
         let mut candidate = vec![("content", object(&content))];
         candidate.extend(candidate_extra.map(|(k, v)| (k, v.to_owned())));
         let candidate = with_raw(2, candidate);
         let other_candidate = "{\"index\":1,\"safetyRatings\":[]}".to_owned();
-        let candidates = match candidates {
-            0 => vec![],
-            1 => vec![candidate],
-            2 => vec![candidate.clone(), candidate],
-            3 => vec![other_candidate, candidate],
-            _ => vec![candidate, other_candidate],
-        };
+        let candidates = arranged(candidates, candidate, other_candidate);
         let mut usage = vec![("totalTokenCount", "40".to_owned())];
         for (key, count) in ["promptTokenCount", "candidatesTokenCount"].into_iter().zip(&counts) {
             usage.extend(count.clone().map(|c| (key, c)));
