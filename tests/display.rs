@@ -220,6 +220,39 @@ fn shows_each_token_before_the_next_is_sent(plain: bool, pieces: &[&str]) {
     session.exp_string("[Complete").expect("the answer completes");
 }
 
+/// A steady stream on one long line (a token every 30 ms, never a pause long enough to count as
+/// idle): its words must appear while it still streams, not once it ends. The server tells the
+/// test when it has sent its last token; no timing is asserted.
+#[test]
+fn a_steady_markdown_stream_shows_its_line_while_it_streams() {
+    let words: Vec<String> = (0..300).map(|i| format!("w{i:03} ")).collect();
+    let sent_all = Gate::default();
+    let mut parts = Vec::new();
+    for word in &words {
+        parts.push(Part::Pause(std::time::Duration::from_millis(30)));
+        parts.extend(tokens(&[word]).into_iter().take(1));
+    }
+    parts.push(Part::Signal(sent_all.clone()));
+    parts.push(Part::Data(b"event: done\ndata: {}\n\n".to_vec()));
+    let server = TestServer::always(stream(parts));
+    let home = home();
+    write_config(home.path(), &format!("[ai.steady]\nurl = \"{}\"\n", server.url("/")));
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg("stty cols 80 rows 30; exec \"$0\" -c 'steady go'")
+        .arg(env!("CARGO_BIN_EXE_aish"))
+        .env("AISH_HOME", home.path())
+        .env("TERM", "xterm-256color")
+        .env("NO_COLOR", "1");
+    let mut session = spawn_command(command, Some(15_000)).expect("start aish in a pty");
+    // The first word, and one on the fourth screen line: held lines are let go as they wrap too.
+    for word in ["w000", "w060"] {
+        session.exp_string(word).unwrap_or_else(|e| panic!("`{word}` was never shown: {e}"));
+        assert!(!sent_all.wait(std::time::Duration::ZERO), "`{word}` was shown only after the stream's last token");
+    }
+}
+
 #[test]
 fn a_slow_stream_shows_every_token_as_it_arrives() {
     shows_each_token_before_the_next_is_sent(true, &["alpha ", "bravo ", "charlie ", "delta ", "echo"]);

@@ -218,12 +218,16 @@ async fn show(
     let name = answer.ai.clone();
     let mut started = false;
     sink.event(StageEvent::Stage(info));
+    // When what the sink holds back is due, counted from when it began to hold: a steady stream
+    // of pieces (a token every 50 ms) must not put it off piece after piece.
+    let mut due: Option<tokio::time::Instant> = None;
     loop {
-        let idle = sink.idle_after();
+        due = sink.idle_after().map(|hold| due.unwrap_or_else(|| tokio::time::Instant::now() + hold));
         let piece = tokio::select! {
             piece = answer.pieces.recv() => piece,
-            _ = tokio::time::sleep(idle.unwrap_or_default()), if idle.is_some() => {
+            _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
                 sink.event(StageEvent::Idle);
+                due = None;
                 continue;
             }
             _ = interrupt.as_mut() => {

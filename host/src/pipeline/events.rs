@@ -45,7 +45,7 @@ pub enum StageEvent<'a> {
     },
     /// Connected and sent: the answer is on its way.
     Answering,
-    /// No piece arrived for [`EventSink::idle_after`]: whatever is held back may be shown now.
+    /// The sink has held something back for [`EventSink::idle_after`]: show it now.
     Idle,
     /// A piece of the answer.
     Token(&'a str),
@@ -79,8 +79,9 @@ pub trait EventSink {
     /// Handles one event.
     fn event(&mut self, event: StageEvent<'_>);
 
-    /// How long the sink wants to wait for the next piece before it is told [`StageEvent::Idle`]
-    /// (a display holding back a partial line); `None`: it holds nothing back.
+    /// How long the sink may hold back what it holds (a display's partial line) before it is
+    /// told [`StageEvent::Idle`], counted from when it began to hold, however many pieces arrive
+    /// meanwhile; `None`: it holds nothing back.
     fn idle_after(&self) -> Option<std::time::Duration> {
         None
     }

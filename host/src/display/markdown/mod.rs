@@ -117,8 +117,8 @@ impl Renderer {
         self.partial.push_str(rest);
     }
 
-    /// No piece arrived for a while: write the held-back partial line now, so slow answers still
-    /// appear live. What follows on the same source line is appended after it later (never
+    /// The partial line has been held for a while: write it now, so answers still appear live
+    /// however their pieces come. What follows on the same source line is appended after it later (never
     /// redrawn): the partial line's inline Markdown is rendered as far as it can be judged.
     ///
     /// Held back still: a word being received that would not start an output line (it might
