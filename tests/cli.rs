@@ -294,3 +294,58 @@ fn a_tekton_rhetor_lends_its_ais() {
     );
     assert!(run.stdout.contains("hermes"));
 }
+
+#[test]
+fn a_builtin_that_fails_fails_its_line_with_its_exit_status() {
+    let home = home();
+    // A wrong use of a built-in is a usage error (2), named as one; extra words included.
+    for (line, says) in [
+        ("history abc", "history takes a number of entries, not `abc`"),
+        ("conversation clear zeus", "no AI named `zeus`"),
+        ("plugin frob", "usage: plugin list"),
+        ("session extra", "error: usage: session"),
+        ("exit 3", "error: usage: exit"),
+    ] {
+        let run = aish(home.path(), &["-c", line], None);
+        assert_eq!(run.code, 2, "{line}: {run:?}");
+        assert!(run.stderr.contains(says), "{line}: {}", run.stderr);
+        assert!(!run.stderr.contains("unknown command"), "{line} is a built-in: {}", run.stderr);
+    }
+    // One that cannot do what was asked fails (1), as `aish plugin info` does.
+    let run = aish(home.path(), &["-c", "plugin info nope"], None);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(aish(home.path(), &["plugin", "info", "nope"], None).code, 1);
+    // A script goes on after a failed line and ends with the worst status.
+    let script = home.path().join("script.aish");
+    std::fs::write(&script, "history abc\necho still here\n").unwrap();
+    let run = aish(home.path(), &[script.to_str().unwrap()], None);
+    assert_eq!((run.code, run.stdout.as_str()), (2, "still here\n"), "{run:?}");
+}
+
+/// Answers a full disk refused are not lost without a word: the run says so and fails. A reader
+/// that went away (`| head`) is no error.
+#[test]
+fn stdout_that_refuses_the_answer_fails_the_run_unless_its_reader_left() {
+    let home = home();
+    let run_into = |stdout: std::process::Stdio| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_aish"))
+            .args(["-c", "echo an answer | hermes"])
+            .env("AISH_HOME", home.path())
+            .env("AISH_DEMO_DELAY_MS", "0")
+            .stdin(std::process::Stdio::null())
+            .stdout(stdout)
+            .output()
+            .expect("run aish");
+        (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full (Linux)");
+    let (code, stderr) = run_into(full.into());
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr.matches("cannot write to standard output").count(), 1, "told once: {stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let (code, stderr) = run_into(writer.into());
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+}

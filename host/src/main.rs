@@ -154,7 +154,13 @@ fn quote(word: &str) -> String {
 async fn run_line(session: &mut Session, line: &str, stdin: Option<String>) -> u8 {
     session.last_line();
     let result = session.execute(line, stdin).await;
-    status(session, result)
+    let code = status(session, result);
+    output_status(session, code)
+}
+
+/// `code`, or a failure when stdout refused the output (a full disk).
+fn output_status(session: &mut Session, code: u8) -> u8 {
+    if session.display().output_failed() { code.max(EXIT_FAILED) } else { code }
 }
 
 fn status(session: &mut Session, result: Result<aish::pipeline::Outcome, RunError>) -> u8 {
@@ -169,7 +175,7 @@ fn status(session: &mut Session, result: Result<aish::pipeline::Outcome, RunErro
             session.display().error(&e.to_string());
             EXIT_USAGE
         }
-        Err(e @ (RunError::File(_) | RunError::Spool(_))) => {
+        Err(e @ (RunError::File(_) | RunError::Failed(_) | RunError::Spool(_))) => {
             session.display().error(&e.to_string());
             EXIT_FAILED
         }
@@ -200,5 +206,5 @@ async fn run_script(session: &mut Session, script: &str) -> u8 {
         }
         code = code.max(status(session, result));
     }
-    code
+    output_status(session, code)
 }

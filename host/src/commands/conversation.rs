@@ -29,8 +29,8 @@ pub(super) fn conversation(session: &mut Session, args: &str) -> Option<Flow> {
             session.display().print(&format!("{ai}'s conversation cleared"));
         }
         [ai] if known(session, ai) => show(session, Some(ai)),
-        ["clear", ai] | [ai] => session.display().error(&format!("no AI named `{ai}`; `list-ais` shows them")),
-        _ => session.display().error("usage: conversation [AI] | conversation clear [AI] | conversation new"),
+        ["clear", ai] | [ai] => return Some(Flow::Usage(format!("no AI named `{ai}`; `list-ais` shows them"))),
+        _ => return Some(Flow::Usage("usage: conversation [AI] | conversation clear [AI] | conversation new".into())),
     }
     Some(Flow::Continue)
 }

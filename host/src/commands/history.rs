@@ -9,14 +9,12 @@ pub(super) fn show(session: &mut Session, args: &str) -> Option<Flow> {
     let history = session.history().cloned();
     let display = session.display();
     let Some(history) = history else {
-        display.error("no history is kept in this session");
-        return Some(Flow::Continue);
+        return Some(Flow::Failed("no history is kept in this session".into()));
     };
     let loaded = match history.load() {
         Ok(loaded) => loaded,
         Err(e) => {
-            display.error(&format!("cannot read the history: {e}"));
-            return Some(Flow::Continue);
+            return Some(Flow::Failed(format!("cannot read the history: {e}")));
         }
     };
     if let Some(warning) = &loaded.warning {
@@ -25,8 +23,7 @@ pub(super) fn show(session: &mut Session, args: &str) -> Option<Flow> {
     let entries: Vec<&Entry> = if let Some(text) = args.strip_prefix("search") {
         let needle = text.trim().to_lowercase();
         if needle.is_empty() {
-            display.error("history search needs TEXT to look for");
-            return Some(Flow::Continue);
+            return Some(Flow::Usage("history search needs TEXT to look for".into()));
         }
         loaded
             .entries
@@ -43,8 +40,7 @@ pub(super) fn show(session: &mut Session, args: &str) -> Option<Flow> {
             match args.parse::<usize>() {
                 Ok(n) => n,
                 Err(_) => {
-                    display.error(&format!("history takes a number of entries, not `{args}`"));
-                    return Some(Flow::Continue);
+                    return Some(Flow::Usage(format!("history takes a number of entries, not `{args}`")));
                 }
             }
         };

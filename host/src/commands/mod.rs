@@ -20,10 +20,15 @@ pub enum Flow {
     Continue,
     /// Leave the shell.
     Exit,
+    /// The words are a wrong use of the built-in (a name it does not know, its usage): the line
+    /// fails with exit status 2, as a pipeline naming no AI does.
+    Usage(String),
+    /// The built-in could not do what was asked: the line fails with exit status 1.
+    Failed(String),
 }
 
 /// Runs a built-in with the words after its name; `None` when the words make it no use of the
-/// built-in (the line then runs as a pipeline, which names what is wrong).
+/// built-in (the line is then a usage error, unless an AI or stage plugin has the name too).
 type Handler = fn(&mut Session, &str) -> Option<Flow>;
 
 /// A built-in command.
@@ -49,7 +54,8 @@ pub const BUILTINS: &[Builtin] = &[
     builtin(
         "plugin",
         &[
-            ("plugin list | info NAME | add [--manifest FILE] PATH | remove NAME", "manages plugins (usable at once)"),
+            ("plugin list | info NAME | remove NAME", "lists, describes or removes plugins"),
+            ("plugin add [--name NAME | --manifest FILE] PATH", "installs a plugin (usable at once)"),
             ("plugin dev FOLDER", "builds and installs a plugin, and again whenever its sources change"),
         ],
         plugins::manage,
@@ -129,7 +135,18 @@ pub(crate) async fn execute(session: &mut Session, line: &str, stdin: Option<Str
     if let Some(builtin) = BUILTINS.iter().find(|b| b.is_called(word))
         && let Some(flow) = (builtin.run)(session, args)
     {
-        return Ok(Outcome { exit: flow == Flow::Exit, ..Outcome::default() });
+        return match flow {
+            Flow::Continue | Flow::Exit => Ok(Outcome { exit: flow == Flow::Exit, ..Outcome::default() }),
+            Flow::Usage(message) => Err(RunError::Usage(message)),
+            Flow::Failed(message) => Err(RunError::Failed(message)),
+        };
+    }
+    if let Some(builtin) = BUILTINS.iter().find(|b| b.is_called(word))
+        && !session.connector().config().ai.contains_key(word)
+        && !session.connector().registry().names_of(crate::plugin::PluginKind::Stage).iter().any(|s| s == word)
+    {
+        let forms: Vec<&str> = builtin.usage.iter().map(|(form, _)| *form).collect();
+        return Err(RunError::Usage(format!("usage: {}", forms.join(" | "))));
     }
     let started = Instant::now();
     let result = session.run_line(line, stdin).await;
@@ -159,13 +176,21 @@ fn help(session: &mut Session, args: &str) -> Option<Flow> {
     if !args.is_empty() {
         return None;
     }
+    const PIPELINES: [(&str, &str); 3] = [
+        ("echo \"text\" | AI | AI", "sends text through AIs in turn"),
+        ("AI text...", "sends text to one AI"),
+        ("AI < FILE > FILE", "reads input from / writes the answer to a file"),
+    ];
+    let forms = BUILTINS.iter().flat_map(|b| b.usage).chain(&PIPELINES);
+    let width = forms.map(|(form, _)| form.chars().count()).max().unwrap_or(0);
     let mut text = String::from("Built-ins:\n");
     for (usage, about) in BUILTINS.iter().flat_map(|b| b.usage) {
-        text.push_str(&format!("  {usage:<44} {about}\n"));
+        text.push_str(&format!("  {usage:<width$}  {about}\n"));
     }
-    text.push_str("Pipelines:\n  echo \"text\" | AI | AI     send text through AIs in turn\n");
-    text.push_str("  AI text...                 send text to one AI\n");
-    text.push_str("  AI < FILE > FILE           read input from / write the answer to a file\n");
+    text.push_str("Pipelines:\n");
+    for (usage, about) in PIPELINES {
+        text.push_str(&format!("  {usage:<width$}  {about}\n"));
+    }
     session.display().print(&text);
     Some(Flow::Continue)
 }

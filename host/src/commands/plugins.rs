@@ -28,18 +28,14 @@ pub(super) fn names(session: &mut Session, args: &str) -> Option<Flow> {
 /// `plugin list | info NAME | add [--name NAME] PATH | remove NAME`, as `aish plugin` does.
 pub(super) fn manage(session: &mut Session, args: &str) -> Option<Flow> {
     let Some(dir) = session.plugin_dir().map(std::path::Path::to_path_buf) else {
-        session.display().error("plugins cannot be changed in this session");
-        return Some(Flow::Continue);
+        return Some(Flow::Failed("plugins cannot be changed in this session".into()));
     };
     let words = match tokenize(args) {
         Ok(tokens) => tokens
             .into_iter()
             .filter_map(|(t, _)| if let Token::Word { text, .. } = t { Some(text) } else { None })
             .collect::<Vec<_>>(),
-        Err(e) => {
-            session.display().error(&e.to_string());
-            return Some(Flow::Continue);
-        }
+        Err(e) => return Some(Flow::Usage(e.to_string())),
     };
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     let action = match words.as_slice() {
@@ -54,15 +50,14 @@ pub(super) fn manage(session: &mut Session, args: &str) -> Option<Flow> {
         ["dev", folder] => {
             match session.start_dev(std::path::Path::new(folder)) {
                 Ok(report) => session.display().print(&report),
-                Err(e) => session.display().error(&format!("plugin dev: {e}")),
+                Err(e) => return Some(Flow::Failed(format!("plugin dev: {e}"))),
             }
             return Some(Flow::Continue);
         }
         _ => {
-            session.display().error(
-                "usage: plugin list | info NAME | add [--name NAME | --manifest FILE] PATH | remove NAME | dev FOLDER",
-            );
-            return Some(Flow::Continue);
+            let usage =
+                "usage: plugin list | info NAME | add [--name NAME | --manifest FILE] PATH | remove NAME | dev FOLDER";
+            return Some(Flow::Usage(usage.into()));
         }
     };
     let changes = matches!(action, Action::Add { .. } | Action::Remove { .. });
@@ -73,7 +68,7 @@ pub(super) fn manage(session: &mut Session, args: &str) -> Option<Flow> {
                 session.reload_plugins();
             }
         }
-        Err(message) => session.display().error(&message),
+        Err(message) => return Some(Flow::Failed(message)),
     }
     Some(Flow::Continue)
 }

@@ -20,11 +20,11 @@ pub(super) fn context(session: &mut Session, args: &str) -> Option<Flow> {
         }
         ("unset", Some(key), None) => {
             if session.context.remove(key).is_none() {
-                session.display().error(&format!("context has no key `{key}`"));
+                return Some(Flow::Failed(format!("context has no key `{key}`")));
             }
         }
         ("clear", None, None) => session.context.clear(),
-        _ => session.display().error("usage: context [set KEY VALUE | unset KEY | clear]"),
+        _ => return Some(Flow::Usage("usage: context [set KEY VALUE | unset KEY | clear]".into())),
     }
     Some(Flow::Continue)
 }
@@ -41,7 +41,7 @@ pub(super) fn memory(session: &mut Session, args: &str) -> Option<Flow> {
         }
         ("add", text) if !text.trim().is_empty() => session.memory_hints.push(text.trim().to_owned()),
         ("clear", "") => session.memory_hints.clear(),
-        _ => session.display().error("usage: memory [add TEXT | clear]"),
+        _ => return Some(Flow::Usage("usage: memory [add TEXT | clear]".into())),
     }
     Some(Flow::Continue)
 }

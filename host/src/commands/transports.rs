@@ -69,7 +69,7 @@ pub(super) fn transport(session: &mut Session, args: &str) -> Option<Flow> {
             session.display().print(&text);
         }
         [ai, ..] if !config.ai.contains_key(*ai) => {
-            session.display().error(&format!("no AI named `{ai}`; `list-ais` shows them"));
+            return Some(Flow::Usage(format!("no AI named `{ai}`; `list-ais` shows them")));
         }
         [ai] => {
             let shown = format!("{ai} uses {}", current(session, ai));
@@ -81,12 +81,11 @@ pub(super) fn transport(session: &mut Session, args: &str) -> Option<Flow> {
                 session.transports.insert((*ai).to_owned(), (*name).to_owned());
                 session.display().print(&format!("{ai} now uses {name}"));
             } else {
-                session
-                    .display()
-                    .error(&format!("no transport plugin named `{name}`; installed: {}", transports.join(", ")));
+                let installed = transports.join(", ");
+                return Some(Flow::Usage(format!("no transport plugin named `{name}`; installed: {installed}")));
             }
         }
-        _ => session.display().error("usage: transport [AI [NAME]]"),
+        _ => return Some(Flow::Usage("usage: transport [AI [NAME]]".into())),
     }
     Some(Flow::Continue)
 }

@@ -28,8 +28,10 @@ pub struct Display {
     err: Box<dyn Write + Send>,
     /// The last byte written to stdout for the current answer, so answers end on a new line.
     at_line_start: bool,
-    /// Stdout refused a write (a closed pipe); stop writing, keep running.
+    /// Stdout refused a write; stop writing, keep running.
     out_closed: bool,
+    /// Stdout refused a write for another reason than a closed pipe (a full disk): the run fails.
+    out_failed: bool,
     /// The AI stage whose events are arriving, and how it is shown.
     stage: Option<events::Shown>,
 }
@@ -73,6 +75,7 @@ impl Display {
             err,
             at_line_start: true,
             out_closed: false,
+            out_failed: false,
             stage: None,
         }
     }
@@ -142,16 +145,34 @@ impl Display {
         if self.out_closed || text.is_empty() {
             return;
         }
-        if self.out.write_all(text.as_bytes()).is_err() {
-            self.out_closed = true;
+        if let Err(e) = self.out.write_all(text.as_bytes()) {
+            self.refused(&e);
         }
         self.at_line_start = text.ends_with('\n');
     }
 
     fn flush_out(&mut self) {
-        if !self.out_closed && self.out.flush().is_err() {
-            self.out_closed = true;
+        if !self.out_closed
+            && let Err(e) = self.out.flush()
+        {
+            self.refused(&e);
         }
+    }
+
+    /// Stdout refused a write: nothing more goes there. A reader that went away (`| head`) is
+    /// no error; any other refusal (a full disk) is told once, and fails the run.
+    fn refused(&mut self, e: &std::io::Error) {
+        self.out_closed = true;
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            self.out_failed = true;
+            let _ = writeln!(self.err, "error: cannot write to standard output: {e}; what follows is not shown");
+        }
+    }
+
+    /// Whether stdout refused a write other than to a closed pipe: the answers did not all
+    /// reach it (the history still has them).
+    pub fn output_failed(&self) -> bool {
+        self.out_failed
     }
 
     fn status(&mut self, line: &str) {

@@ -109,6 +109,9 @@ pub enum RunError {
     /// A redirect file could not be read or written (exit status 1).
     #[error("{0}")]
     File(String),
+    /// A built-in could not do what was asked (exit status 1).
+    #[error("{0}")]
+    Failed(String),
     /// A large answer could not be kept in, or read back from, its spool file (exit status 1).
     #[error(transparent)]
     Spool(#[from] crate::spool::SpoolError),
