@@ -161,6 +161,40 @@ fn redirects_read_and_write_files() {
 }
 
 #[test]
+fn redirects_stand_where_they_act_and_the_output_file_is_checked_first() {
+    let server = TestServer::always(Reply::sse(["data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n"]));
+    let home = home();
+    write_config(
+        home.path(),
+        &format!("[ai.gpt]\nurl = \"{}\"\ndialect = \"openai\"\n", server.url("/v1/chat/completions")),
+    );
+    // Not silently dropped, nor moved to another stage's answer.
+    let notes = home.path().join("notes.txt");
+    std::fs::write(&notes, "notes").unwrap();
+    let run = aish(home.path(), &["-c", &format!("echo hi | gpt < {}", notes.display())], None);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("before the first `|`"), "{}", run.stderr);
+    let out = home.path().join("out.txt");
+    let run = aish(home.path(), &["-c", &format!("gpt hi > {} | gpt", out.display())], None);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("after the last stage") && !out.exists(), "{}", run.stderr);
+    // A file that cannot be written fails the line before the AI is asked.
+    let run = aish(home.path(), &["-c", "gpt hi > /no/such/dir/out.txt"], None);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("cannot write /no/such/dir/out.txt"), "{}", run.stderr);
+    assert!(server.requests().is_empty(), "the AI was asked all the same");
+    // A line that fails leaves no empty file behind; one already there keeps its text.
+    let gone = TestServer::always(Reply::body(500, "text/plain", "down"));
+    write_config(home.path(), &format!("[ai.down]\nurl = \"{}\"\ndialect = \"openai\"\n", gone.url("/v1")));
+    let run = aish(home.path(), &["-c", &format!("down hi > {}", out.display())], None);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(!out.exists(), "a failed line left {}", out.display());
+    std::fs::write(&out, "kept").unwrap();
+    aish(home.path(), &["-c", &format!("down hi > {}", out.display())], None);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "kept");
+}
+
+#[test]
 fn probe_prints_every_event_as_json_lines() {
     let server =
         TestServer::always(Reply::sse([": hi\n", "id: 1\nevent: greet\ndata: hello\n\n", "data: {\"x\":1}\n\n"]));
@@ -320,6 +354,7 @@ fn a_builtin_that_fails_fails_its_line_with_its_exit_status() {
     std::fs::write(&script, "history abc\necho still here\n").unwrap();
     let run = aish(home.path(), &[script.to_str().unwrap()], None);
     assert_eq!((run.code, run.stdout.as_str()), (2, "still here\n"), "{run:?}");
+    assert!(run.stderr.contains("error: line 1: history takes a number"), "the line is named: {}", run.stderr);
 }
 
 /// Answers a full disk refused are not lost without a word: the run says so and fails. A reader

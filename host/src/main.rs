@@ -154,7 +154,7 @@ fn quote(word: &str) -> String {
 async fn run_line(session: &mut Session, line: &str, stdin: Option<String>) -> u8 {
     session.last_line();
     let result = session.execute(line, stdin).await;
-    let code = status(session, result);
+    let code = status(session, result, None);
     output_status(session, code)
 }
 
@@ -163,27 +163,24 @@ fn output_status(session: &mut Session, code: u8) -> u8 {
     if session.display().output_failed() { code.max(EXIT_FAILED) } else { code }
 }
 
-fn status(session: &mut Session, result: Result<aish::pipeline::Outcome, RunError>) -> u8 {
-    match result {
-        Ok(outcome) if outcome.success() => EXIT_OK,
-        Ok(_) => EXIT_FAILED,
-        Err(RunError::Syntax(e)) => {
-            session.display().error(&e.render());
-            EXIT_USAGE
-        }
-        Err(e @ RunError::Usage(_)) => {
-            session.display().error(&e.to_string());
-            EXIT_USAGE
-        }
-        Err(e @ (RunError::File(_) | RunError::Failed(_) | RunError::Spool(_))) => {
-            session.display().error(&e.to_string());
-            EXIT_FAILED
-        }
+/// The exit status of a line's `result`, its error shown (after `line N: ` in a script).
+fn status(session: &mut Session, result: Result<aish::pipeline::Outcome, RunError>, line: Option<usize>) -> u8 {
+    let (message, code) = match result {
+        Ok(outcome) if outcome.success() => return EXIT_OK,
+        Ok(_) => return EXIT_FAILED,
+        Err(RunError::Syntax(e)) => (e.render(), EXIT_USAGE),
+        Err(e @ RunError::Usage(_)) => (e.to_string(), EXIT_USAGE),
+        Err(e @ (RunError::File(_) | RunError::Failed(_) | RunError::Spool(_))) => (e.to_string(), EXIT_FAILED),
+    };
+    match line {
+        Some(number) => session.display().error(&format!("line {number}: {message}")),
+        None => session.display().error(&message),
     }
+    code
 }
 
 /// Runs a script: one line each, `#` comments and a `#!` first line skipped. Every line is
-/// parsed first, so a script with a syntax error runs nothing.
+/// parsed first, so a script with a syntax error runs nothing; an error names its line.
 async fn run_script(session: &mut Session, script: &str) -> u8 {
     let lines: Vec<(usize, &str)> = script
         .lines()
@@ -199,12 +196,12 @@ async fn run_script(session: &mut Session, script: &str) -> u8 {
         }
     }
     let mut code = EXIT_OK;
-    for (_, line) in lines {
+    for (number, line) in lines {
         let result = session.execute(line, None).await;
         if result.as_ref().is_ok_and(|o| o.exit) {
             break;
         }
-        code = code.max(status(session, result));
+        code = code.max(status(session, result, Some(number)));
     }
     output_status(session, code)
 }

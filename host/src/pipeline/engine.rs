@@ -43,6 +43,7 @@ pub async fn run(
 ) -> Result<Outcome, RunError> {
     let plan = plan(pipeline, connector.config(), connector.registry())?;
     let mut text = pipeline.input.as_ref().map(redirect::read_input).transpose()?;
+    let mut created = pipeline.output.as_ref().map(redirect::check_output).transpose()?;
     let mut outcome = Outcome::default();
     let ai_count: usize = plan.iter().map(|s| if let Step::Ais(b) = s { b.len() } else { 0 }).sum();
     let mut previous: Option<(String, String)> = None;
@@ -173,7 +174,12 @@ pub async fn run(
     }
     let only_echo = outcome.stages.is_empty();
     match &pipeline.output {
-        Some(file) if outcome.success() => redirect::write_output(file, outcome.output())?,
+        Some(file) if outcome.success() => {
+            redirect::write_output(file, outcome.output())?;
+            if let Some(created) = &mut created {
+                created.keep();
+            }
+        }
         None if only_echo => sink.event(StageEvent::Output(&outcome.output().text()?)),
         _ => {}
     }

@@ -34,6 +34,11 @@ pub fn parse_with_context(line: &str, context: &Context) -> Result<Option<Pipeli
                 }
             },
             Token::Pipe => {
+                // The file takes the final answer; sh would send this stage's there and none on.
+                if let Some(output) = &pipeline.output {
+                    let message = "`>` takes the final answer: put it after the last stage";
+                    return Err(ParseError::at(line, output.span.start, message));
+                }
                 let command = current.take().ok_or_else(|| {
                     let what = match (pipeline.stages.is_empty(), branches.is_empty()) {
                         (_, false) => "a command between `&` and `|`",
@@ -65,6 +70,11 @@ pub fn parse_with_context(line: &str, context: &Context) -> Result<Option<Pipeli
                         return Err(ParseError::at(line, span.start, "expected a file name after the redirect"));
                     }
                 };
+                if token == Token::Less && !pipeline.stages.is_empty() {
+                    let message = "`<` feeds the first stage, which the `|` before it already does: \
+                                   put it before the first `|`";
+                    return Err(ParseError::at(line, span.start, message));
+                }
                 let redirect = Redirect { path, append: token == Token::GreatGreat, span: join(span, path_span) };
                 let slot = if token == Token::Less { &mut pipeline.input } else { &mut pipeline.output };
                 if slot.is_some() {
@@ -156,6 +166,19 @@ mod tests {
         assert_eq!((out.path.as_str(), out.append), ("out.txt", true));
         let p = parse("echo hi | apollo > 'my file'").unwrap().unwrap();
         assert_eq!(p.output.unwrap().path, "my file");
+        let p = parse("< in.txt apollo | athena").unwrap().unwrap();
+        assert_eq!(p.input.unwrap().path, "in.txt");
+    }
+
+    #[test]
+    fn a_redirect_stands_where_it_acts() {
+        // Input feeds the first stage only; the final answer alone goes to a file.
+        let e = error("echo hi | apollo < notes.txt");
+        assert!(e.column == 18 && e.message.contains("before the first `|`"), "{e:?}");
+        let e = error("apollo hi > out.txt | athena");
+        assert!(e.column == 11 && e.message.contains("after the last stage"), "{e:?}");
+        let e = error("echo hi >> out.txt | apollo & athena");
+        assert!(e.column == 9 && e.message.contains("after the last stage"), "{e:?}");
     }
 
     #[test]

@@ -9,6 +9,40 @@ pub(crate) fn read_input(redirect: &Redirect) -> Result<String, RunError> {
     std::fs::read_to_string(&redirect.path).map_err(|e| RunError::File(format!("cannot read {}: {e}", redirect.path)))
 }
 
+/// Checks, before any stage runs, that the output file can be written (sh opens it first too):
+/// an answer that could not be kept fails the line before it is asked for. Nothing in the file
+/// changes; one that did not exist is created, and taken away again unless the answer is
+/// written to it.
+pub(crate) fn check_output(redirect: &Redirect) -> Result<Created, RunError> {
+    let path = std::path::Path::new(&redirect.path);
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| RunError::File(format!("cannot write {}: {e}", redirect.path)))?;
+    Ok(Created((!existed).then(|| path.to_path_buf())))
+}
+
+/// An output file [`check_output`] created, removed when dropped unless [`Created::keep`] was
+/// called: a line that failed leaves no empty file behind.
+pub(crate) struct Created(Option<std::path::PathBuf>);
+
+impl Created {
+    /// The answer was written to the file: it stays.
+    pub(crate) fn keep(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Created {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 /// Writes (or appends) the final output, ending it with a line break.
 pub(crate) fn write_output(redirect: &Redirect, text: &crate::spool::Spool) -> Result<(), RunError> {
     let failed = |e: std::io::Error| RunError::File(format!("cannot write {}: {e}", redirect.path));
