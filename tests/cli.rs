@@ -125,6 +125,25 @@ fn config_errors_name_the_file_and_the_key() {
     let run = aish(home.path(), &["--config", "/no/such/config.toml", "-c", "echo hi"], None);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("/no/such/config.toml") && run.stderr.contains("cannot read it"), "{}", run.stderr);
+    for url in ["not a url", "http://", "localhost:8080/chat"] {
+        write_config(home.path(), &format!("[ai.apollo]\nurl = \"{url}\"\n"));
+        let run = aish(home.path(), &["-c", "echo hi"], None);
+        assert_eq!(run.code, 2, "{url}: {run:?}");
+        assert!(run.stderr.contains("at `ai.apollo`: `url` is") && run.stderr.contains("not a URL"), "{}", run.stderr);
+    }
+    // A transport no plugin provides may be about to be added: said at start, not refused.
+    write_config(
+        home.path(),
+        "[ai.bird]\nurl = \"http://127.0.0.1:1/\"\ntransport = \"carrier-pigeon\"\nfallback = [\"sse\"]\n",
+    );
+    let run = aish(home.path(), &["-c", "echo hi"], None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "hi\n"), "{run:?}");
+    assert!(
+        run.stderr.contains("warning: [ai.bird] transport `carrier-pigeon` is no installed transport plugin")
+            && !run.stderr.contains("fallback `sse`"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

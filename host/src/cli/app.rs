@@ -31,6 +31,26 @@ pub enum StartError {
     Demo(std::io::Error),
 }
 
+/// A warning for each AI whose transport (or fallback) is no installed transport plugin: not an
+/// error, since `aish plugin add` may be about to install it, but said before the AI fails.
+fn missing_transports(config: &Config, registry: &Registry) -> Vec<String> {
+    let installed = registry.names_of(aish::plugin::PluginKind::Transport);
+    let mut warnings = Vec::new();
+    for (name, ai) in &config.ai {
+        for (key, transport) in
+            std::iter::once(("transport", &ai.transport)).chain(ai.fallback.iter().map(|f| ("fallback", f)))
+        {
+            if !installed.contains(transport) {
+                warnings.push(format!(
+                    "[ai.{name}] {key} `{transport}` is no installed transport plugin (installed: {}); {name} fails until one by that name is added",
+                    installed.join(", ")
+                ));
+            }
+        }
+    }
+    warnings
+}
+
 impl App {
     /// Starts with the config at `config_path` (or the default file) and the AIs of the Tekton
     /// Rhetor at `rhetor`, if any. `lenient` keeps going on a config error with the defaults,
@@ -75,6 +95,7 @@ impl App {
         };
         let (registry, plugin_warnings) = Registry::discover(&paths.plugin_dir());
         warnings.extend(plugin_warnings);
+        warnings.extend(missing_transports(&config, &registry));
         let runtime = Runtime::new(Some(paths.component_cache_dir()));
         let connector = Connector::new(Arc::new(runtime), Arc::new(registry), Arc::new(config));
         Ok(App { paths, connector, demo, warnings })
