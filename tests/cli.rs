@@ -403,3 +403,23 @@ fn stdout_that_refuses_the_answer_fails_the_run_unless_its_reader_left() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(!stderr.contains("error"), "{stderr}");
 }
+
+#[test]
+fn an_ai_named_like_a_builtin_or_a_stage_is_warned_of_and_reached_quoted() {
+    let server = TestServer::always(Reply::sse([
+        "data: {\"choices\":[{\"delta\":{\"content\":\"from the AI\"}}]}\n\n",
+        "data: [DONE]\n\n",
+    ]));
+    let home = home();
+    let url = server.url("/v1/chat/completions");
+    write_config(
+        home.path(),
+        &format!(
+            "[ai.history]\nurl = \"{url}\"\ndialect = \"openai\"\n[ai.grep]\nurl = \"{url}\"\ndialect = \"openai\"\n"
+        ),
+    );
+    let run = aish(home.path(), &["-c", "'history' hello"], None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "from the AI\n"), "quoted, the name reaches the AI: {run:?}");
+    assert!(run.stderr.contains("[ai.history] is named like the built-in `history`"), "{}", run.stderr);
+    assert!(run.stderr.contains("[ai.grep] hides the stage plugin `grep`"), "{}", run.stderr);
+}

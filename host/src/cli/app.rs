@@ -51,6 +51,25 @@ fn missing_transports(config: &Config, registry: &Registry) -> Vec<String> {
     warnings
 }
 
+/// A warning for each AI named like a built-in (which runs when the name is unquoted) or a stage
+/// plugin (which the AI hides): either way one of the two is out of reach as written.
+fn shadowed_names(config: &Config, registry: &Registry) -> Vec<String> {
+    let keywords = ["echo", "team-chat"];
+    let mut warnings = Vec::new();
+    for name in config.ai.keys() {
+        if keywords.contains(&name.as_str()) || aish::commands::builtin_names().any(|b| b == name) {
+            warnings.push(format!(
+                "[ai.{name}] is named like the built-in `{name}`, which runs when the name is unquoted: \
+                 write '{name}' to reach the AI, or rename it"
+            ));
+        } else if registry.is_stage(name) {
+            warnings
+                .push(format!("[ai.{name}] hides the stage plugin `{name}` in pipelines: rename the AI to use both"));
+        }
+    }
+    warnings
+}
+
 impl App {
     /// Starts with the config at `config_path` (or the default file) and the AIs of the Tekton
     /// Rhetor at `rhetor`, if any. `lenient` keeps going on a config error with the defaults,
@@ -96,6 +115,7 @@ impl App {
         let (registry, plugin_warnings) = Registry::discover(&paths.plugin_dir());
         warnings.extend(plugin_warnings);
         warnings.extend(missing_transports(&config, &registry));
+        warnings.extend(shadowed_names(&config, &registry));
         let runtime = Runtime::new(Some(paths.component_cache_dir()));
         let connector = Connector::new(Arc::new(runtime), Arc::new(registry), Arc::new(config));
         Ok(App { paths, connector, demo, warnings })
