@@ -314,7 +314,7 @@ fn a_tekton_rhetor_lends_its_ais() {
     let run = aish(home.path(), &["-r", &base, "-c", "list-ais"], None);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        run.stdout.contains(&format!("apollo-ai    sse        rhetor     {base}/api/ai/specialists/apollo-ai/message")),
+        run.stdout.contains(&format!("apollo-ai  sse  rhetor  {base}/api/ai/specialists/apollo-ai/message ")),
         "{}",
         run.stdout
     );
