@@ -263,3 +263,46 @@ fn a_slow_markdown_stream_shows_every_line_as_it_arrives() {
     // Rendered, a line is shown when it ends (or after a short pause); each token ends one.
     shows_each_token_before_the_next_is_sent(false, &["# alpha\n", "bravo\n\n", "- charlie\n", "- delta\n"]);
 }
+
+/// Ctrl-C while the first of side-by-side answers is on screen stops them all, and shows what
+/// each of the others had got: one finished in full, one cut short.
+#[test]
+fn ctrl_c_shows_what_every_side_by_side_answer_got() {
+    let (a_shown, b_sent, c_sent, never) = (Gate::default(), Gate::default(), Gate::default(), Gate::default());
+    let first = tokens(&["alpha starts"]).remove(0);
+    let server_a = TestServer::always(stream(vec![first, Part::Signal(a_shown.clone()), Part::Wait(never.clone())]));
+    let mut finished = tokens(&["bravo ", "in full"]);
+    finished.push(Part::Signal(b_sent.clone()));
+    let server_b = TestServer::always(stream(finished));
+    let cut = tokens(&["charlie partly"]).remove(0);
+    let server_c = TestServer::always(stream(vec![cut, Part::Signal(c_sent.clone()), Part::Wait(never.clone())]));
+    let home = home();
+    let config: String = [("a", &server_a), ("b", &server_b), ("c", &server_c)]
+        .iter()
+        .map(|(name, server)| format!("[ai.{name}]\nurl = \"{}\"\n", server.url("/")))
+        .collect();
+    write_config(home.path(), &config);
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg("stty cols 100 rows 30; exec \"$0\" --plain -c 'team-chat go'")
+        .arg(env!("CARGO_BIN_EXE_aish"))
+        .env("AISH_HOME", home.path())
+        .env("TERM", "xterm-256color")
+        .env("NO_COLOR", "1");
+    let mut session = spawn_command(command, Some(15_000)).expect("start aish in a pty");
+    session.exp_string("alpha starts").expect("the first answer on screen");
+    for gate in [&a_shown, &b_sent, &c_sent] {
+        assert!(gate.wait(std::time::Duration::from_secs(10)), "a server did not get this far");
+    }
+    // The servers wrote their bytes; let aish read them off loopback before the interrupt.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    session.send_control('c').unwrap();
+    let bytes = utf8(&session.exp_eof().expect("aish ends"));
+    never.open();
+    let (parser, _) = screen(&bytes, 100);
+    let text = parser.screen().contents();
+    assert!(text.contains("bravo in full"), "the finished answer is shown: {text}");
+    assert!(text.contains("charlie partly"), "the cut one too: {text}");
+    assert_eq!(text.matches("[Interrupted - stopped by Ctrl-C").count(), 2, "a and c were stopped: {text}");
+}

@@ -118,19 +118,15 @@ pub async fn run(
         let mut results = Vec::new();
         let mut stopped = false;
         for i in 0..answers.len() {
-            let result = if stopped {
-                drain(&mut answers[i], spool.sibling())
-            } else {
-                let info = StageInfo {
-                    ai: answers[i].ai.clone(),
-                    streamed: answers[i].streamed,
-                    labelled: ai_count > 1,
-                    fan_out,
-                    last,
-                    redirected: pipeline.output.is_some(),
-                };
-                show(&mut answers[i], &info, spool.sibling(), sink, &mut interrupt).await
+            let info = StageInfo {
+                ai: answers[i].ai.clone(),
+                streamed: answers[i].streamed,
+                labelled: ai_count > 1,
+                fan_out,
+                last,
+                redirected: pipeline.output.is_some(),
             };
+            let result = show(&mut answers[i], &info, spool.sibling(), sink, &mut interrupt, stopped).await;
             if result.interrupted && result.error.is_none() {
                 // Ctrl-C stops every answer of the stage, keeping what each got.
                 stopped = true;
@@ -211,12 +207,15 @@ fn stage_context(
 }
 
 /// Follows one answer as its pieces arrive, reporting each, and returns what became of it.
+/// `stopped`: Ctrl-C stopped the answer before its turn to be shown (a side-by-side answer after
+/// the one on screen); what it got is shown and kept all the same, finished or stopped.
 async fn show(
     answer: &mut Answer,
     info: &StageInfo,
     spool: Spool,
     sink: &mut dyn EventSink,
     interrupt: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+    stopped: bool,
 ) -> StageResult {
     let mut result = StageResult::empty(&answer.ai, &answer.transport, answer.streamed);
     result.message.clone_from(&answer.message);
@@ -236,7 +235,7 @@ async fn show(
                 due = None;
                 continue;
             }
-            _ = interrupt.as_mut() => {
+            _ = interrupt.as_mut(), if !stopped => {
                 result.interrupted = true;
                 answer.stop();
                 // What had already arrived is kept.
@@ -285,6 +284,10 @@ async fn show(
                 result.elapsed = at;
                 break;
             }
+            None if stopped => {
+                result.interrupted = true;
+                break;
+            }
             None => {
                 result.error = Some(format!("{name}: the answer stopped unexpectedly"));
                 break;
@@ -305,16 +308,6 @@ async fn show(
         let input_tokens = result.usage.and_then(|u| u.input_tokens);
         sink.event(StageEvent::Completed { elapsed: result.elapsed, tokens: result.tokens, input_tokens });
     }
-    result
-}
-
-/// What an answer stopped before it was shown had produced: kept, marked interrupted.
-fn drain(answer: &mut Answer, spool: Spool) -> StageResult {
-    let mut result = StageResult::empty(&answer.ai, &answer.transport, answer.streamed);
-    result.message.clone_from(&answer.message);
-    result.response = spool;
-    result.interrupted = true;
-    keep_arrived(answer, &mut result);
     result
 }
 
