@@ -306,3 +306,54 @@ fn ctrl_c_shows_what_every_side_by_side_answer_got() {
     assert!(text.contains("charlie partly"), "the cut one too: {text}");
     assert_eq!(text.matches("[Interrupted - stopped by Ctrl-C").count(), 2, "a and c were stopped: {text}");
 }
+
+/// A terminal echoes Ctrl-C as `^C` where the cursor stands: inside the answer's text. While an
+/// answer is on screen that echo is off, and back on after; `-c` then exits with 130.
+#[test]
+fn ctrl_c_leaves_no_mark_in_the_answer_and_exits_130() {
+    let home = home();
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg("trap : INT; stty echo echoctl cols 80 rows 30; \"$0\" -c 'apollo rooftop gardens'; echo \"exit=$?\"; stty -a")
+        .arg(env!("CARGO_BIN_EXE_aish"))
+        .env("AISH_HOME", home.path())
+        .env("AISH_DEMO_DELAY_MS", "150")
+        .env("TERM", "xterm-256color")
+        .env("NO_COLOR", "1");
+    let mut session = spawn_command(command, Some(15_000)).expect("start aish in a pty");
+    session.exp_string("Apollo on").expect("the answer streams");
+    session.send_control('c').unwrap();
+    let (answer, status) = session.exp_regex("exit=[0-9]+").expect("aish ends");
+    let rest = session.exp_eof().expect("the shell ends");
+    let (parser, _) = screen(&utf8(&answer), 80);
+    let text = parser.screen().contents();
+    assert!(text.contains("[Interrupted - stopped by Ctrl-C"), "{text}");
+    assert!(!text.contains("^C"), "the echo stood in the answer: {text}");
+    assert_eq!(status, "exit=130", "{text}");
+    let flags: Vec<&str> = rest.split_whitespace().collect();
+    assert!(flags.contains(&"echoctl") && !flags.contains(&"-echoctl"), "the echo is back on: {rest}");
+}
+
+/// Ctrl-C stops a script, not only the answer on screen.
+#[test]
+fn ctrl_c_stops_a_script() {
+    let home = home();
+    let script = home.path().join("two.aish");
+    std::fs::write(&script, "apollo rooftop gardens\necho the second line ran\n").unwrap();
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg("trap : INT; \"$0\" \"$1\"; echo \"exit=$?\"")
+        .arg(env!("CARGO_BIN_EXE_aish"))
+        .arg(&script)
+        .env("AISH_HOME", home.path())
+        .env("AISH_DEMO_DELAY_MS", "150")
+        .env("NO_COLOR", "1");
+    let mut session = spawn_command(command, Some(15_000)).expect("start aish in a pty");
+    session.exp_string("Apollo on").expect("the answer streams");
+    session.send_control('c').unwrap();
+    let (before, status) = session.exp_regex("exit=[0-9]+").expect("aish ends");
+    assert_eq!(status, "exit=130", "{before}");
+    assert!(!before.contains("the second line ran"), "{before}");
+}

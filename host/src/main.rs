@@ -15,7 +15,7 @@ use clap::Parser;
 use aish::display::Display;
 use aish::pipeline::RunError;
 use aish::session::Session;
-use cli::{App, Cli, EXIT_FAILED, EXIT_OK, EXIT_USAGE, StartError, Sub, TransportAction};
+use cli::{App, Cli, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, StartError, Sub, TransportAction};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -153,8 +153,10 @@ fn quote(word: &str) -> String {
 
 async fn run_line(session: &mut Session, line: &str, stdin: Option<String>) -> u8 {
     session.last_line();
+    aish::pipeline::take_ctrl_c();
     let result = session.execute(line, stdin).await;
     let code = status(session, result, None);
+    let code = if aish::pipeline::take_ctrl_c() { EXIT_INTERRUPTED } else { code };
     output_status(session, code)
 }
 
@@ -196,12 +198,18 @@ async fn run_script(session: &mut Session, script: &str) -> u8 {
         }
     }
     let mut code = EXIT_OK;
+    aish::pipeline::take_ctrl_c();
     for (number, line) in lines {
         let result = session.execute(line, None).await;
         if result.as_ref().is_ok_and(|o| o.exit) {
             break;
         }
         code = code.max(status(session, result, Some(number)));
+        // Ctrl-C stops the script, not only the answer on screen.
+        if aish::pipeline::take_ctrl_c() {
+            code = EXIT_INTERRUPTED;
+            break;
+        }
     }
     output_status(session, code)
 }

@@ -33,6 +33,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 /// Exit status: a usage, syntax or config error.
 pub const EXIT_USAGE: u8 = 2;
+/// Ctrl-C stopped the line (128 + SIGINT, as a shell reports a command killed by it).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// aish: an interactive shell for talking to AI services and chaining them.
 #[derive(Debug, Parser)]

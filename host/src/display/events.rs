@@ -47,6 +47,9 @@ impl Display {
             && shown.visibility == Visibility::Shown
             && shown.info.last
             && !shown.info.redirected;
+        if self.tty && self.stdio && shown.visibility == Visibility::Shown && self.quiet.is_none() {
+            self.quiet = super::quiet::QuietCtrlC::start();
+        }
         if rendered {
             if !self.at_line_start {
                 self.write_out("\n");
@@ -86,6 +89,7 @@ impl Display {
 
     /// Writes what the renderer and sanitiser still hold: the answer is over.
     fn end_answer(&mut self) {
+        self.quiet = None;
         let Some(mut shown) = self.stage.take() else { return };
         if shown.visibility == Visibility::Shown && self.tty {
             let mut rest = String::new();

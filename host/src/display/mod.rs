@@ -7,6 +7,7 @@
 
 mod events;
 pub mod markdown;
+mod quiet;
 
 use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
@@ -28,6 +29,10 @@ pub struct Display {
     err: Box<dyn Write + Send>,
     /// The last byte written to stdout for the current answer, so answers end on a new line.
     at_line_start: bool,
+    /// Stdout is the process's own, whose terminal settings aish may change.
+    stdio: bool,
+    /// The terminal's `^C` echo, off while an answer is on screen.
+    quiet: Option<quiet::QuietCtrlC>,
     /// Stdout refused a write; stop writing, keep running.
     out_closed: bool,
     /// Stdout refused a write for another reason than a closed pipe (a full disk): the run fails.
@@ -57,7 +62,9 @@ impl Display {
         let tty = std::io::stdout().is_terminal();
         let color = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         let err_tty = std::io::stderr().is_terminal();
-        Display::new(tty, err_tty, color, Box::new(std::io::stdout()), Box::new(std::io::stderr()))
+        let mut display = Display::new(tty, err_tty, color, Box::new(std::io::stdout()), Box::new(std::io::stderr()));
+        display.stdio = true;
+        display
     }
 
     /// A display writing to `out` and `err` as if both were a terminal (benchmarks, tests).
@@ -74,6 +81,8 @@ impl Display {
             out,
             err,
             at_line_start: true,
+            stdio: false,
+            quiet: None,
             out_closed: false,
             out_failed: false,
             stage: None,

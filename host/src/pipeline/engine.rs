@@ -332,9 +332,20 @@ fn with_args(args: &[String], input: &str) -> String {
     if input.is_empty() { words } else { format!("{words}\n\n{input}") }
 }
 
+/// Set when the user pressed Ctrl-C during a line; see [`take_ctrl_c`].
+static CTRL_C: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the user pressed Ctrl-C since the last call: a script stops there, and `-c` exits
+/// with 130, as a shell's command killed by it does.
+pub fn take_ctrl_c() -> bool {
+    CTRL_C.swap(false, std::sync::atomic::Ordering::AcqRel)
+}
+
 /// Resolves when the user presses Ctrl-C; never, where signals cannot be watched.
 pub(crate) async fn ctrl_c() {
-    if tokio::signal::ctrl_c().await.is_err() {
+    if tokio::signal::ctrl_c().await.is_ok() {
+        CTRL_C.store(true, std::sync::atomic::Ordering::Release);
+    } else {
         std::future::pending::<()>().await;
     }
 }

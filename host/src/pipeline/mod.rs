@@ -11,7 +11,7 @@ pub(crate) mod plan;
 mod redirect;
 mod stages;
 
-pub use engine::{RunSettings, run};
+pub use engine::{RunSettings, run, take_ctrl_c};
 pub use events::{EventSink, StageEvent, StageInfo};
 pub use lexer::{Span, Token, tokenize};
 pub use outcome::{Outcome, RunError, StageResult};

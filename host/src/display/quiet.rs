@@ -1,0 +1,45 @@
+//! Ctrl-C kept out of an answer on screen: a terminal echoes it as `^C` where the cursor stands,
+//! in the middle of the answer's text, before aish has even seen it.
+
+/// While alive, the terminal on stdout does not echo control characters (ECHOCTL off), so a
+/// Ctrl-C during an answer leaves its text whole; the setting comes back when dropped.
+pub(super) struct QuietCtrlC(());
+
+impl QuietCtrlC {
+    /// Turns the echo of `^C` off, when stdout is a terminal that echoes it.
+    pub(super) fn start() -> Option<QuietCtrlC> {
+        let mut settings = settings()?;
+        let echo = libc::ECHO | libc::ECHOCTL;
+        if settings.c_lflag & echo != echo {
+            return None;
+        }
+        settings.c_lflag &= !libc::ECHOCTL;
+        apply(&settings).then_some(QuietCtrlC(()))
+    }
+}
+
+impl Drop for QuietCtrlC {
+    fn drop(&mut self) {
+        // Only the one setting is put back: the rest may have changed meanwhile.
+        if let Some(mut settings) = settings() {
+            settings.c_lflag |= libc::ECHOCTL;
+            apply(&settings);
+        }
+    }
+}
+
+/// The terminal settings of stdout, when it is a terminal.
+fn settings() -> Option<libc::termios> {
+    let mut settings = std::mem::MaybeUninit::<libc::termios>::uninit();
+    // SAFETY: tcgetattr(3) writes a termios into the buffer it is given and touches nothing else.
+    if unsafe { libc::tcgetattr(libc::STDOUT_FILENO, settings.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: tcgetattr succeeded, so it filled the whole struct.
+    Some(unsafe { settings.assume_init() })
+}
+
+fn apply(settings: &libc::termios) -> bool {
+    // SAFETY: tcsetattr(3) reads the termios it is given and touches no other memory.
+    unsafe { libc::tcsetattr(libc::STDOUT_FILENO, libc::TCSANOW, settings) == 0 }
+}
