@@ -165,8 +165,26 @@ fn a_library_that_is_not_an_aish_plugin_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let fake = dir.path().join("fake.so");
     std::fs::write(&fake, b"not a library").unwrap();
-    aish(home.path(), &["plugin", "add", fake.to_str().unwrap()], None);
-    write_config(home.path(), &pin("fake", &fake));
+    // Refused at once, not once the user has pinned it.
+    let run = aish(home.path(), &["plugin", "add", fake.to_str().unwrap()], None);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("is not a shared library (.so)"), "{}", run.stderr);
+    assert!(!run.stdout.contains("trusted ="), "no pin offered: {}", run.stdout);
+    // A real library, built for another machine.
+    let mut foreign = std::fs::read(native_upper()).unwrap();
+    let other: u16 = if std::env::consts::ARCH == "aarch64" { 62 } else { 183 };
+    foreign[18..20].copy_from_slice(&other.to_le_bytes());
+    let elsewhere = dir.path().join("elsewhere.so");
+    std::fs::write(&elsewhere, &foreign).unwrap();
+    let run = aish(home.path(), &["plugin", "add", elsewhere.to_str().unwrap()], None);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("a shared library for another machine"), "{}", run.stderr);
+    // One put in the plugin folder by hand and pinned fails to load, in one line naming it once.
+    let plugins = home.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    let placed = plugins.join("fake.so");
+    std::fs::copy(&fake, &placed).unwrap();
+    write_config(home.path(), &pin("fake", &placed));
     let run = aish(home.path(), &["-c", "echo x | fake"], None);
     assert_eq!(run.code, 1);
     assert!(
@@ -174,4 +192,5 @@ fn a_library_that_is_not_an_aish_plugin_is_refused() {
         "{}",
         run.stderr
     );
+    assert_eq!(run.stderr.matches("fake.so").count(), 1, "the file is named once: {}", run.stderr);
 }

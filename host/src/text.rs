@@ -116,9 +116,41 @@ pub fn join_lines(text: &str) -> String {
     one_line(&text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; "), usize::MAX)
 }
 
+/// `rows` as lines of columns, each but the last padded to its longest cell and two spaces
+/// apart, so that no long value pushes a row out of line.
+pub fn aligned(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| rows.iter().filter_map(|row| row.get(i)).map(|cell| cell.chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut text = String::new();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == row.len() {
+                text.push_str(cell);
+            } else {
+                let pad = widths[i] - cell.chars().count() + 2;
+                text.push_str(cell);
+                text.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        text.push('\n');
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aligned_columns_fit_their_longest_cell() {
+        let rows = vec![
+            vec!["a".to_owned(), "carrier-pigeon".to_owned(), "last".to_owned()],
+            vec!["émile".to_owned(), "sse".to_owned(), "x".to_owned()],
+        ];
+        assert_eq!(aligned(&rows), "a      carrier-pigeon  last\némile  sse             x\n");
+    }
 
     #[test]
     fn hostile_controls_are_shown_not_obeyed() {

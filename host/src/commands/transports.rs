@@ -17,34 +17,23 @@ pub(super) fn list_ais(session: &mut Session, args: &str) -> Option<Flow> {
         let checks: Vec<_> = config.ai.values().map(|ai| scope.spawn(|| health(&ai.url))).collect();
         checks.into_iter().map(|c| c.join().unwrap_or_else(|_| Err("check failed".into()))).collect()
     });
-    // Columns as wide as their longest value, so a long name or URL keeps the rows aligned.
-    let width =
-        |of: fn(&(&String, &crate::config::AiConfig)) -> usize| config.ai.iter().map(|ai| of(&ai)).max().unwrap_or(0);
-    let names = width(|(name, _)| name.chars().count());
-    let transports = width(|(_, ai)| ai.transport.chars().count());
-    let dialects = width(|(_, ai)| ai.dialect.chars().count());
-    let urls = width(|(_, ai)| ai.url.chars().count());
-    let mut text = String::new();
+    let mut rows = Vec::new();
     for ((name, ai), state) in config.ai.iter().zip(reachable) {
-        let state = match state {
+        let mut state = match state {
             Ok(()) => "up".to_owned(),
             Err(why) => format!("down ({why})"),
         };
-        text.push_str(&format!(
-            "{name:<names$}  {:<transports$}  {:<dialects$}  {:<urls$}  {state}",
-            ai.transport, ai.dialect, ai.url
-        ));
         if let Some(system) = &ai.system {
             let first: String = crate::text::one_line(system.trim(), 40);
             let more = if system.trim().chars().count() > 40 { "…" } else { "" };
-            text.push_str(&format!("  [persona: {first}{more}]"));
+            state.push_str(&format!("  [persona: {first}{more}]"));
         }
         if ai.stateless {
-            text.push_str("  [stateless]");
+            state.push_str("  [stateless]");
         }
-        text.push('\n');
+        rows.push(vec![name.clone(), ai.transport.clone(), ai.dialect.clone(), ai.url.clone(), state]);
     }
-    session.display().print(&text);
+    session.display().print(&crate::text::aligned(&rows));
     Some(Flow::Continue)
 }
 

@@ -81,25 +81,24 @@ fn native_label(ctx: &Ctx<'_>, name: &str) -> (String, String, String) {
 
 fn list(ctx: &Ctx<'_>) -> String {
     let registry = ctx.connector.registry();
-    let mut text =
-        format!("{:<12} {:<10} {:<8} {:<6} {:<26} {}\n", "NAME", "KIND", "VERSION", "API", "SOURCE", "DESCRIPTION");
+    let mut rows = vec![["NAME", "KIND", "VERSION", "API", "SOURCE", "DESCRIPTION"].map(str::to_owned).to_vec()];
     for plugin in registry.iter() {
         let m = &plugin.manifest;
-        text.push_str(&format!(
-            "{:<12} {:<10} {:<8} {:<6} {:<26} {}\n",
-            m.name,
+        let source = source_label(plugin).to_string();
+        rows.push(vec![
+            m.name.clone(),
             m.kind.to_string(),
-            m.version,
-            m.wit,
-            source_label(plugin),
-            m.description
-        ));
+            m.version.clone(),
+            m.wit.to_string(),
+            source,
+            m.description.clone(),
+        ]);
     }
     for (name, _) in registry.natives() {
         let (version, source, description) = native_label(ctx, name);
-        text.push_str(&format!("{name:<12} {:<10} {version:<8} {:<6} {source:<26} {description}\n", "stage", "native"));
+        rows.push(vec![name.to_owned(), "stage".into(), version, "native".into(), source, description]);
     }
-    text
+    crate::text::aligned(&rows)
 }
 
 fn info(ctx: &Ctx<'_>, name: &str) -> Result<String, String> {
@@ -415,6 +414,7 @@ fn add_native(ctx: &Ctx<'_>, path: &Path, name: Option<&str>, extension: &str) -
     if !usable {
         return Err(format!("`{name}` is not a usable plugin name; give one with --name"));
     }
+    super::native::check_library_file(path, extension)?;
     let dir = ctx.dir.clone();
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let target = dir.join(format!("{name}.{extension}"));

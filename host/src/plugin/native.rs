@@ -106,12 +106,68 @@ unsafe impl Send for NativeLibrary {}
 // SAFETY: as above; nothing here is mutated after loading.
 unsafe impl Sync for NativeLibrary {}
 
+/// Checks, without opening it (opening runs its code), that `path` looks like a shared library
+/// of the kind its `extension` names and, for ELF, built for this machine: a file that is not
+/// one is refused at `plugin add`, not once the user has pinned it.
+pub fn check_library_file(path: &Path, extension: &str) -> Result<(), String> {
+    let mut head = [0u8; 20];
+    let read = std::fs::File::open(path)
+        .and_then(|mut file| std::io::Read::read(&mut file, &mut head))
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let head = &head[..read];
+    let build = "build it as a cdylib with aish-plugin-sdk's register_native_stage!";
+    let library = match extension {
+        "so" => head.starts_with(b"\x7fELF"),
+        "dylib" => [
+            [0xfe, 0xed, 0xfa, 0xce],
+            [0xfe, 0xed, 0xfa, 0xcf],
+            [0xce, 0xfa, 0xed, 0xfe],
+            [0xcf, 0xfa, 0xed, 0xfe],
+            [0xca, 0xfe, 0xba, 0xbe],
+        ]
+        .iter()
+        .any(|magic| head.starts_with(magic)),
+        "dll" => head.starts_with(b"MZ"),
+        _ => false,
+    };
+    if !library {
+        return Err(format!("{} is not a shared library (.{extension}): {build}", path.display()));
+    }
+    if extension == "so" && head.len() >= 20 {
+        // e_type (shared object: 3) and e_machine, little-endian on the machines aish runs on.
+        let (kind, machine) = (u16::from_le_bytes([head[16], head[17]]), u16::from_le_bytes([head[18], head[19]]));
+        if kind != 3 {
+            return Err(format!("{} is an ELF file but not a shared library: {build}", path.display()));
+        }
+        let ours = match std::env::consts::ARCH {
+            "x86_64" => Some(62),
+            "aarch64" => Some(183),
+            "x86" => Some(3),
+            "arm" => Some(40),
+            "riscv64" => Some(243),
+            _ => None,
+        };
+        if ours.is_some_and(|ours| ours != machine) {
+            return Err(format!(
+                "{} is a shared library for another machine (ELF machine {machine}): build it for {}",
+                path.display(),
+                std::env::consts::ARCH
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl NativeLibrary {
     /// Opens a trusted plugin library and checks its ABI.
     pub fn open(path: &Path) -> Result<NativeLibrary, NativeError> {
         let invalid = |why: String| NativeError::Invalid { path: path.to_path_buf(), why };
         // SAFETY: the user marked this plugin trusted; its initialisers run as any library's do.
-        let library = unsafe { libloading::Library::new(path) }.map_err(|e| invalid(format!("cannot load it: {e}")))?;
+        let library = unsafe { libloading::Library::new(path) }.map_err(|e| {
+            // The loader's message names the file again, which the error already does.
+            let why = e.to_string().replace(&format!("{}: ", path.display()), "");
+            invalid(format!("cannot load it: {why}"))
+        })?;
         // SAFETY: the symbol is declared by the ABI with exactly this signature.
         let entry = unsafe { library.get::<EntryFn>(ENTRY_SYMBOL) }.map_err(|_| {
             invalid(
