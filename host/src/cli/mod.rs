@@ -40,7 +40,7 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 #[derive(Debug, Parser)]
 #[command(name = "aish", version, about, args_conflicts_with_subcommands = true)]
 #[command(
-    after_help = "Examples:\n  aish                               the interactive shell\n  aish -c 'echo \"an idea\" | apollo | athena'\n  aish apollo what is a monad         one-shot\n  echo notes | aish hermes            one-shot from standard input\n  aish script.aish                    one line each, # comments"
+    after_help = "Examples:\n  aish                                the interactive shell\n  aish -c 'echo \"an idea\" | apollo | athena'\n                                      one line, then exit\n  aish apollo what is a monad         one-shot\n  echo notes | aish hermes            one-shot from standard input\n  aish script.aish                    one line each, # comments"
 )]
 pub struct Cli {
     /// Runs one line (a pipeline or a built-in) and exits.

@@ -200,7 +200,7 @@ pub struct ShellConfig {
 
 /// How a final answer is shown on a terminal.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(try_from = "String")]
 pub enum Render {
     /// Rendered as Markdown while it streams (the default).
     #[default]
@@ -211,13 +211,37 @@ pub enum Render {
 
 /// Line editing keys.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
+#[serde(try_from = "String")]
 pub enum EditMode {
     /// Emacs keys (the default).
     #[default]
     Emacs,
     /// Vi keys.
     Vi,
+}
+
+// Read from text, so that a value of the wrong type (`edit_mode = 7`) is told as such, and an
+// unknown one with the values to choose from.
+impl TryFrom<String> for Render {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        match value.as_str() {
+            "markdown" => Ok(Render::Markdown),
+            "plain" => Ok(Render::Plain),
+            _ => Err(format!("`render` is `{value}`: use \"markdown\" or \"plain\"")),
+        }
+    }
+}
+
+impl TryFrom<String> for EditMode {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        match value.as_str() {
+            "emacs" => Ok(EditMode::Emacs),
+            "vi" => Ok(EditMode::Vi),
+            _ => Err(format!("`edit_mode` is `{value}`: use \"emacs\" or \"vi\"")),
+        }
+    }
 }
 
 /// The whole configuration.
@@ -473,7 +497,9 @@ allow_hosts = ["127.0.0.1:*", "api.openai.com:443"]
             }
         );
         let err = parse("[shell]\nedit_mode = \"nano\"\n").unwrap_err().to_string();
-        assert!(err.contains("at `shell`") && err.contains("nano"), "{err}");
+        assert!(err.contains("at `shell`") && err.contains("`edit_mode` is `nano`: use \"emacs\" or \"vi\""), "{err}");
+        let err = parse("[shell]\nedit_mode = 7\n").unwrap_err().to_string();
+        assert!(err.contains("at `shell`") && err.contains("integer `7`, expected a string"), "{err}");
     }
 
     #[test]

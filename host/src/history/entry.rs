@@ -126,7 +126,12 @@ const TEXT_LIMIT: usize = 100;
 pub fn text_block(number: u64, command: &str, responses: &[(&str, &str)], metadata: &Metadata) -> String {
     let mut block = format!("{number}: {}\n", one_line(command));
     if metadata.streamed {
-        let mut line = format!("[Streamed in {:.1}s", metadata.duration);
+        // A hand-edited file may hold any number: one past a year is shown as what it is.
+        let duration = metadata.duration;
+        let mut line = match duration.is_finite() && (0.0..=3.2e7).contains(&duration) {
+            true => format!("[Streamed in {duration:.1}s"),
+            false => "[Streamed in an unreadable time".to_owned(),
+        };
         if metadata.interrupted {
             line.push_str(", interrupted");
         }
@@ -136,7 +141,7 @@ pub fn text_block(number: u64, command: &str, responses: &[(&str, &str)], metada
         block.push_str(&format!("      # {line}]\n"));
     }
     for (ai, text) in responses {
-        block.push_str(&format!("      # {ai}: {}\n", preview(text)));
+        block.push_str(&format!("      # {}: {}\n", one_line(ai), preview(text)));
     }
     if let Some(error) = &metadata.error {
         block.push_str(&format!("      # error: {}\n", preview(error)));
@@ -185,6 +190,16 @@ mod tests {
                 "x".repeat(100)
             )
         );
+    }
+
+    #[test]
+    fn a_hand_edited_entry_cannot_drive_the_terminal_or_flood_the_line() {
+        for duration in [1e308, f64::NAN, -3.0] {
+            let metadata = Metadata { streamed: true, duration, ..Metadata::default() };
+            let block = text_block(1, "apollo hi", &[("apollo\u{1b}[31m", "answer")], &metadata);
+            assert!(!block.contains('\u{1b}'), "{block:?}");
+            assert!(block.contains("[Streamed in an unreadable time]"), "{block:?}");
+        }
     }
 
     #[test]
