@@ -27,6 +27,20 @@ fn stream(parts: Vec<Part>) -> Reply {
     reply
 }
 
+/// `sh -c script` as a pseudo-terminal would run it, with `$0` the aish binary, aish's home
+/// `home`, an xterm, and colour off (`NO_COLOR`) unless the caller takes that away.
+fn terminal_command(home: &std::path::Path, script: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_aish"))
+        .env("AISH_HOME", home)
+        .env("TERM", "xterm-256color")
+        .env("NO_COLOR", "1");
+    command
+}
+
 /// What a terminal did besides drawing: titles set, clipboard writes.
 #[derive(Clone, Default)]
 struct Seen(Arc<Mutex<Vec<String>>>);
@@ -45,18 +59,10 @@ impl vt100::Callbacks for Seen {
 
 /// Runs `aish -c LINE` in a pty `columns` wide and returns every byte it wrote to the terminal.
 fn in_pty(home: &std::path::Path, line: &str, columns: u16, color: bool) -> String {
-    let mut command = Command::new("sh");
-    command
-        .arg("-c")
-        .arg(format!("stty cols {columns} rows 60; exec \"$0\" -c \"$1\""))
-        .arg(env!("CARGO_BIN_EXE_aish"))
-        .arg(line)
-        .env("AISH_HOME", home)
-        .env("TERM", "xterm-256color");
+    let mut command = terminal_command(home, format!("stty cols {columns} rows 60; exec \"$0\" -c \"$1\""));
+    command.arg(line);
     if color {
         command.env_remove("NO_COLOR");
-    } else {
-        command.env("NO_COLOR", "1");
     }
     let mut session = spawn_command(command, Some(30_000)).expect("start aish in a pty");
     utf8(&session.exp_eof().expect("aish ends"))
@@ -127,14 +133,8 @@ fn markdown_renders_while_it_streams_wrapped_by_words() {
     let home = home();
     write_config(home.path(), &format!("[ai.gardener]\nurl = \"{}\"\n", server.url("/")));
 
-    let mut command = Command::new("sh");
-    command
-        .arg("-c")
-        .arg("stty cols 40 rows 60; exec \"$0\" -c 'gardener tell me'")
-        .arg(env!("CARGO_BIN_EXE_aish"))
-        .env("AISH_HOME", home.path())
-        .env("TERM", "xterm-256color")
-        .env_remove("NO_COLOR");
+    let mut command = terminal_command(home.path(), "stty cols 40 rows 60; exec \"$0\" -c 'gardener tell me'");
+    command.env_remove("NO_COLOR");
     let mut session = spawn_command(command, Some(30_000)).expect("start aish in a pty");
     let before = session.exp_string("Rooftop gardens").expect("the heading shows before the answer is complete");
     gate.open();
@@ -202,14 +202,7 @@ fn shows_each_token_before_the_next_is_sent(plain: bool, pieces: &[&str]) {
     let home = home();
     write_config(home.path(), &format!("[ai.slow]\nurl = \"{}\"\n", server.url("/")));
     let flag = if plain { "--plain " } else { "" };
-    let mut command = Command::new("sh");
-    command
-        .arg("-c")
-        .arg(format!("stty cols 80 rows 30; exec \"$0\" {flag}-c 'slow go'"))
-        .arg(env!("CARGO_BIN_EXE_aish"))
-        .env("AISH_HOME", home.path())
-        .env("TERM", "xterm-256color")
-        .env("NO_COLOR", "1");
+    let command = terminal_command(home.path(), format!("stty cols 80 rows 30; exec \"$0\" {flag}-c 'slow go'"));
     let mut session = spawn_command(command, Some(10_000)).expect("start aish in a pty");
     for (piece, gate) in pieces.iter().zip(&gates) {
         // The word itself: rendered, Markdown's markers are gone.
@@ -237,14 +230,7 @@ fn a_steady_markdown_stream_shows_its_line_while_it_streams() {
     let server = TestServer::always(stream(parts));
     let home = home();
     write_config(home.path(), &format!("[ai.steady]\nurl = \"{}\"\n", server.url("/")));
-    let mut command = Command::new("sh");
-    command
-        .arg("-c")
-        .arg("stty cols 80 rows 30; exec \"$0\" -c 'steady go'")
-        .arg(env!("CARGO_BIN_EXE_aish"))
-        .env("AISH_HOME", home.path())
-        .env("TERM", "xterm-256color")
-        .env("NO_COLOR", "1");
+    let command = terminal_command(home.path(), "stty cols 80 rows 30; exec \"$0\" -c 'steady go'");
     let mut session = spawn_command(command, Some(15_000)).expect("start aish in a pty");
     // The first word, and one on the fourth screen line: held lines are let go as they wrap too.
     for word in ["w000", "w060"] {
@@ -282,14 +268,7 @@ fn ctrl_c_shows_what_every_side_by_side_answer_got() {
         .map(|(name, server)| format!("[ai.{name}]\nurl = \"{}\"\n", server.url("/")))
         .collect();
     write_config(home.path(), &config);
-    let mut command = Command::new("sh");
-    command
-        .arg("-c")
-        .arg("stty cols 100 rows 30; exec \"$0\" --plain -c 'team-chat go'")
-        .arg(env!("CARGO_BIN_EXE_aish"))
-        .env("AISH_HOME", home.path())
-        .env("TERM", "xterm-256color")
-        .env("NO_COLOR", "1");
+    let command = terminal_command(home.path(), "stty cols 100 rows 30; exec \"$0\" --plain -c 'team-chat go'");
     let mut session = spawn_command(command, Some(15_000)).expect("start aish in a pty");
     session.exp_string("alpha starts").expect("the first answer on screen");
     for gate in [&a_shown, &b_sent, &c_sent] {
@@ -312,15 +291,11 @@ fn ctrl_c_shows_what_every_side_by_side_answer_got() {
 #[test]
 fn ctrl_c_leaves_no_mark_in_the_answer_and_exits_130() {
     let home = home();
-    let mut command = Command::new("sh");
-    command
-        .arg("-c")
-        .arg("trap : INT; stty echo echoctl cols 80 rows 30; \"$0\" -c 'apollo rooftop gardens'; echo \"exit=$?\"; stty -a")
-        .arg(env!("CARGO_BIN_EXE_aish"))
-        .env("AISH_HOME", home.path())
-        .env("AISH_DEMO_DELAY_MS", "150")
-        .env("TERM", "xterm-256color")
-        .env("NO_COLOR", "1");
+    let mut command = terminal_command(
+        home.path(),
+        "trap : INT; stty echo echoctl cols 80 rows 30; \"$0\" -c 'apollo rooftop gardens'; echo \"exit=$?\"; stty -a",
+    );
+    command.env("AISH_DEMO_DELAY_MS", "150");
     let mut session = spawn_command(command, Some(15_000)).expect("start aish in a pty");
     session.exp_string("Apollo on").expect("the answer streams");
     session.send_control('c').unwrap();
@@ -341,15 +316,8 @@ fn ctrl_c_stops_a_script() {
     let home = home();
     let script = home.path().join("two.aish");
     std::fs::write(&script, "apollo rooftop gardens\necho the second line ran\n").unwrap();
-    let mut command = Command::new("sh");
-    command
-        .arg("-c")
-        .arg("trap : INT; \"$0\" \"$1\"; echo \"exit=$?\"")
-        .arg(env!("CARGO_BIN_EXE_aish"))
-        .arg(&script)
-        .env("AISH_HOME", home.path())
-        .env("AISH_DEMO_DELAY_MS", "150")
-        .env("NO_COLOR", "1");
+    let mut command = terminal_command(home.path(), "trap : INT; \"$0\" \"$1\"; echo \"exit=$?\"");
+    command.arg(&script).env("AISH_DEMO_DELAY_MS", "150");
     let mut session = spawn_command(command, Some(15_000)).expect("start aish in a pty");
     session.exp_string("Apollo on").expect("the answer streams");
     session.send_control('c').unwrap();
