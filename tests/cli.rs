@@ -125,7 +125,7 @@ fn config_errors_name_the_file_and_the_key() {
     let run = aish(home.path(), &["--config", "/no/such/config.toml", "-c", "echo hi"], None);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("/no/such/config.toml") && run.stderr.contains("cannot read it"), "{}", run.stderr);
-    for url in ["not a url", "http://", "localhost:8080/chat"] {
+    for url in ["not a url", "http://", "/v1/chat"] {
         write_config(home.path(), &format!("[ai.apollo]\nurl = \"{url}\"\n"));
         let run = aish(home.path(), &["-c", "echo hi"], None);
         assert_eq!(run.code, 2, "{url}: {run:?}");
@@ -211,6 +211,12 @@ fn redirects_stand_where_they_act_and_the_output_file_is_checked_first() {
     std::fs::write(&out, "kept").unwrap();
     aish(home.path(), &["-c", &format!("down hi > {}", out.display())], None);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "kept");
+    // A link to a file not there yet is the user's: a failed line leaves it, and makes no file.
+    let link = home.path().join("link.txt");
+    let target = home.path().join("target.txt");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    aish(home.path(), &["-c", &format!("down hi > {}", link.display())], None);
+    assert!(std::fs::symlink_metadata(&link).is_ok() && !target.exists(), "the link was taken or its target made");
 }
 
 #[test]

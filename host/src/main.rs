@@ -153,7 +153,8 @@ fn quote(word: &str) -> String {
 
 async fn run_line(session: &mut Session, line: &str, stdin: Option<String>) -> u8 {
     session.last_line();
-    aish::pipeline::take_ctrl_c();
+    // From here a Ctrl-C ends the line with 130, whatever runs when it comes.
+    aish::pipeline::watch_ctrl_c();
     let result = session.execute(line, stdin).await;
     let code = status(session, result, None);
     let code = if aish::pipeline::take_ctrl_c() { EXIT_INTERRUPTED } else { code };
@@ -198,7 +199,8 @@ async fn run_script(session: &mut Session, script: &str) -> u8 {
         }
     }
     let mut code = EXIT_OK;
-    aish::pipeline::take_ctrl_c();
+    // From here a Ctrl-C stops the script after its line, whatever runs when it comes.
+    aish::pipeline::watch_ctrl_c();
     for (number, line) in lines {
         let result = session.execute(line, None).await;
         if result.as_ref().is_ok_and(|o| o.exit) {

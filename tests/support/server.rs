@@ -57,6 +57,9 @@ pub enum Part {
     Wait(Gate),
     /// Opens a gate (tells the test the server got this far).
     Signal(Gate),
+    /// Ends the body, then opens the gate once the client has closed the connection (it has
+    /// read all of it); the parts after it are not sent.
+    Closed(Gate),
 }
 
 /// A scripted response.
@@ -206,6 +209,13 @@ fn serve(stream: TcpStream, handler: &Handler, recorded: &Mutex<Vec<Recorded>>) 
                 }
             }
             Part::Signal(gate) => gate.open(),
+            Part::Closed(gate) => {
+                let _ = stream.shutdown(std::net::Shutdown::Write);
+                // Up to the read timeout set above: a client that never closes fails the test's wait.
+                let _ = std::io::Read::read_to_end(&mut reader, &mut Vec::new());
+                gate.open();
+                return;
+            }
         }
     }
     let _ = stream.shutdown(std::net::Shutdown::Both);

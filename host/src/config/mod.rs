@@ -442,8 +442,9 @@ fn validate_ai(ai: &AiConfig) -> Result<(), String> {
     if ai.url.trim().is_empty() {
         return Err("`url` is empty".into());
     }
-    if !reqwest::Url::parse(&ai.url).is_ok_and(|url| url.host_str().is_some_and(|h| !h.is_empty())) {
-        return Err(format!("`url` is `{}`, not a URL with a host: give one like https://host/path", ai.url));
+    // Any URL: a transport plugin may take schemes of its own.
+    if let Err(e) = reqwest::Url::parse(&ai.url) {
+        return Err(format!("`url` is `{}`, not a URL ({e}): give one like https://host/path", ai.url));
     }
     if let Some(var) = &ai.api_key_env
         && var.trim().is_empty()

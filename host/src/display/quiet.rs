@@ -6,8 +6,13 @@
 pub(super) struct QuietCtrlC(());
 
 impl QuietCtrlC {
-    /// Turns the echo of `^C` off, when stdout is a terminal that echoes it.
+    /// Turns the echo of `^C` off, when stdout is a terminal that echoes it and aish runs in its
+    /// foreground (a background job changing it would be stopped by the terminal, SIGTTOU).
     pub(super) fn start() -> Option<QuietCtrlC> {
+        // SAFETY: tcgetpgrp(3) and getpgrp(2) take and return plain integers.
+        if unsafe { libc::tcgetpgrp(libc::STDOUT_FILENO) != libc::getpgrp() } {
+            return None;
+        }
         let mut settings = settings()?;
         let echo = libc::ECHO | libc::ECHOCTL;
         if settings.c_lflag & echo != echo {
@@ -20,10 +25,23 @@ impl QuietCtrlC {
 
 impl Drop for QuietCtrlC {
     fn drop(&mut self) {
-        // Only the one setting is put back: the rest may have changed meanwhile.
-        if let Some(mut settings) = settings() {
-            settings.c_lflag |= libc::ECHOCTL;
+        // Only the one setting is put back: the rest may have changed meanwhile. Put into the
+        // background meanwhile (Ctrl-Z, `bg`), aish would be stopped for changing it, unless it
+        // holds SIGTTOU back while it does.
+        let Some(mut settings) = settings() else { return };
+        settings.c_lflag |= libc::ECHOCTL;
+        let mut ttou = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+        let mut before = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+        // SAFETY: the sets are initialised by sigemptyset before use, and pthread_sigmask only
+        // reads `ttou` and writes `before`; the mask is restored below on this same thread.
+        unsafe {
+            libc::sigemptyset(ttou.as_mut_ptr());
+            libc::sigaddset(ttou.as_mut_ptr(), libc::SIGTTOU);
+            let held = libc::pthread_sigmask(libc::SIG_BLOCK, ttou.as_ptr(), before.as_mut_ptr()) == 0;
             apply(&settings);
+            if held {
+                libc::pthread_sigmask(libc::SIG_SETMASK, before.as_ptr(), std::ptr::null_mut());
+            }
         }
     }
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::events::{EventSink, StageEvent, StageInfo};
+use super::interrupt::ctrl_c;
 use super::plan::{Step, plan};
 use super::{Context, Outcome, Pipeline, RunError, StageResult, redirect, stages};
 use crate::conversation::{self, Conversations};
@@ -48,7 +49,9 @@ pub async fn run(
     let ai_count: usize = plan.iter().map(|s| if let Step::Ais(b) = s { b.len() } else { 0 }).sum();
     let mut previous: Option<(String, String)> = None;
     let mut position = 0;
-    let mut interrupt = std::pin::pin!(ctrl_c());
+    // Fused: once it has fired it is never polled to completion again, whatever path an answer
+    // took after it.
+    let mut interrupt = std::pin::pin!(futures::FutureExt::fuse(ctrl_c()));
     for (index, step) in plan.iter().enumerate() {
         let last = index + 1 == plan.len();
         if let Step::Echo(words) = step {
@@ -127,7 +130,7 @@ pub async fn run(
                 redirected: pipeline.output.is_some(),
             };
             let result = show(&mut answers[i], &info, spool.sibling(), sink, &mut interrupt, stopped).await;
-            if result.interrupted && result.error.is_none() {
+            if futures::future::FusedFuture::is_terminated(&*interrupt) && !stopped {
                 // Ctrl-C stops every answer of the stage, keeping what each got.
                 stopped = true;
                 answers.iter().for_each(Answer::stop);
@@ -214,7 +217,7 @@ async fn show(
     info: &StageInfo,
     spool: Spool,
     sink: &mut dyn EventSink,
-    interrupt: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+    interrupt: &mut std::pin::Pin<&mut impl futures::future::FusedFuture<Output = ()>>,
     stopped: bool,
 ) -> StageResult {
     let mut result = StageResult::empty(&answer.ai, &answer.transport, answer.streamed);
@@ -286,6 +289,10 @@ async fn show(
             }
             None if stopped => {
                 result.interrupted = true;
+                if !started {
+                    // Its label comes with its start: an answer that never started shows it too.
+                    sink.event(StageEvent::Answering);
+                }
                 break;
             }
             None => {
@@ -330,22 +337,4 @@ fn with_args(args: &[String], input: &str) -> String {
     }
     let words = args.join(" ");
     if input.is_empty() { words } else { format!("{words}\n\n{input}") }
-}
-
-/// Set when the user pressed Ctrl-C during a line; see [`take_ctrl_c`].
-static CTRL_C: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Whether the user pressed Ctrl-C since the last call: a script stops there, and `-c` exits
-/// with 130, as a shell's command killed by it does.
-pub fn take_ctrl_c() -> bool {
-    CTRL_C.swap(false, std::sync::atomic::Ordering::AcqRel)
-}
-
-/// Resolves when the user presses Ctrl-C; never, where signals cannot be watched.
-pub(crate) async fn ctrl_c() {
-    if tokio::signal::ctrl_c().await.is_ok() {
-        CTRL_C.store(true, std::sync::atomic::Ordering::Release);
-    } else {
-        std::future::pending::<()>().await;
-    }
 }

@@ -4,6 +4,7 @@
 
 mod engine;
 mod events;
+mod interrupt;
 mod lexer;
 mod outcome;
 mod parser;
@@ -11,8 +12,9 @@ pub(crate) mod plan;
 mod redirect;
 mod stages;
 
-pub use engine::{RunSettings, run, take_ctrl_c};
+pub use engine::{RunSettings, run};
 pub use events::{EventSink, StageEvent, StageInfo};
+pub use interrupt::{take_ctrl_c, watch_ctrl_c};
 pub use lexer::{Span, Token, tokenize};
 pub use outcome::{Outcome, RunError, StageResult};
 pub use parser::{parse, parse_with_context};

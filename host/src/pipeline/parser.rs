@@ -56,6 +56,10 @@ pub fn parse_with_context(line: &str, context: &Context) -> Result<Option<Pipeli
                 }
             }
             Token::Amp => {
+                if let Some(output) = &pipeline.output {
+                    let message = "`>` takes the final answer: put it after the last stage";
+                    return Err(ParseError::at(line, output.span.start, message));
+                }
                 let command =
                     current.take().ok_or_else(|| ParseError::at(line, span.start, "expected an AI before `&`"))?;
                 branches.push(command);
@@ -179,6 +183,8 @@ mod tests {
         assert!(e.column == 11 && e.message.contains("after the last stage"), "{e:?}");
         let e = error("echo hi >> out.txt | apollo & athena");
         assert!(e.column == 9 && e.message.contains("after the last stage"), "{e:?}");
+        let e = error("echo hi | apollo > out.txt & athena");
+        assert!(e.column == 18 && e.message.contains("after the last stage"), "{e:?}");
     }
 
     #[test]

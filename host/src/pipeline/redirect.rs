@@ -10,18 +10,23 @@ pub(crate) fn read_input(redirect: &Redirect) -> Result<String, RunError> {
 }
 
 /// Checks, before any stage runs, that the output file can be written (sh opens it first too):
-/// an answer that could not be kept fails the line before it is asked for. Nothing in the file
-/// changes; one that did not exist is created, and taken away again unless the answer is
-/// written to it.
+/// an answer that could not be kept fails the line before it is asked for. Nothing in a file
+/// already there changes (one that is not a regular file, a FIFO say, is left to the write, which
+/// opening it now would disturb); one that was not there is created, and taken away again unless
+/// the answer is written to it.
 pub(crate) fn check_output(redirect: &Redirect) -> Result<Created, RunError> {
     let path = std::path::Path::new(&redirect.path);
-    let existed = path.exists();
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| RunError::File(format!("cannot write {}: {e}", redirect.path)))?;
-    Ok(Created((!existed).then(|| path.to_path_buf())))
+    let failed = |e: std::io::Error| RunError::File(format!("cannot write {}: {e}", redirect.path));
+    // Created only if nothing stood there, not even a link: only what the check made is removed.
+    match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
+        Ok(_) => return Ok(Created(Some(path.to_path_buf()))),
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(failed(e)),
+        Err(_) => {}
+    }
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        std::fs::OpenOptions::new().append(true).open(path).map_err(failed)?;
+    }
+    Ok(Created(None))
 }
 
 /// An output file [`check_output`] created, removed when dropped unless [`Created::keep`] was

@@ -27,7 +27,7 @@ pub(crate) async fn run_plugin(connector: &Connector, command: &Command, context
                 );
                 tokio::select! {
                     outcome = run => outcome,
-                    _ = super::engine::ctrl_c() => Err(format!("{}: stopped by Ctrl-C", command.name)),
+                    _ = super::interrupt::ctrl_c() => Err(format!("{}: stopped by Ctrl-C", command.name)),
                 }
             }
             Err(e) => Err(e.message),
@@ -56,6 +56,6 @@ async fn run_native(connector: &Connector, command: &Command, context: &Value, i
     let task = tokio::task::spawn_blocking(move || library.run(&args, &context, &input));
     tokio::select! {
         joined = task => joined.unwrap_or_else(|e| Err(format!("the plugin crashed: {e}"))),
-        _ = super::engine::ctrl_c() => Err("stopped by Ctrl-C".into()),
+        _ = super::interrupt::ctrl_c() => Err("stopped by Ctrl-C".into()),
     }
 }

@@ -116,25 +116,30 @@ pub fn check_library_file(path: &Path, extension: &str) -> Result<(), String> {
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let head = &head[..read];
     let build = "build it as a cdylib with aish-plugin-sdk's register_native_stage!";
-    let library = match extension {
-        "so" => head.starts_with(b"\x7fELF"),
-        "dylib" => [
-            [0xfe, 0xed, 0xfa, 0xce],
-            [0xfe, 0xed, 0xfa, 0xcf],
-            [0xce, 0xfa, 0xed, 0xfe],
-            [0xcf, 0xfa, 0xed, 0xfe],
-            [0xca, 0xfe, 0xba, 0xbe],
-        ]
-        .iter()
-        .any(|magic| head.starts_with(magic)),
-        "dll" => head.starts_with(b"MZ"),
-        _ => false,
-    };
-    if !library {
+    // Any of the three formats, whatever the extension says (macOS opens a Mach-O `.so` too).
+    let elf = head.starts_with(b"\x7fELF");
+    let mach_o = [
+        [0xfe, 0xed, 0xfa, 0xce],
+        [0xfe, 0xed, 0xfa, 0xcf],
+        [0xce, 0xfa, 0xed, 0xfe],
+        [0xcf, 0xfa, 0xed, 0xfe],
+        [0xca, 0xfe, 0xba, 0xbe],
+    ]
+    .iter()
+    .any(|magic| head.starts_with(magic));
+    if !(elf || mach_o || head.starts_with(b"MZ")) {
         return Err(format!("{} is not a shared library (.{extension}): {build}", path.display()));
     }
-    if extension == "so" && head.len() >= 20 {
-        // e_type (shared object: 3) and e_machine, little-endian on the machines aish runs on.
+    if elf && head.len() >= 20 {
+        // Big-endian (EI_DATA 2): no machine aish runs on.
+        if head[5] != 1 {
+            return Err(format!(
+                "{} is a shared library for another machine (big-endian): build it for {}",
+                path.display(),
+                std::env::consts::ARCH
+            ));
+        }
+        // e_type (shared object: 3) and e_machine.
         let (kind, machine) = (u16::from_le_bytes([head[16], head[17]]), u16::from_le_bytes([head[18], head[19]]));
         if kind != 3 {
             return Err(format!("{} is an ELF file but not a shared library: {build}", path.display()));
