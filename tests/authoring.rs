@@ -413,19 +413,13 @@ fn a_new_javascript_transport_streams_from_a_loopback_server() {
 }
 
 /// Ctrl-C during a line that is no answer (here a script's first `plugin dev` build, after an
-/// answer already ran) is not lost: the script stops after that line, with 130.
+/// answer already ran) is not lost: the build is stopped, and the script with it, with 130.
 #[test]
-fn ctrl_c_during_a_builtin_stops_the_script() {
+fn ctrl_c_during_a_scripts_first_dev_build_stops_both() {
     let home = home();
     let outside = tempfile::tempdir().unwrap();
     let pid = outside.path().join("build.pid");
-    let folder = outside.path().join("briefdev");
-    std::fs::create_dir(&folder).unwrap();
-    let toml = format!(
-        "name = \"briefdev\"\nversion = \"0.1.0\"\n[build]\ncommand = \"echo $$ > {}; sleep 2\"\noutput = \"x.wasm\"\n",
-        pid.display()
-    );
-    std::fs::write(folder.join("plugin.toml"), toml).unwrap();
+    let folder = slow_build_folder(outside.path(), &pid, false);
     let script = outside.path().join("dev.aish");
     std::fs::write(&script, format!("hermes first\nplugin dev {}\necho after the build\n", folder.display())).unwrap();
     let mut command = Command::new("sh");
@@ -439,9 +433,11 @@ fn ctrl_c_during_a_builtin_stops_the_script() {
         .env("NO_COLOR", "1");
     let mut session = rexpect::session::spawn_command(command, Some(30_000)).expect("start aish in a pty");
     session.exp_string("In one line: first.").expect("the answer");
-    build_group(&pid);
+    let group = build_group(&pid);
     session.send_control('c').unwrap();
-    let (before, status) = session.exp_regex("exit=[0-9]+").expect("aish ends");
+    let (before, status) = session.exp_regex("exit=[0-9]+").expect("aish ends before the minute-long build");
     assert_eq!(status, "exit=130", "{before}");
+    assert!(before.contains("plugin dev: stopped by Ctrl-C"), "{before}");
     assert!(!before.contains("after the build"), "the script went on: {before}");
+    assert!(!group_left(group), "the build outlived the script");
 }

@@ -42,6 +42,12 @@ pub fn take_ctrl_c() -> bool {
     PRESSED.swap(false, Ordering::AcqRel)
 }
 
+/// Whether the user pressed Ctrl-C and [`take_ctrl_c`] has not been asked since: for waits that
+/// cannot await [`ctrl_c`].
+pub(crate) fn ctrl_c_pressed() -> bool {
+    PRESSED.load(Ordering::Acquire)
+}
+
 /// Resolves when the user presses Ctrl-C after the call; never, where signals cannot be watched.
 pub(crate) async fn ctrl_c() {
     let pressed = WAKE.notified();

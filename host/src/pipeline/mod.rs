@@ -14,6 +14,7 @@ mod stages;
 
 pub use engine::{RunSettings, run};
 pub use events::{EventSink, StageEvent, StageInfo};
+pub(crate) use interrupt::ctrl_c_pressed;
 pub use interrupt::{take_ctrl_c, watch_ctrl_c};
 pub use lexer::{Span, Token, tokenize};
 pub use outcome::{Outcome, RunError, StageResult};

@@ -205,31 +205,11 @@ pub struct DevFailure {
 /// What a watch reports of each build after the first: its report, or its failure.
 pub type DevReport = Result<String, DevFailure>;
 
-/// Starts `plugin dev` on the folder `source`: builds and installs it now (the result is
-/// returned), then again on every change to its sources, passing each result to `report` on
-/// the watching thread. The watch ends when the returned [`Watch`](super::author::dev::Watch)
-/// is dropped. A folder that cannot be built at all (no `plugin.toml`, no `[build]`) is an
-/// error, and not watched.
-pub fn start_dev(
-    connector: &Connector,
-    plugin_dir: &Path,
-    source: &Path,
-    report: impl FnMut(DevReport) + Send + 'static,
-) -> Result<(DevBuild, super::author::dev::Watch), String> {
-    // A folder with nothing to build is not worth watching.
-    super::author::dev::BuildSpec::read(source)?;
-    // Taken before the first build: a save during it is a change to build again for.
-    let before = super::author::dev::fingerprint(source);
-    let first = {
-        let _one = DEV_BUILD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        dev_build(connector, plugin_dir, source, None)
-    };
-    let built = first.is_ok();
-    Ok((first, watch_dev(connector, plugin_dir, source, before, false, built, report)))
-}
-
-/// [`start_dev`] with the first build on the watching thread too, its result passed to `report`
-/// like any other: what an interactive shell needs, which takes the next line meanwhile.
+/// Starts `plugin dev` on the folder `source`: builds and installs it on a thread of its own,
+/// now and on every change to its sources, passing each result to `report` there (a shell takes
+/// the next line meanwhile). The watch ends when the returned
+/// [`Watch`](super::author::dev::Watch) is dropped. A folder that cannot be built at all (no
+/// `plugin.toml`, no `[build]`) is an error, and not watched.
 pub fn start_dev_in_background(
     connector: &Connector,
     plugin_dir: &Path,
@@ -238,28 +218,28 @@ pub fn start_dev_in_background(
 ) -> Result<super::author::dev::Watch, String> {
     super::author::dev::BuildSpec::read(source)?;
     let before = super::author::dev::fingerprint(source);
-    Ok(watch_dev(connector, plugin_dir, source, before, true, false, report))
+    Ok(watch_dev(connector, plugin_dir, source, before, report))
 }
 
 /// Held by each `plugin dev` build and install: a watch started again on a folder whose first
 /// build still runs (or two folders changing at once) builds after it, not beside it.
 static DEV_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Builds `source` on a thread of its own (first when `now`) and on each change since `before`;
-/// `built` says whether a good version is installed already. A build whose watch ended
-/// meanwhile is stopped and not reported (the watch that replaced it reports its own).
+/// Builds `source` on a thread of its own, first at once, then on each change since `before`. A
+/// build whose watch ended meanwhile is stopped and not reported (the watch that replaced it
+/// reports its own).
 fn watch_dev(
     connector: &Connector,
     plugin_dir: &Path,
     source: &Path,
     before: super::author::dev::Fingerprint,
-    now: bool,
-    mut built: bool,
     mut report: impl FnMut(DevReport) + Send + 'static,
 ) -> super::author::dev::Watch {
+    // Whether a good version is installed by this watch already.
+    let mut built = false;
     let (connector, plugin_dir, folder) = (connector.clone(), plugin_dir.to_path_buf(), source.to_path_buf());
     let every = std::time::Duration::from_millis(300);
-    super::author::dev::watch(source, before, every, now, move |running| {
+    super::author::dev::watch(source, before, every, move |running| {
         let _one = DEV_BUILD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if !running.watched() {
             return;

@@ -96,7 +96,13 @@ impl Session {
         let (changed, notify) = (self.plugins_changed.clone(), self.notify.clone());
         let watching = format!("watching {} for changes (until aish exits)", source.display());
         let next = format!("fix the errors and save; {watching}");
+        // Outside the shell the first build is waited for, and its result returned.
+        let (first_tx, first_rx) = std::sync::mpsc::channel();
+        let mut first_tx = (!self.notify_above_prompt).then_some(first_tx);
         let report = move |result: crate::plugin::manage::DevReport| match result {
+            result if first_tx.is_some() => {
+                let _ = first_tx.take().map(|tx| tx.send(result));
+            }
             Ok(report) => {
                 changed.store(true, Ordering::Release);
                 notify(&format!("plugin dev: {report}the next command uses it"));
@@ -106,19 +112,28 @@ impl Session {
             }
             Err(failed) => notify(&format!("plugin dev: {}\nplugin dev: {next}", failed.error)),
         };
+        let watch = crate::plugin::manage::start_dev_in_background(&self.connector, &plugin_dir, &source, report)?;
+        self.dev_watches.insert(source.clone(), watch);
         if self.notify_above_prompt {
-            let watch = crate::plugin::manage::start_dev_in_background(&self.connector, &plugin_dir, &source, report)?;
-            self.dev_watches.insert(source.clone(), watch);
             return Ok(format!("building {}; {watching}\n", source.display()));
         }
-        let (first, watch) = crate::plugin::manage::start_dev(&self.connector, &plugin_dir, &source, report)?;
-        self.dev_watches.insert(source.clone(), watch);
+        // Waited for a little at a time, so that Ctrl-C (a script's) stops the build, not only aish.
+        let first = loop {
+            match first_rx.recv_timeout(std::time::Duration::from_millis(50)) {
+                Ok(first) => break first,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) if !crate::pipeline::ctrl_c_pressed() => {}
+                Err(_) => {
+                    self.dev_watches.remove(&source);
+                    return Err(format!("stopped by Ctrl-C; {} is not watched", source.display()));
+                }
+            }
+        };
         match first {
-            Ok((_, report)) => {
+            Ok(report) => {
                 self.reload_plugins();
                 Ok(format!("{report}{watching}\n"))
             }
-            Err(e) => Err(format!("{e}\n{watching}; fix the errors and save")),
+            Err(failed) => Err(format!("{}\n{watching}; fix the errors and save", failed.error)),
         }
     }
 

@@ -282,24 +282,20 @@ impl Running {
 /// What the sources looked like at one moment ([`fingerprint`]).
 pub type Fingerprint = Vec<(PathBuf, u64, SystemTime)>;
 
-/// Calls `changed` on a thread of its own each time the sources in `dir` differ from `seen`
-/// (looked at every `every`; a burst of saves counts once, after it settles), and once at the
-/// start when `now`. `changed` is given what its build shares with the watch: the watch may
+/// Calls `changed` on a thread of its own once at the start, then each time the sources in `dir`
+/// differ from `seen` (looked at every `every`; a burst of saves counts once, after it settles). `changed` is given what its build shares with the watch: the watch may
 /// end while a build runs.
 pub fn watch(
     dir: &Path,
     seen: Fingerprint,
     every: Duration,
-    now: bool,
     mut changed: impl FnMut(&Running) + Send + 'static,
 ) -> Watch {
     let running = Running::default();
     let (dir, watching) = (dir.to_path_buf(), running.clone());
     let mut seen = seen;
     std::thread::spawn(move || {
-        if now {
-            changed(&watching);
-        }
+        changed(&watching);
         while watching.watched() {
             std::thread::sleep(every);
             let now = fingerprint(&dir);
