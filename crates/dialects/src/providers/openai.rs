@@ -36,6 +36,16 @@ impl Provider for OpenAi {
         if let Some(model) = &config.model {
             body["model"] = json!(model);
         }
+        if let Some(temperature) = config.setting_f64("temperature") {
+            body["temperature"] = json!(temperature);
+        }
+        // `max_tokens` is what OpenAI-compatible servers take; OpenAI's reasoning models refuse
+        // it and take `max_completion_tokens`, passed as given.
+        for key in ["max_tokens", "max_completion_tokens"] {
+            if let Some(tokens) = config.setting_u64(key) {
+                body[key] = json!(tokens);
+            }
+        }
         let mut headers = Vec::new();
         if let Some(key) = &config.api_key {
             headers.push(("authorization".to_owned(), format!("Bearer {key}")));
@@ -299,6 +309,27 @@ mod tests {
         // The first stage with no persona: no system message at all.
         let body = body_of(&plain("hi"));
         assert_eq!(body["messages"], json!([{"role": "user", "content": "hi"}]));
+    }
+
+    #[test]
+    fn openai_request_carries_the_settings() {
+        let with = |settings: &str| {
+            let d = crate::Dialect::new(aish_plugin_sdk::ConnectOptions {
+                url: "http://127.0.0.1:1/v1/chat/completions".into(),
+                dialect: "openai".into(),
+                model: Some("m".into()),
+                api_key: None,
+                settings: settings.into(),
+            })
+            .unwrap();
+            body(&d, &plain("hi"))
+        };
+        let sent = with(r#"{"temperature":0.3,"max_tokens":50}"#);
+        assert_eq!((sent["temperature"].clone(), sent["max_tokens"].clone()), (json!(0.3), json!(50)));
+        assert!(sent.get("max_completion_tokens").is_none());
+        let sent = with(r#"{"max_completion_tokens":80}"#);
+        assert_eq!(sent["max_completion_tokens"], json!(80));
+        assert!(sent.get("temperature").is_none() && sent.get("max_tokens").is_none());
     }
 
     fn body_of(message: &aish_plugin_sdk::Outgoing) -> serde_json::Value {
