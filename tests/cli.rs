@@ -429,3 +429,22 @@ fn an_ai_named_like_a_builtin_or_a_stage_is_warned_of_and_reached_quoted() {
     assert!(run.stderr.contains("[ai.history] is named like the built-in `history`"), "{}", run.stderr);
     assert!(run.stderr.contains("[ai.grep] hides the stage plugin `grep`"), "{}", run.stderr);
 }
+
+#[test]
+fn builtins_read_their_words_quoted_as_pipelines_do() {
+    let home = home();
+    let script = home.path().join("quoted.aish");
+    std::fs::write(
+        &script,
+        "hermes city gardens\ncontext set key 'two words'\ncontext\nmemory add 'quoted memory'\nmemory\nhistory search 'city gardens'\n",
+    )
+    .unwrap();
+    let run = aish(home.path(), &[script.to_str().unwrap()], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("\"key\": \"two words\""), "{}", run.stdout);
+    assert!(run.stdout.contains("1: quoted memory\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("1: hermes city gardens"), "the search found it: {}", run.stdout);
+    let run = aish(home.path(), &["-c", "history | hermes"], None);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("`history` is a built-in: it cannot be piped"), "{}", run.stderr);
+}

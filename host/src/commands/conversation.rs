@@ -10,8 +10,8 @@ use crate::session::{CLEAR, Session};
 use crate::transport::Role;
 
 /// Shows, clears or renews the conversations.
-pub(super) fn conversation(session: &mut Session, args: &str) -> Option<Flow> {
-    let words: Vec<&str> = args.split_whitespace().collect();
+pub(super) fn conversation(session: &mut Session, args: &[String]) -> Option<Flow> {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
     let known = |session: &Session, ai: &str| session.connector().config().ai.contains_key(ai);
     match words.as_slice() {
         [] => show(session, None),

@@ -5,7 +5,7 @@ use crate::history::{Entry, text_block};
 use crate::session::Session;
 
 /// Shows the last N entries (default 20), or those whose line or answers contain TEXT.
-pub(super) fn show(session: &mut Session, args: &str) -> Option<Flow> {
+pub(super) fn show(session: &mut Session, args: &[String]) -> Option<Flow> {
     let history = session.history().cloned();
     let display = session.display();
     let Some(history) = history else {
@@ -20,8 +20,8 @@ pub(super) fn show(session: &mut Session, args: &str) -> Option<Flow> {
     if let Some(warning) = &loaded.warning {
         display.warning(&format!("warning: {warning}"));
     }
-    let entries: Vec<&Entry> = if let Some(text) = args.strip_prefix("search") {
-        let needle = text.trim().to_lowercase();
+    let entries: Vec<&Entry> = if let Some(("search", words)) = args.split_first().map(|(w, rest)| (w.as_str(), rest)) {
+        let needle = words.join(" ").trim().to_lowercase();
         if needle.is_empty() {
             return Some(Flow::Usage("history search needs TEXT to look for".into()));
         }
@@ -34,15 +34,10 @@ pub(super) fn show(session: &mut Session, args: &str) -> Option<Flow> {
             })
             .collect()
     } else {
-        let count = if args.is_empty() {
-            20
-        } else {
-            match args.parse::<usize>() {
-                Ok(n) => n,
-                Err(_) => {
-                    return Some(Flow::Usage(format!("history takes a number of entries, not `{args}`")));
-                }
-            }
+        let count = match args {
+            [] => 20,
+            [n] if n.parse::<usize>().is_ok() => n.parse().unwrap_or(20),
+            _ => return Some(Flow::Usage(format!("history takes a number of entries, not `{}`", args.join(" ")))),
         };
         let skip = loaded.entries.len().saturating_sub(count);
         loaded.entries.iter().skip(skip).collect()

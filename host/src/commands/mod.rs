@@ -27,9 +27,10 @@ pub enum Flow {
     Failed(String),
 }
 
-/// Runs a built-in with the words after its name; `None` when the words make it no use of the
-/// built-in (the line is then a usage error, unless an AI or stage plugin has the name too).
-type Handler = fn(&mut Session, &str) -> Option<Flow>;
+/// Runs a built-in with the words after its name (quoted as in a pipeline); `None` when the words
+/// make it no use of the built-in (the line is then a usage error, unless an AI or stage plugin
+/// has the name too).
+type Handler = fn(&mut Session, &[String]) -> Option<Flow>;
 
 /// A built-in command.
 pub struct Builtin {
@@ -131,22 +132,28 @@ pub(crate) async fn execute(session: &mut Session, line: &str, stdin: Option<Str
         session.display().echo_command(&command);
         return Box::pin(execute(session, &command, stdin)).await;
     }
-    let (word, args) = line.split_once(' ').map(|(w, a)| (w, a.trim())).unwrap_or((line, ""));
-    if let Some(builtin) = BUILTINS.iter().find(|b| b.is_called(word))
-        && let Some(flow) = (builtin.run)(session, args)
-    {
-        return match flow {
-            Flow::Continue | Flow::Exit => Ok(Outcome { exit: flow == Flow::Exit, ..Outcome::default() }),
-            Flow::Usage(message) => Err(RunError::Usage(message)),
-            Flow::Failed(message) => Err(RunError::Failed(message)),
-        };
-    }
-    if let Some(builtin) = BUILTINS.iter().find(|b| b.is_called(word))
-        && !session.connector().config().ai.contains_key(word)
-        && !session.connector().registry().names_of(crate::plugin::PluginKind::Stage).iter().any(|s| s == word)
-    {
-        let forms: Vec<&str> = builtin.usage.iter().map(|(form, _)| *form).collect();
-        return Err(RunError::Usage(format!("usage: {}", forms.join(" | "))));
+    let (word, args) = line.split_once(char::is_whitespace).map(|(w, a)| (w, a.trim())).unwrap_or((line, ""));
+    if let Some(builtin) = BUILTINS.iter().find(|b| b.is_called(word)) {
+        // An AI or stage plugin of the same name runs when the built-in makes nothing of the words.
+        let shadowed = session.connector().config().ai.contains_key(word)
+            || session.connector().registry().names_of(crate::plugin::PluginKind::Stage).iter().any(|s| s == word);
+        match words_of(word, args) {
+            Ok(words) => {
+                if let Some(flow) = (builtin.run)(session, &words) {
+                    return match flow {
+                        Flow::Continue | Flow::Exit => Ok(Outcome { exit: flow == Flow::Exit, ..Outcome::default() }),
+                        Flow::Usage(message) => Err(RunError::Usage(message)),
+                        Flow::Failed(message) => Err(RunError::Failed(message)),
+                    };
+                }
+            }
+            Err(e) if !shadowed => return Err(e),
+            Err(_) => {}
+        }
+        if !shadowed {
+            let forms: Vec<&str> = builtin.usage.iter().map(|(form, _)| *form).collect();
+            return Err(RunError::Usage(format!("usage: {}", forms.join(" | "))));
+        }
     }
     let started = Instant::now();
     let result = session.run_line(line, stdin).await;
@@ -154,6 +161,21 @@ pub(crate) async fn execute(session: &mut Session, line: &str, stdin: Option<Str
         session.record(line, &result, started.elapsed());
     }
     result
+}
+
+/// The words after built-in `name`, quoted as in a pipeline (`history search 'two words'`); a
+/// built-in takes no `|`, `&` or redirect.
+fn words_of(name: &str, args: &str) -> Result<Vec<String>, RunError> {
+    let tokens = crate::pipeline::tokenize(args).map_err(|e| RunError::Usage(format!("{name}: {}", e.message)))?;
+    tokens
+        .into_iter()
+        .map(|(token, _)| match token {
+            crate::pipeline::Token::Word { text, .. } => Ok(text),
+            _ => Err(RunError::Usage(format!(
+                "`{name}` is a built-in: it cannot be piped, run beside AIs or redirected"
+            ))),
+        })
+        .collect()
 }
 
 /// The command line of history entry `n`.
@@ -172,7 +194,7 @@ fn replayed(session: &mut Session, n: u64) -> Result<String, RunError> {
 }
 
 /// `help`
-fn help(session: &mut Session, args: &str) -> Option<Flow> {
+fn help(session: &mut Session, args: &[String]) -> Option<Flow> {
     if !args.is_empty() {
         return None;
     }
@@ -196,7 +218,7 @@ fn help(session: &mut Session, args: &str) -> Option<Flow> {
 }
 
 /// `session`
-fn session(session: &mut Session, args: &str) -> Option<Flow> {
+fn session(session: &mut Session, args: &[String]) -> Option<Flow> {
     if !args.is_empty() {
         return None;
     }
@@ -206,6 +228,6 @@ fn session(session: &mut Session, args: &str) -> Option<Flow> {
 }
 
 /// `exit`, `quit`
-fn exit(_: &mut Session, args: &str) -> Option<Flow> {
+fn exit(_: &mut Session, args: &[String]) -> Option<Flow> {
     args.is_empty().then_some(Flow::Exit)
 }

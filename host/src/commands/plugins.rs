@@ -2,13 +2,12 @@
 //! place so that a plugin added, rebuilt or removed is usable or gone for the next command.
 
 use super::Flow;
-use crate::pipeline::{Token, tokenize};
 use crate::plugin::PluginKind;
 use crate::plugin::manage::{self, Action};
 use crate::session::Session;
 
 /// `plugins`: the names of the installed plugins, by kind.
-pub(super) fn names(session: &mut Session, args: &str) -> Option<Flow> {
+pub(super) fn names(session: &mut Session, args: &[String]) -> Option<Flow> {
     if !args.is_empty() {
         return None;
     }
@@ -26,18 +25,11 @@ pub(super) fn names(session: &mut Session, args: &str) -> Option<Flow> {
 }
 
 /// `plugin list | info NAME | add [--name NAME] PATH | remove NAME`, as `aish plugin` does.
-pub(super) fn manage(session: &mut Session, args: &str) -> Option<Flow> {
+pub(super) fn manage(session: &mut Session, args: &[String]) -> Option<Flow> {
     let Some(dir) = session.plugin_dir().map(std::path::Path::to_path_buf) else {
         return Some(Flow::Failed("plugins cannot be changed in this session".into()));
     };
-    let words = match tokenize(args) {
-        Ok(tokens) => tokens
-            .into_iter()
-            .filter_map(|(t, _)| if let Token::Word { text, .. } = t { Some(text) } else { None })
-            .collect::<Vec<_>>(),
-        Err(e) => return Some(Flow::Usage(e.to_string())),
-    };
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
     let action = match words.as_slice() {
         ["list"] => Action::List,
         ["info", name] => Action::Info { name: (*name).to_owned() },

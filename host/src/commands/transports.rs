@@ -6,7 +6,7 @@ use crate::plugin::PluginKind;
 use crate::session::Session;
 
 /// `list-ais`: each AI with its transport, dialect, URL, and whether its host answers now.
-pub(super) fn list_ais(session: &mut Session, args: &str) -> Option<Flow> {
+pub(super) fn list_ais(session: &mut Session, args: &[String]) -> Option<Flow> {
     if !args.is_empty() {
         return None;
     }
@@ -55,13 +55,13 @@ fn health(url: &str) -> Result<(), String> {
 }
 
 /// `transport`, `transport AI`, `transport AI NAME`.
-pub(super) fn transport(session: &mut Session, args: &str) -> Option<Flow> {
+pub(super) fn transport(session: &mut Session, args: &[String]) -> Option<Flow> {
     let connector = session.connector().clone();
     let config = connector.config();
     let current = |session: &Session, ai: &str| {
         session.transports.get(ai).cloned().unwrap_or_else(|| config.ai[ai].transport.clone())
     };
-    let words: Vec<&str> = args.split_whitespace().collect();
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
     match words.as_slice() {
         [] => {
             let text: String = config.ai.keys().map(|ai| format!("{ai:<12} {}\n", current(session, ai))).collect();
