@@ -59,6 +59,10 @@ fn a_real_backend_from_config_with_its_key_from_the_environment() {
     let run = aish(home.path(), &["-c", "echo hello | gpt"], None);
     assert_eq!(run.code, 1, "the key variable is not set: {run:?}");
     assert!(run.stderr.contains("AISH_TEST_KEY is not set"), "{}", run.stderr);
+    let run = crate::support::aish_with_env(home.path(), &["-c", "echo hello | gpt"], None, &[("AISH_TEST_KEY", " ")]);
+    assert_eq!(run.code, 1, "an empty key is no key: {run:?}");
+    assert!(run.stderr.contains("AISH_TEST_KEY is empty"), "{}", run.stderr);
+    assert!(server.requests().is_empty(), "nothing was sent with it");
 
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_aish"));
     let output = command

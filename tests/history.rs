@@ -128,6 +128,12 @@ fn a_damaged_line_is_skipped_with_one_warning() {
     let warnings: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("warning:")).collect();
     assert_eq!(warnings.len(), 1, "{}", run.stderr);
     assert!(warnings[0].contains("skipped 2 damaged lines (the first is line 2)"), "{}", warnings[0]);
+    // Looked at again in the same session, the same damage is not told again.
+    let script = home.path().join("looks.aish");
+    std::fs::write(&script, "history\nhistory 1\nhistory search echo\n!1\n").unwrap();
+    let run = aish(home.path(), &[script.to_str().unwrap()], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stderr.lines().filter(|l| l.starts_with("warning:")).count(), 1, "{}", run.stderr);
 }
 
 #[test]
@@ -228,4 +234,23 @@ fn history_files_are_private() {
         let mode = std::fs::metadata(home.path().join(file)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{file}");
     }
+}
+
+/// A hand edit that numbers an entry past anything aish writes is a damaged line: numbering goes
+/// on from the last real entry, and does not wrap round to 0.
+#[test]
+fn an_absurd_entry_number_does_not_wrap_the_numbering() {
+    let home = home();
+    aish(home.path(), &["-c", "echo one"], None);
+    let path = home.path().join("history.jsonl");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    let last = text.lines().last().unwrap().replacen("\"number\":1", "\"number\":18446744073709551615", 1);
+    text.push_str(&last);
+    text.push('\n');
+    std::fs::write(&path, text).unwrap();
+    aish(home.path(), &["-c", "echo two"], None);
+    let run = aish(home.path(), &["-c", "history"], None);
+    assert_eq!(run.stdout, "1: echo one\n2: echo two\n", "{run:?}");
+    assert!(run.stderr.contains("skipped 1 damaged line"), "{}", run.stderr);
+    assert_eq!(aish(home.path(), &["-c", "!2"], None).stdout, "two\n");
 }

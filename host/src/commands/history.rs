@@ -7,7 +7,6 @@ use crate::session::Session;
 /// Shows the last N entries (default 20), or those whose line or answers contain TEXT.
 pub(super) fn show(session: &mut Session, args: &[String]) -> Option<Flow> {
     let history = session.history().cloned();
-    let display = session.display();
     let Some(history) = history else {
         return Some(Flow::Failed("no history is kept in this session".into()));
     };
@@ -18,8 +17,9 @@ pub(super) fn show(session: &mut Session, args: &[String]) -> Option<Flow> {
         }
     };
     if let Some(warning) = &loaded.warning {
-        display.warning(&format!("warning: {warning}"));
+        session.history_warning(warning);
     }
+    let display = session.display();
     let entries: Vec<&Entry> = if let Some(("search", words)) = args.split_first().map(|(w, rest)| (w.as_str(), rest)) {
         let needle = words.join(" ").trim().to_lowercase();
         if needle.is_empty() {

@@ -184,7 +184,7 @@ fn replayed(session: &mut Session, n: u64) -> Result<String, RunError> {
         Some(history) => {
             let (entry, warning) = history.get(n).map_err(|e| RunError::File(e.to_string()))?;
             if let Some(warning) = warning {
-                session.display().warning(&format!("warning: {warning}"));
+                session.history_warning(&warning);
             }
             entry
         }

@@ -94,7 +94,7 @@ impl History {
         // Held until the end of this function: appends from other shells wait their turn.
         lock.lock().map_err(self.error(self.lock_path()))?;
         let mut jsonl = owner_only(&self.jsonl_path(), true).map_err(self.error(self.jsonl_path()))?;
-        let number = last_number(&mut jsonl).map_err(self.error(self.jsonl_path()))? + 1;
+        let number = last_number(&mut jsonl).map_err(self.error(self.jsonl_path()))?.saturating_add(1);
         end_torn_line(&mut jsonl).map_err(self.error(self.jsonl_path()))?;
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
 
@@ -158,8 +158,8 @@ impl History {
                 continue;
             }
             match serde_json::from_str::<Entry>(line) {
-                Ok(entry) => loaded.entries.push(entry),
-                Err(_) => damaged.push(index + 1),
+                Ok(entry) if entry.number < NUMBER_LIMIT => loaded.entries.push(entry),
+                _ => damaged.push(index + 1),
             }
         }
         if let Some(first) = damaged.first() {
@@ -267,7 +267,7 @@ fn last_line_number(file: &mut File) -> std::io::Result<Option<u64>> {
     if digits.is_empty() || rest.get(digits.len()) != Some(&b',') {
         return Ok(None);
     }
-    Ok(std::str::from_utf8(&digits).ok().and_then(|d| d.parse().ok()))
+    Ok(std::str::from_utf8(&digits).ok().and_then(|d| d.parse().ok()).filter(|&n| n < NUMBER_LIMIT))
 }
 
 /// The number of the last readable entry, every line from the end parsed until one reads.
@@ -298,9 +298,17 @@ fn last_number_slowly(file: &mut File) -> std::io::Result<u64> {
     Ok(0)
 }
 
+/// Entry numbers from here up are a hand edit's, not aish's (no history reaches them): such a
+/// line counts as damaged, so numbering goes on from the last real entry instead of wrapping.
+const NUMBER_LIMIT: u64 = 1 << 53;
+
 /// The number of a history line, without parsing the whole (possibly large) line when it
 /// starts the way aish writes it.
 fn number_of(line: &[u8]) -> Option<u64> {
+    number_as_written(line).filter(|&n| n < NUMBER_LIMIT)
+}
+
+fn number_as_written(line: &[u8]) -> Option<u64> {
     if let Some(rest) = line.strip_prefix(b"{\"number\":") {
         let digits: Vec<u8> = rest.iter().take_while(|b| b.is_ascii_digit()).copied().collect();
         // Only trust the prefix when the line is complete.

@@ -45,6 +45,8 @@ pub struct Session {
     /// Whether a printer above a prompt shows them (an interactive shell, which takes the next
     /// line while a `plugin dev` build runs); else stderr, and the first build is waited for.
     notify_above_prompt: bool,
+    /// The last warning about the history file shown, so the same damage is told once.
+    history_warned: Option<String>,
 }
 
 /// Shows one message from background work; the shell prints it above its prompt.
@@ -73,6 +75,7 @@ impl Session {
                 eprintln!("{}", if terminal { crate::text::sanitize(message) } else { message.into() });
             }),
             notify_above_prompt: false,
+            history_warned: None,
         }
     }
 
@@ -201,6 +204,15 @@ impl Session {
     /// The user plugin folder, if the `plugin` built-in may change it.
     pub fn plugin_dir(&self) -> Option<&Path> {
         self.plugin_dir.as_deref()
+    }
+
+    /// Shows a warning about the history file (damaged lines skipped), unless this session told
+    /// the same one already: a look at the history after another is not worth another warning.
+    pub(crate) fn history_warning(&mut self, warning: &str) {
+        if self.history_warned.as_deref() != Some(warning) {
+            self.display.warning(&format!("warning: {warning}"));
+            self.history_warned = Some(warning.to_owned());
+        }
     }
 
     /// Reads the installed plugins again, so one just added is usable at once.

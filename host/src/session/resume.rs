@@ -29,7 +29,7 @@ impl Session {
         let history = self.history().ok_or_else(|| ResumeError::History("no history is kept".into()))?;
         let loaded = history.load().map_err(|e| ResumeError::History(e.to_string()))?;
         if let Some(warning) = &loaded.warning {
-            self.display().warning(&format!("warning: {warning}"));
+            self.history_warning(warning);
         }
         let id = match id {
             Some(id) if loaded.entries.iter().any(|e| e.session_id == id) => id.to_owned(),

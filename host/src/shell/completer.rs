@@ -27,13 +27,22 @@ impl AishCompleter {
         AishCompleter { vocabulary, cwd: cwd.to_path_buf() }
     }
 
-    fn commands(&self, word: &str, span: Span) -> Vec<Suggestion> {
+    /// The names that may stand at `after`: anything at the start of a line; after `|` AIs,
+    /// stage plugins and `team-chat`; after `&` AIs only (built-ins and `echo` start a line).
+    fn commands(&self, word: &str, span: Span, after: Option<char>) -> Vec<Suggestion> {
         let v = &self.vocabulary;
         let mut found: Vec<(String, String)> = Vec::new();
         found.extend(v.ais.iter().map(|(name, transport)| (name.clone(), format!("AI over {transport}"))));
-        found.extend(KEYWORDS.iter().map(|k| (k.to_string(), "starts a pipeline".to_owned())));
-        found.extend(v.builtins.iter().map(|b| (b.clone(), "built-in".to_owned())));
-        found.extend(v.stages.iter().map(|s| (s.clone(), "stage plugin".to_owned())));
+        if after.is_none() {
+            found.extend(KEYWORDS.iter().map(|k| (k.to_string(), "starts a pipeline".to_owned())));
+            found.extend(v.builtins.iter().map(|b| (b.clone(), "built-in".to_owned())));
+        }
+        if after == Some('|') {
+            found.push(("team-chat".to_owned(), "asks every AI".to_owned()));
+        }
+        if after != Some('&') {
+            found.extend(v.stages.iter().map(|s| (s.clone(), "stage plugin".to_owned())));
+        }
         found.retain(|(name, _)| name.starts_with(word));
         found.sort();
         found.dedup_by(|a, b| a.0 == b.0);
@@ -114,7 +123,7 @@ impl AishCompleter {
                 .map(|value| Suggestion { value, span, append_whitespace: true, ..Suggestion::default() })
                 .collect()
         } else if context.is_empty() || context.ends_with(['|', '&']) {
-            self.commands(word, span)
+            self.commands(word, span, context.chars().last())
         } else {
             Vec::new()
         }
@@ -147,6 +156,11 @@ mod tests {
         assert_eq!(values("echo hi | ap", cwd), ["apollo"]);
         assert_eq!(values("apollo & at", cwd), ["athena"]);
         assert_eq!(values("h", cwd), ["head", "help", "history"]);
+        // Built-ins and `echo` start a line; after `&` only AIs run.
+        assert_eq!(values("echo x | h", cwd), ["head"]);
+        assert_eq!(values("echo x | e", cwd), Vec::<String>::new());
+        assert_eq!(values("echo x | t", cwd), ["team-chat"]);
+        assert_eq!(values("echo x | apollo & g", cwd), Vec::<String>::new());
         assert_eq!(values("e", cwd), ["echo"]);
         assert_eq!(values("echo ap", cwd), Vec::<String>::new(), "an argument is not a command");
         assert_eq!(values("transport at", cwd), ["athena"]);

@@ -136,12 +136,20 @@ impl Connector {
     /// Connects to a configured AI through its transport.
     pub async fn connect_ai(&self, ai: &AiConfig) -> Result<TransportSession, TransportError> {
         let api_key = match &ai.api_key_env {
-            Some(var) => Some(std::env::var(var).map_err(|_| {
-                TransportError::new(
-                    ErrorKind::InvalidInput,
-                    format!("the API key variable {var} is not set; export it before starting aish"),
-                )
-            })?),
+            Some(var) => {
+                let missing = |how: &str| {
+                    TransportError::new(
+                        ErrorKind::InvalidInput,
+                        format!("the API key variable {var} is {how}; export it before starting aish"),
+                    )
+                };
+                let key = std::env::var(var).map_err(|_| missing("not set"))?;
+                // An empty key would be sent as `Bearer ` and refused by the server, less clearly.
+                if key.trim().is_empty() {
+                    return Err(missing("empty"));
+                }
+                Some(key)
+            }
             None => None,
         };
         let mut settings = serde_json::to_value(&ai.settings).unwrap_or_default();
