@@ -182,3 +182,22 @@ fn the_shell_answers_in_the_instance_the_last_answer_left() {
     shell.send_control('d').unwrap();
     shell.exp_eof().expect("Ctrl-D leaves");
 }
+
+/// A line recalled from the line history that holds an escape sequence is drawn with signs,
+/// never obeyed; a line history that is not all text is repaired, not dropped.
+#[test]
+fn a_recalled_or_pasted_escape_sequence_does_not_reach_the_terminal() {
+    let home = home();
+    std::fs::write(home.path().join("line-history"), b"hermes recalled \x1b]0;PWN\x07 \xff title\n").unwrap();
+    let mut shell = start(home.path(), false);
+    shell.exp_string("shown as signs now").expect("the repair is told");
+    prompt(&mut shell);
+    shell.send("\x1b[A").unwrap();
+    shell.flush().unwrap();
+    let recalled = shell.exp_string("title").expect("the line is recalled");
+    assert!(recalled.contains("recalled") && !recalled.contains("\x1b]0;"), "{recalled:?}");
+    shell.send_control('c').unwrap();
+    prompt(&mut shell);
+    shell.send_control('d').unwrap();
+    shell.exp_eof().expect("Ctrl-D leaves");
+}

@@ -134,11 +134,28 @@ impl AishHighlighter {
 impl Highlighter for AishHighlighter {
     fn highlight(&self, line: &str, _cursor: usize) -> StyledText {
         let mut styled = StyledText::new();
-        for piece in self.pieces(line) {
-            styled.push(piece);
+        for (style, text) in self.pieces(line) {
+            styled.push((style, harmless(&text)));
         }
         styled
     }
+}
+
+/// `text` with each character that would drive the terminal (a pasted or recalled escape
+/// sequence) drawn as a stand-in of the same UTF-8 length: the editor splits what it draws at
+/// the cursor's byte offset in the line, so lengths must not change.
+fn harmless(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            c if !aish::text::is_unsafe(c) => c,
+            c => match c.len_utf8() {
+                1 => '?',
+                2 => '¿',
+                3 => '\u{FFFD}',
+                _ => '\u{F0000}',
+            },
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -198,5 +215,15 @@ mod tests {
             styles("echo \"open | apollo"),
             vec![(p.builtin, "echo".into()), (p.string, "\"open | apollo".into())]
         );
+    }
+
+    #[test]
+    fn a_pasted_escape_sequence_is_drawn_not_obeyed() {
+        let line = "echo \u{1b}]0;PWN\u{7} x\u{9b}2J \u{202e}evil";
+        let h = AishHighlighter::new(Arc::new(Vocabulary::default()), Palette::plain());
+        let drawn: String = h.highlight(line, 0).buffer.into_iter().map(|(_, text)| text).collect();
+        assert!(!drawn.chars().any(aish::text::is_unsafe), "{drawn:?}");
+        assert_eq!(drawn.len(), line.len(), "the same byte length, so the cursor splits it right");
+        assert!(drawn.starts_with("echo ?]0;PWN? x¿2J"), "{drawn:?}");
     }
 }

@@ -3,6 +3,7 @@
 
 mod completer;
 mod highlighter;
+mod line_history;
 mod prompt;
 mod validator;
 mod vocabulary;
@@ -46,6 +47,9 @@ pub async fn run(app: &App, session: &mut Session) -> u8 {
         aish::config::private_dir(&app.paths.data_dir).and_then(|()| aish::config::private_file(&line_history))
     {
         session.display().warning(&format!("warning: cannot make {} private: {e}", line_history.display()));
+    }
+    if let Some(warning) = line_history::repair(&line_history) {
+        session.display().warning(&format!("warning: {warning}"));
     }
     let mut editor = match FileBackedHistory::with_file(10_000, line_history.clone()) {
         Ok(history) => Reedline::create().with_history(Box::new(history)),
