@@ -157,12 +157,16 @@ impl Table {
             }
         }
         let mut total: usize = widths.iter().sum();
-        while total > avail {
-            let Some(i) = (0..n).filter(|&i| widths[i] > least[i]).max_by_key(|&i| widths[i]) else {
-                break;
-            };
-            widths[i] -= 1;
-            total -= 1;
+        // Narrowed down to the widest words first; then, still too wide (a URL or a long flag in
+        // a narrow terminal), words are broken too, rather than the table overflowing the line.
+        for floor in [least, vec![1; n]] {
+            while total > avail {
+                let Some(i) = (0..n).filter(|&i| widths[i] > floor[i]).max_by_key(|&i| widths[i]) else {
+                    break;
+                };
+                widths[i] -= 1;
+                total -= 1;
+            }
         }
         widths
     }
@@ -173,7 +177,8 @@ impl Table {
             if !self.header_out {
                 self.border(&widths, ('┌', '┬', '┐'), pen, out);
             }
-            let lines: Vec<Vec<Vec<Span>>> = cells.iter().zip(&widths).map(|(cell, w)| wrap_spans(cell, *w)).collect();
+            let lines: Vec<Vec<Vec<Span>>> =
+                cells.iter().zip(&widths).map(|(cell, w)| broken(wrap_spans(cell, *w), *w)).collect();
             let height = lines.iter().map(Vec::len).max().unwrap_or(1).max(1);
             for j in 0..height {
                 pen.put_spans(out, &self.prefix);
@@ -215,4 +220,39 @@ impl Table {
         pen.put(out, over(Style::new(), style::frame()), &line);
         pen.newline(out);
     }
+}
+
+/// `lines` with each line wider than `width` (a word longer than its column) broken into
+/// pieces of at most `width` columns (a character wider than that stands alone).
+fn broken(lines: Vec<Vec<Span>>, width: usize) -> Vec<Vec<Span>> {
+    let mut out = Vec::with_capacity(lines.len());
+    for line in lines {
+        if style::spans_width(&line) <= width {
+            out.push(line);
+            continue;
+        }
+        let (mut current, mut used): (Vec<Span>, usize) = (Vec::new(), 0);
+        for (style, text) in line {
+            let mut piece = String::new();
+            for c in text.chars() {
+                let w = style::width(c.encode_utf8(&mut [0; 4]));
+                if used + w > width && used > 0 {
+                    if !piece.is_empty() {
+                        current.push((style, std::mem::take(&mut piece)));
+                    }
+                    out.push(std::mem::take(&mut current));
+                    used = 0;
+                }
+                piece.push(c);
+                used += w;
+            }
+            if !piece.is_empty() {
+                current.push((style, piece));
+            }
+        }
+        if !current.is_empty() {
+            out.push(current);
+        }
+    }
+    out
 }
