@@ -452,3 +452,20 @@ fn builtins_read_their_words_quoted_as_pipelines_do() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("`history` is a built-in: it cannot be piped"), "{}", run.stderr);
 }
+
+#[test]
+fn probe_gives_up_on_a_silent_server_and_names_a_bad_dialect() {
+    let never = crate::support::server::Gate::default();
+    let silent =
+        TestServer::always(Reply::sse(Vec::<String>::new()).then(crate::support::server::Part::Wait(never.clone())));
+    let home = home();
+    let run = aish(home.path(), &["transport", "probe", "--idle", "1", &silent.url("/events")], None);
+    never.open();
+    assert_eq!(run.code, 1, "{run:?}");
+    let last: serde_json::Value = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!((last["type"].as_str(), last["kind"].as_str()), (Some("error"), Some("timeout")), "{last}");
+    assert!(last["message"].as_str().unwrap().contains("no event for 1 s"), "{last}");
+    let run = aish(home.path(), &["transport", "probe", "--dialect", "nope", &silent.url("/events")], None);
+    assert_eq!(run.code, 2, "a dialect the transport does not speak is a usage error: {run:?}");
+    assert!(run.stdout.contains("unknown dialect `nope`"), "{}", run.stdout);
+}

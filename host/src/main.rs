@@ -67,8 +67,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Sub::History { json, since, until }) => {
             return Ok(cli::run_history_command(&app, *json, since.as_deref(), until.as_deref()));
         }
-        Some(Sub::Transport { action: TransportAction::Probe { transport, dialect, model, url, message } }) => {
-            return Ok(cli::run_probe(&app, transport, dialect, model.clone(), url, message.clone()).await);
+        Some(Sub::Transport { action: TransportAction::Probe { transport, dialect, model, url, message, idle } }) => {
+            let idle = (*idle > 0).then(|| std::time::Duration::from_secs(*idle));
+            return Ok(cli::run_probe(&app, transport, dialect, model.clone(), url, message.clone(), idle).await);
         }
         None => {}
     }

@@ -282,6 +282,8 @@ pub(crate) fn protocol(dialect: &str, what: &str, data: &str) -> TransportError 
     }
     TransportError::new(
         ErrorKind::Protocol,
-        format!("{dialect} stream: {what}: {shown:?}; check the AI's dialect in config.toml"),
+        format!(
+            "{dialect} stream: {what}: {shown:?}; check the dialect (`dialect` in config.toml, `--dialect` for a probe)"
+        ),
     )
 }

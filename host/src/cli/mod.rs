@@ -183,5 +183,8 @@ pub enum TransportAction {
         url: String,
         /// The message (none: a GET for the raw dialect).
         message: Option<String>,
+        /// Gives up after this many seconds without an event (0: waits until Ctrl-C).
+        #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+        idle: u64,
     },
 }

@@ -6,9 +6,10 @@ use serde_json::{Value, json};
 
 use super::{App, EXIT_FAILED, EXIT_OK, EXIT_USAGE, for_stdout};
 use aish::plugin::capabilities::host_pattern_of;
-use aish::transport::{ConnectOptions, Event, Outgoing, TransportError};
+use aish::transport::{ConnectOptions, ErrorKind, Event, Outgoing, TransportError};
 
-/// Runs the probe; returns the exit status.
+/// Runs the probe, giving up after `idle` without an event (never when `None`); returns the
+/// exit status.
 pub async fn run(
     app: &App,
     transport: &str,
@@ -16,6 +17,7 @@ pub async fn run(
     model: Option<String>,
     url: &str,
     message: Option<String>,
+    idle: Option<std::time::Duration>,
 ) -> u8 {
     let Some(host) = host_pattern_of(url) else {
         eprintln!("error: `{url}` is not a URL; give one like http://127.0.0.1:8080/events");
@@ -47,7 +49,8 @@ pub async fn run(
         Ok(session) => session,
         Err(e) => {
             print_error(&mut print, &e);
-            return EXIT_FAILED;
+            // A dialect the transport does not speak is the command line's mistake.
+            return if e.kind == ErrorKind::InvalidInput { EXIT_USAGE } else { EXIT_FAILED };
         }
     };
     let outgoing = Outgoing::new(message.unwrap_or_default(), json!({}), true);
@@ -57,9 +60,22 @@ pub async fn run(
     }
     let mut status = EXIT_OK;
     loop {
+        let waited = async {
+            match idle {
+                Some(idle) => tokio::time::sleep(idle).await,
+                None => std::future::pending().await,
+            }
+        };
         let events = tokio::select! {
             events = session.receive() => events,
             _ = tokio::signal::ctrl_c() => break,
+            () = waited => {
+                let seconds = idle.map_or(0, |d| d.as_secs());
+                let message = format!("no event for {seconds} s; `--idle SECONDS` waits longer, `--idle 0` until Ctrl-C");
+                print(json!({"type": "error", "message": message, "kind": "timeout"}));
+                session.close().await;
+                return EXIT_FAILED;
+            }
         };
         match events {
             Ok(events) if events.is_empty() => break,
