@@ -436,3 +436,19 @@ fn random_pieces_and_pauses_show_the_same_words() {
         }
     }
 }
+
+#[test]
+fn an_image_shows_its_text_and_url() {
+    let shown = strip(&whole("See ![a chart](https://e.com/i.png) here.\n![img](https://e.com/j.png)\n", 80, false));
+    assert!(shown.contains("a chart (https://e.com/i.png)"), "{shown}");
+    assert!(shown.contains("img (https://e.com/j.png)"), "{shown}");
+    // Streamed a character at a time with a pause after each, the same.
+    let mut r = renderer(80, false);
+    let mut out = String::new();
+    for c in "![img](https://e.com/j.png) after\n".chars() {
+        r.push(&c.to_string(), &mut out);
+        r.flush_partial(&mut out);
+    }
+    r.finish(&mut out);
+    assert!(strip(&out).contains("img (https://e.com/j.png) after"), "{}", strip(&out));
+}
