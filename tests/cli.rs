@@ -440,13 +440,18 @@ fn builtins_read_their_words_quoted_as_pipelines_do() {
     let script = home.path().join("quoted.aish");
     std::fs::write(
         &script,
-        "hermes city gardens\ncontext set key 'two words'\ncontext\nmemory add 'quoted memory'\nmemory\nhistory search 'city gardens'\n",
+        "hermes city gardens\ncontext set key 'two words'\ncontext set json {\"a\": 1}\ncontext set text \"5\"\ncontext\nmemory add 'quoted memory'\nmemory add don't forget #3 & R&D\nmemory\nhistory search 'city gardens'\n",
     )
     .unwrap();
     let run = aish(home.path(), &[script.to_str().unwrap()], None);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("\"key\": \"two words\""), "{}", run.stdout);
-    assert!(run.stdout.contains("1: quoted memory\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("1: quoted memory\n2: don't forget #3 & R&D\n"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("\"a\": 1") && run.stdout.contains("\"text\": \"5\""),
+        "JSON as before: {}",
+        run.stdout
+    );
     assert!(run.stdout.contains("1: hermes city gardens"), "the search found it: {}", run.stdout);
     let run = aish(home.path(), &["-c", "history | hermes"], None);
     assert_eq!(run.code, 2, "{run:?}");

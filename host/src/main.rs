@@ -194,6 +194,10 @@ async fn run_script(session: &mut Session, script: &str) -> u8 {
         .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
         .collect();
     for (number, line) in &lines {
+        // A built-in's free text (`memory add don't`) is no pipeline to check.
+        if aish::commands::takes_free_text(line) {
+            continue;
+        }
         if let Err(e) = aish::pipeline::parse(line) {
             session.display().error(&format!("line {number}: {}", e.render()));
             return EXIT_USAGE;

@@ -50,7 +50,8 @@ pub async fn run(
         Err(e) => {
             print_error(&mut print, &e);
             // A dialect the transport does not speak is the command line's mistake.
-            return if e.kind == ErrorKind::InvalidInput { EXIT_USAGE } else { EXIT_FAILED };
+            let dialect = e.kind == ErrorKind::InvalidInput && e.message.contains("unknown dialect");
+            return if dialect { EXIT_USAGE } else { EXIT_FAILED };
         }
     };
     let outgoing = Outgoing::new(message.unwrap_or_default(), json!({}), true);

@@ -4,14 +4,19 @@
 use std::time::Duration;
 
 use super::Flow;
+use super::args::Args;
 use crate::history::preview;
 use crate::pipeline::Outcome;
 use crate::session::{CLEAR, Session};
 use crate::transport::Role;
 
 /// Shows, clears or renews the conversations.
-pub(super) fn conversation(session: &mut Session, args: &[String]) -> Option<Flow> {
-    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+pub(super) fn conversation(session: &mut Session, args: &Args<'_>) -> Option<Flow> {
+    let words = match args.words() {
+        Ok(words) => words,
+        Err(flow) => return Some(flow),
+    };
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
     let known = |session: &Session, ai: &str| session.connector().config().ai.contains_key(ai);
     match words.as_slice() {
         [] => show(session, None),

@@ -1,11 +1,12 @@
 //! `history`, `history N`, `history search TEXT`.
 
 use super::Flow;
+use super::args::Args;
 use crate::history::{Entry, text_block};
 use crate::session::Session;
 
 /// Shows the last N entries (default 20), or those whose line or answers contain TEXT.
-pub(super) fn show(session: &mut Session, args: &[String]) -> Option<Flow> {
+pub(super) fn show(session: &mut Session, args: &Args<'_>) -> Option<Flow> {
     let history = session.history().cloned();
     let Some(history) = history else {
         return Some(Flow::Failed("no history is kept in this session".into()));
@@ -20,8 +21,9 @@ pub(super) fn show(session: &mut Session, args: &[String]) -> Option<Flow> {
         session.history_warning(warning);
     }
     let display = session.display();
-    let entries: Vec<&Entry> = if let Some(("search", words)) = args.split_first().map(|(w, rest)| (w.as_str(), rest)) {
-        let needle = words.join(" ").trim().to_lowercase();
+    let entries: Vec<&Entry> = if args.first() == Some("search") {
+        // Free text, as typed (`#42`, `a|b`), or one quoted string.
+        let needle = super::args::unquoted(args.after(1)).trim().to_lowercase();
         if needle.is_empty() {
             return Some(Flow::Usage("history search needs TEXT to look for".into()));
         }
@@ -34,10 +36,14 @@ pub(super) fn show(session: &mut Session, args: &[String]) -> Option<Flow> {
             })
             .collect()
     } else {
-        let count = match args {
+        let words = match args.words() {
+            Ok(words) => words,
+            Err(flow) => return Some(flow),
+        };
+        let count = match words.as_slice() {
             [] => 20,
             [n] if n.parse::<usize>().is_ok() => n.parse().unwrap_or(20),
-            _ => return Some(Flow::Usage(format!("history takes a number of entries, not `{}`", args.join(" ")))),
+            _ => return Some(Flow::Usage(format!("history takes a number of entries, not `{}`", words.join(" ")))),
         };
         let skip = loaded.entries.len().saturating_sub(count);
         loaded.entries.iter().skip(skip).collect()

@@ -2,6 +2,7 @@
 //! built-ins (one registry, which the shell's highlighting and completion read too), or a
 //! pipeline, which runs and is then recorded in the history.
 
+mod args;
 mod conversation;
 mod history;
 mod plugins;
@@ -12,6 +13,7 @@ use std::time::Instant;
 
 use crate::pipeline::{Outcome, RunError};
 use crate::session::Session;
+use args::Args;
 
 /// What a built-in asks of its caller.
 #[derive(Debug, PartialEq, Eq)]
@@ -27,10 +29,9 @@ pub enum Flow {
     Failed(String),
 }
 
-/// Runs a built-in with the words after its name (quoted as in a pipeline); `None` when the words
-/// make it no use of the built-in (the line is then a usage error, unless an AI or stage plugin
-/// has the name too).
-type Handler = fn(&mut Session, &[String]) -> Option<Flow>;
+/// Runs a built-in with what follows its name; `None` when that makes it no use of the built-in
+/// (the line is then a usage error, unless an AI or stage plugin has the name too).
+type Handler = fn(&mut Session, &Args<'_>) -> Option<Flow>;
 
 /// A built-in command.
 pub struct Builtin {
@@ -113,6 +114,17 @@ impl Builtin {
     }
 }
 
+/// Whether `line` is a built-in that takes free text as typed (`memory add don't`, `history
+/// search #42`, `context set KEY VALUE`): no quote in it opens a string, and no `|` or `#` means
+/// what it means in a pipeline, so it is complete and well formed as it stands.
+pub fn takes_free_text(line: &str) -> bool {
+    let mut words = line.split_whitespace();
+    matches!(
+        (words.next(), words.next()),
+        (Some("memory"), Some("add")) | (Some("history"), Some("search")) | (Some("context"), Some("set"))
+    )
+}
+
 /// Every name that invokes a built-in (aliases included), for the shell's vocabulary.
 pub fn builtin_names() -> impl Iterator<Item = &'static str> {
     BUILTINS.iter().filter(|b| b.name != REPLAY).flat_map(|b| std::iter::once(b.name).chain(b.aliases.iter().copied()))
@@ -137,18 +149,14 @@ pub(crate) async fn execute(session: &mut Session, line: &str, stdin: Option<Str
         // An AI or stage plugin of the same name runs when the built-in makes nothing of the words.
         let shadowed = session.connector().config().ai.contains_key(word)
             || session.connector().registry().names_of(crate::plugin::PluginKind::Stage).iter().any(|s| s == word);
-        match words_of(word, args) {
-            Ok(words) => {
-                if let Some(flow) = (builtin.run)(session, &words) {
-                    return match flow {
-                        Flow::Continue | Flow::Exit => Ok(Outcome { exit: flow == Flow::Exit, ..Outcome::default() }),
-                        Flow::Usage(message) => Err(RunError::Usage(message)),
-                        Flow::Failed(message) => Err(RunError::Failed(message)),
-                    };
-                }
+        match (builtin.run)(session, &Args::new(word, args)) {
+            Some(Flow::Usage(_)) | None if shadowed => {}
+            Some(flow @ (Flow::Continue | Flow::Exit)) => {
+                return Ok(Outcome { exit: flow == Flow::Exit, ..Outcome::default() });
             }
-            Err(e) if !shadowed => return Err(e),
-            Err(_) => {}
+            Some(Flow::Usage(message)) => return Err(RunError::Usage(message)),
+            Some(Flow::Failed(message)) => return Err(RunError::Failed(message)),
+            None => {}
         }
         if !shadowed {
             let forms: Vec<&str> = builtin.usage.iter().map(|(form, _)| *form).collect();
@@ -161,21 +169,6 @@ pub(crate) async fn execute(session: &mut Session, line: &str, stdin: Option<Str
         session.record(line, &result, started.elapsed());
     }
     result
-}
-
-/// The words after built-in `name`, quoted as in a pipeline (`history search 'two words'`); a
-/// built-in takes no `|`, `&` or redirect.
-fn words_of(name: &str, args: &str) -> Result<Vec<String>, RunError> {
-    let tokens = crate::pipeline::tokenize(args).map_err(|e| RunError::Usage(format!("{name}: {}", e.message)))?;
-    tokens
-        .into_iter()
-        .map(|(token, _)| match token {
-            crate::pipeline::Token::Word { text, .. } => Ok(text),
-            _ => Err(RunError::Usage(format!(
-                "`{name}` is a built-in: it cannot be piped, run beside AIs or redirected"
-            ))),
-        })
-        .collect()
 }
 
 /// The command line of history entry `n`.
@@ -194,7 +187,7 @@ fn replayed(session: &mut Session, n: u64) -> Result<String, RunError> {
 }
 
 /// `help`
-fn help(session: &mut Session, args: &[String]) -> Option<Flow> {
+fn help(session: &mut Session, args: &Args<'_>) -> Option<Flow> {
     if !args.is_empty() {
         return None;
     }
@@ -218,7 +211,7 @@ fn help(session: &mut Session, args: &[String]) -> Option<Flow> {
 }
 
 /// `session`
-fn session(session: &mut Session, args: &[String]) -> Option<Flow> {
+fn session(session: &mut Session, args: &Args<'_>) -> Option<Flow> {
     if !args.is_empty() {
         return None;
     }
@@ -228,6 +221,6 @@ fn session(session: &mut Session, args: &[String]) -> Option<Flow> {
 }
 
 /// `exit`, `quit`
-fn exit(_: &mut Session, args: &[String]) -> Option<Flow> {
+fn exit(_: &mut Session, args: &Args<'_>) -> Option<Flow> {
     args.is_empty().then_some(Flow::Exit)
 }

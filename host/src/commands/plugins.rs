@@ -2,12 +2,13 @@
 //! place so that a plugin added, rebuilt or removed is usable or gone for the next command.
 
 use super::Flow;
+use super::args::Args;
 use crate::plugin::PluginKind;
 use crate::plugin::manage::{self, Action};
 use crate::session::Session;
 
 /// `plugins`: the names of the installed plugins, by kind.
-pub(super) fn names(session: &mut Session, args: &[String]) -> Option<Flow> {
+pub(super) fn names(session: &mut Session, args: &Args<'_>) -> Option<Flow> {
     if !args.is_empty() {
         return None;
     }
@@ -25,11 +26,15 @@ pub(super) fn names(session: &mut Session, args: &[String]) -> Option<Flow> {
 }
 
 /// `plugin list | info NAME | add [--name NAME] PATH | remove NAME`, as `aish plugin` does.
-pub(super) fn manage(session: &mut Session, args: &[String]) -> Option<Flow> {
+pub(super) fn manage(session: &mut Session, args: &Args<'_>) -> Option<Flow> {
     let Some(dir) = session.plugin_dir().map(std::path::Path::to_path_buf) else {
         return Some(Flow::Failed("plugins cannot be changed in this session".into()));
     };
-    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let words = match args.words() {
+        Ok(words) => words,
+        Err(flow) => return Some(flow),
+    };
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
     let action = match words.as_slice() {
         ["list"] => Action::List,
         ["info", name] => Action::Info { name: (*name).to_owned() },

@@ -3,21 +3,31 @@
 use serde_json::Value;
 
 use super::Flow;
+use super::args::{Args, unquoted};
 use crate::session::Session;
 
 /// `context`, `context set KEY VALUE`, `context unset KEY`, `context clear`.
-pub(super) fn context(session: &mut Session, args: &[String]) -> Option<Flow> {
-    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+pub(super) fn context(session: &mut Session, args: &Args<'_>) -> Option<Flow> {
+    if args.first() == Some("set") {
+        let (key, value) = (args.after(1).split_whitespace().next().unwrap_or(""), args.after(2));
+        if value.is_empty() {
+            return Some(Flow::Usage("usage: context [set KEY VALUE | unset KEY | clear]".into()));
+        }
+        // JSON when it parses (numbers, lists, objects, "a string"), otherwise the text itself,
+        // as typed or in one pair of quotes.
+        let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(unquoted(value).to_owned()));
+        session.context.insert(key.to_owned(), value);
+        return Some(Flow::Continue);
+    }
+    let words = match args.words() {
+        Ok(words) => words,
+        Err(flow) => return Some(flow),
+    };
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
     match words.as_slice() {
         [] => {
             let shown = serde_json::to_string_pretty(&session.context).unwrap_or_default();
             session.display().print(&shown);
-        }
-        ["set", key, value @ ..] if !value.is_empty() => {
-            // JSON when it parses (numbers, lists, objects), otherwise the text itself.
-            let value = value.join(" ");
-            let value = serde_json::from_str(value.trim()).unwrap_or_else(|_| Value::String(value.trim().to_owned()));
-            session.context.insert((*key).to_owned(), value);
         }
         ["unset", key] => {
             if session.context.remove(*key).is_none() {
@@ -31,17 +41,20 @@ pub(super) fn context(session: &mut Session, args: &[String]) -> Option<Flow> {
 }
 
 /// `memory`, `memory add TEXT`, `memory clear`.
-pub(super) fn memory(session: &mut Session, args: &[String]) -> Option<Flow> {
-    match args.split_first().map(|(first, rest)| (first.as_str(), rest.join(" "))) {
-        None => {
+pub(super) fn memory(session: &mut Session, args: &Args<'_>) -> Option<Flow> {
+    match (args.first(), args.after(1)) {
+        (None, _) => {
             let hints: String =
                 session.memory_hints.iter().enumerate().map(|(i, h)| format!("{}: {h}\n", i + 1)).collect();
             if !hints.is_empty() {
                 session.display().print(&hints);
             }
         }
-        Some(("add", text)) if !text.trim().is_empty() => session.memory_hints.push(text.trim().to_owned()),
-        Some(("clear", text)) if text.is_empty() => session.memory_hints.clear(),
+        // Free text, as typed (`don't`, `#1`, `R&D`), or one quoted string.
+        (Some("add"), text) if !unquoted(text).trim().is_empty() => {
+            session.memory_hints.push(unquoted(text).trim().to_owned());
+        }
+        (Some("clear"), "") => session.memory_hints.clear(),
         _ => return Some(Flow::Usage("usage: memory [add TEXT | clear]".into())),
     }
     Some(Flow::Continue)

@@ -2,11 +2,12 @@
 //! carries each for the rest of the session.
 
 use super::Flow;
+use super::args::Args;
 use crate::plugin::PluginKind;
 use crate::session::Session;
 
 /// `list-ais`: each AI with its transport, dialect, URL, and whether its host answers now.
-pub(super) fn list_ais(session: &mut Session, args: &[String]) -> Option<Flow> {
+pub(super) fn list_ais(session: &mut Session, args: &Args<'_>) -> Option<Flow> {
     if !args.is_empty() {
         return None;
     }
@@ -55,13 +56,17 @@ fn health(url: &str) -> Result<(), String> {
 }
 
 /// `transport`, `transport AI`, `transport AI NAME`.
-pub(super) fn transport(session: &mut Session, args: &[String]) -> Option<Flow> {
+pub(super) fn transport(session: &mut Session, args: &Args<'_>) -> Option<Flow> {
     let connector = session.connector().clone();
     let config = connector.config();
     let current = |session: &Session, ai: &str| {
         session.transports.get(ai).cloned().unwrap_or_else(|| config.ai[ai].transport.clone())
     };
-    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let words = match args.words() {
+        Ok(words) => words,
+        Err(flow) => return Some(flow),
+    };
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
     match words.as_slice() {
         [] => {
             let text: String = config.ai.keys().map(|ai| format!("{ai:<12} {}\n", current(session, ai))).collect();

@@ -202,7 +202,7 @@ pub struct DevFailure {
     pub last_good_kept: bool,
 }
 
-/// What a watch reports of each build after the first: its report, or its failure.
+/// What a watch reports of each build: its report, or its failure.
 pub type DevReport = Result<String, DevFailure>;
 
 /// Starts `plugin dev` on the folder `source`: builds and installs it on a thread of its own,

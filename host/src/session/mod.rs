@@ -125,9 +125,13 @@ impl Session {
             match first_rx.recv_timeout(std::time::Duration::from_millis(50)) {
                 Ok(first) => break first,
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) if !crate::pipeline::ctrl_c_pressed() => {}
-                Err(_) => {
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                     self.dev_watches.remove(&source);
                     return Err(format!("stopped by Ctrl-C; {} is not watched", source.display()));
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    self.dev_watches.remove(&source);
+                    return Err(format!("the build of {} ended without a result; try again", source.display()));
                 }
             }
         };

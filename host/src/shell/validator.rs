@@ -9,6 +9,9 @@ pub struct AishValidator;
 
 impl Validator for AishValidator {
     fn validate(&self, line: &str) -> ValidationResult {
+        if aish::commands::takes_free_text(line) {
+            return ValidationResult::Complete;
+        }
         match parse(line) {
             Err(error) if error.incomplete => ValidationResult::Incomplete,
             _ => ValidationResult::Complete,
@@ -35,5 +38,6 @@ mod tests {
         assert!(!incomplete("echo hi |\napollo"));
         assert!(!incomplete("| apollo"), "an error, not more to come");
         assert!(!incomplete(""));
+        assert!(!incomplete("memory add don't forget"), "free text, complete as typed");
     }
 }

@@ -223,7 +223,7 @@ impl Table {
 }
 
 /// `lines` with each line wider than `width` (a word longer than its column) broken into
-/// pieces of at most `width` columns (a character wider than that stands alone).
+/// pieces of at most `width` columns (a grapheme wider than that stands alone).
 fn broken(lines: Vec<Vec<Span>>, width: usize) -> Vec<Vec<Span>> {
     let mut out = Vec::with_capacity(lines.len());
     for line in lines {
@@ -234,8 +234,9 @@ fn broken(lines: Vec<Vec<Span>>, width: usize) -> Vec<Vec<Span>> {
         let (mut current, mut used): (Vec<Span>, usize) = (Vec::new(), 0);
         for (style, text) in line {
             let mut piece = String::new();
-            for c in text.chars() {
-                let w = style::width(c.encode_utf8(&mut [0; 4]));
+            // By grapheme, as a terminal draws them: an emoji family or a flag stays whole.
+            for g in unicode_segmentation::UnicodeSegmentation::graphemes(text.as_str(), true) {
+                let w = style::width(g);
                 if used + w > width && used > 0 {
                     if !piece.is_empty() {
                         current.push((style, std::mem::take(&mut piece)));
@@ -243,7 +244,7 @@ fn broken(lines: Vec<Vec<Span>>, width: usize) -> Vec<Vec<Span>> {
                     out.push(std::mem::take(&mut current));
                     used = 0;
                 }
-                piece.push(c);
+                piece.push_str(g);
                 used += w;
             }
             if !piece.is_empty() {

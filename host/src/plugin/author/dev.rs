@@ -283,8 +283,8 @@ impl Running {
 pub type Fingerprint = Vec<(PathBuf, u64, SystemTime)>;
 
 /// Calls `changed` on a thread of its own once at the start, then each time the sources in `dir`
-/// differ from `seen` (looked at every `every`; a burst of saves counts once, after it settles). `changed` is given what its build shares with the watch: the watch may
-/// end while a build runs.
+/// differ from `seen` (looked at every `every`; a burst of saves counts once, after it settles).
+/// `changed` is given what its build shares with the watch: the watch may end while a build runs.
 pub fn watch(
     dir: &Path,
     seen: Fingerprint,
