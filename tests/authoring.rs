@@ -86,6 +86,14 @@ fn plugin_wit_writes_the_contract_the_binary_carries() {
 fn a_new_rust_stage_builds_outside_the_repository_and_runs() {
     let home = home();
     let (_outside, folder) = new_plugin(home.path(), "shout", "stage", "rust");
+    // It also sleeps when asked: the time limit must stop a stage that waits, not only one that
+    // computes (the compute check runs only while the plugin's code runs).
+    let source = folder.join("src/lib.rs");
+    let code = std::fs::read_to_string(&source).unwrap().replace(
+        "        Ok(chunk.to_uppercase())",
+        "        if chunk.contains(\"sleep\") {\n            std::thread::sleep(std::time::Duration::from_secs(600));\n        }\n        Ok(chunk.to_uppercase())",
+    );
+    std::fs::write(&source, code).unwrap();
     let wasm = build_standalone(&folder, "shout");
     let add = aish(home.path(), &["plugin", "add", wasm.to_str().unwrap()], None);
     assert_eq!(add.code, 0, "{add:?}");
@@ -93,6 +101,11 @@ fn a_new_rust_stage_builds_outside_the_repository_and_runs() {
     assert!(add.stdout.contains("compiled in"), "{}", add.stdout);
     let run = aish(home.path(), &["-c", "echo hello there | shout"], None);
     assert_eq!((run.code, run.stdout.as_str()), (0, "HELLO THERE\n"), "{run:?}");
+    write_config(home.path(), "[plugins.shout]\ntime_limit_ms = 300\n");
+    // `aish` gives up on a run after 60 s: a sleep the limit does not stop fails the test.
+    let run = aish(home.path(), &["-c", "echo sleep now | shout"], None);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("plugin `shout` was stopped: it ran for more than 300 ms"), "{}", run.stderr);
 }
 
 #[test]

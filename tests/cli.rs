@@ -474,3 +474,16 @@ fn probe_gives_up_on_a_silent_server_and_names_a_bad_dialect() {
     assert_eq!(run.code, 2, "a dialect the transport does not speak is a usage error: {run:?}");
     assert!(run.stdout.contains("unknown dialect `nope`"), "{}", run.stdout);
 }
+
+/// A transport that answers `done` on every call (the `busy` test plugin's default) is read by
+/// the probe to its first `done`, as an answer is, not for ever.
+#[test]
+fn probe_ends_at_the_first_done() {
+    let home = home();
+    let plugins = home.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(crate::support::test_plugin("busy"), plugins.join("busy.wasm"))
+        .expect("the busy test plugin was built");
+    let run = aish(home.path(), &["transport", "probe", "--transport", "busy", "http://127.0.0.1:9/", "again"], None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "{\"type\":\"done\"}\n"), "{run:?}");
+}

@@ -29,7 +29,7 @@ async fn ask_busy(mode: &str, limit_ms: u64, url: &str) -> Answer {
 async fn a_loop_on_cheap_host_calls_is_stopped_by_the_compute_limit() {
     // A live server that never says a word: every socket read returns at once, empty-handed.
     let server = TestServer::always(Reply::body(200, "text/plain", "unused"));
-    for mode in ["socket", "log"] {
+    for mode in ["socket", "log", "heartbeats"] {
         let started = Instant::now();
         let answer = ask_busy(mode, 300, &server.url("/")).await;
         let took = started.elapsed();
@@ -165,4 +165,12 @@ fn replacing_or_removing_a_plugin_takes_its_compiled_code_out_of_the_owner_only_
     assert_eq!(run.code, 0, "{run:?}");
     let (cached, others) = cache_files(&components, &second);
     assert!(cached.is_empty() && others.is_empty(), "no entry is left: {cached:?} {others:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_that_exits_is_told_in_one_line() {
+    let server = TestServer::always(Reply::body(200, "text/plain", "unused"));
+    let answer = ask_busy("exit", 2000, &server.url("/")).await;
+    let error = answer.error.expect("the exit is an error");
+    assert_eq!(error.message, "plugin `busy` called exit instead of returning its result or an error");
 }

@@ -81,11 +81,18 @@ pub async fn run(
         match events {
             Ok(events) if events.is_empty() => break,
             Ok(events) => {
+                // An answer ends at `done` or an error, as aish reads it: a transport that
+                // keeps returning them is not read for ever.
+                let mut ended = false;
                 for event in events {
                     if matches!(event, Event::Error(_)) {
                         status = EXIT_FAILED;
                     }
+                    ended |= matches!(event, Event::Error(_) | Event::Done(_));
                     print(event.to_json());
+                }
+                if ended {
+                    break;
                 }
             }
             Err(e) => {

@@ -189,7 +189,7 @@ impl Manifest {
 
     fn parse(text: &str, origin: &str, (kind, wit): (PluginKind, String)) -> Result<Manifest, ManifestError> {
         let invalid = |why: String| ManifestError::Invalid { origin: origin.to_owned(), why };
-        let file: ManifestFile = toml::from_str(text).map_err(|e| invalid(e.message().to_owned()))?;
+        let file: ManifestFile = toml::from_str(text).map_err(|e| invalid(toml_error(text, &e)))?;
         let valid_name =
             !file.name.is_empty() && file.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid_name {
@@ -302,6 +302,14 @@ fn leb128(out: &mut Vec<u8>, mut value: u64) {
     }
 }
 
+/// A TOML error with the line it is on (`duplicate key` alone names neither the key nor where).
+fn toml_error(text: &str, error: &toml::de::Error) -> String {
+    let Some(span) = error.span().filter(|s| s.start <= text.len()) else { return error.message().to_owned() };
+    let number = text[..span.start].matches('\n').count() + 1;
+    let line = text.lines().nth(number - 1).unwrap_or("").trim();
+    format!("{} (line {number}: `{line}`)", error.message().trim_end())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,5 +401,13 @@ mod tests {
         out[at + SECTION.len() - 1] = b'X';
         assert!(out.windows(SECTION.len()).all(|w| w != SECTION.as_bytes()), "only one");
         out
+    }
+
+    #[test]
+    fn a_toml_error_names_its_line() {
+        let text = "name = \"a\"\nkind = \"stage\"\nkind = \"stage\"\n";
+        let error = toml::from_str::<toml::Table>(text).unwrap_err();
+        let why = toml_error(text, &error);
+        assert!(why.contains("duplicate key") && why.contains("line 3: `kind = \"stage\"`"), "{why}");
     }
 }

@@ -90,6 +90,8 @@ pub struct HostState {
     /// returns); the compute clock credits the wait that ended then.
     pub(super) guest_since: Instant,
     clock: ComputeClock,
+    /// When the latest guest call returned (see [`continue_call`]).
+    pub(crate) call_ended: Instant,
     time_limit: Duration,
     stderr: StderrSink,
     /// HTTP responses and socket connections the plugin holds: each holds a connection open.
@@ -178,6 +180,11 @@ impl WasiView for HostState {
 pub struct TimeLimitExceeded {
     plugin: String,
     limit: Duration,
+}
+
+/// The message for plugin `plugin` stopped at its time `limit`, as a trap's is worded.
+pub(crate) fn over_time_limit(plugin: &str, limit: Duration) -> String {
+    format!("plugin `{plugin}` was stopped: it {}", TimeLimitExceeded { plugin: plugin.to_owned(), limit })
 }
 
 /// A plugin tried to grow its memory past its limit.
@@ -434,6 +441,7 @@ impl Runtime {
             limiter: MemoryLimiter { plugin: plugin.to_owned(), limit: grant.memory_limit, grown_to: 0 },
             guest_since: now,
             clock: ComputeClock::new(now),
+            call_ended: now,
             time_limit: grant.time_limit,
             stderr,
             connections: 0,
@@ -467,6 +475,21 @@ fn off_async_workers<R>(work: impl FnOnce() -> R) -> R {
     }
 }
 
+/// Marks the start of a guest call whose compute adds to the last call's (a transport's
+/// `receive` after one that returned only heartbeats): the time between the calls is aish's,
+/// and is not counted.
+pub(crate) fn continue_call(store: &mut Store<HostState>) {
+    let state = store.data_mut();
+    state.settle_waits();
+    let now = Instant::now();
+    state.clock.counting_from += now.saturating_duration_since(state.call_ended);
+    state.clock.host_call_began = None;
+    state.clock.credited_until = now;
+    state.guest_since = now;
+    state.stderr.new_call();
+    store.set_epoch_deadline(1);
+}
+
 /// Marks the start of a guest call: the compute clock and the stderr budget start afresh.
 pub(crate) fn start_call(store: &mut Store<HostState>) {
     let state = store.data_mut();
@@ -485,6 +508,10 @@ pub(crate) fn describe_trap(store: &Store<HostState>, error: &wasmtime::Error) -
     }
     if let Some(limit) = error.downcast_ref::<MemoryLimitExceeded>() {
         return format!("plugin `{plugin}` was stopped: it {limit}");
+    }
+    // The sandbox keeps only whether the status was 0, so it is not told.
+    if error.downcast_ref::<wasmtime_wasi::I32Exit>().is_some() {
+        return format!("plugin `{plugin}` called exit instead of returning its result or an error");
     }
     let stderr = store.data().stderr.contents();
     // A Rust panic prints "thread '…' panicked at FILE:LINE:COL:\nMESSAGE" before aborting.

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::text::one_line;
 
-use super::runtime::{StagePre, describe_trap, start_call};
+use super::runtime::{StagePre, describe_trap, over_time_limit, start_call};
 use super::{Grant, PluginError, Registry, Runtime};
 
 /// Runs stage plugin `name` over `input`; the error is one line that names the plugin.
@@ -24,24 +24,29 @@ pub async fn run_stage(
     let grant = Grant { http: None, socket: None, ..grant.clone() };
     let mut store = runtime.store(name, &grant).map_err(|e| e.to_string())?;
     let context = context.to_string();
+    let limit = grant.time_limit;
+    // A stage has no network: all the time a call takes is its own, a sleep included, which the
+    // compute check (run only while the plugin's code runs) would see only once the sleep ended.
+    macro_rules! timed {
+        ($call:expr) => {{
+            start_call(&mut store);
+            match tokio::time::timeout(limit, $call).await {
+                Ok(result) => result.map_err(|e| describe_trap(&store, &e))?,
+                Err(_) => return Err(over_time_limit(name, limit)),
+            }
+        }};
+    }
     // Every version's stage interface has the same shape; only the generated types differ.
     macro_rules! drive {
         ($pre:expr) => {{
-            start_call(&mut store);
-            let bindings = $pre.instantiate_async(&mut store).await.map_err(|e| describe_trap(&store, &e))?;
+            let bindings = timed!($pre.instantiate_async(&mut store));
             let processor = bindings.aish_plugin_stage().processor();
-            start_call(&mut store);
-            let handle = processor
-                .call_create(&mut store, args, &context)
-                .await
-                .map_err(|e| describe_trap(&store, &e))?
+            let handle = timed!(processor.call_create(&mut store, args, &context))
                 .map_err(|e| format!("{name}: {}", one_line(&e, 1000)))?;
             let mut output = String::new();
-            start_call(&mut store);
-            let ready = processor.call_push(&mut store, handle, input).await.map_err(|e| describe_trap(&store, &e))?;
+            let ready = timed!(processor.call_push(&mut store, handle, input));
             output.push_str(&ready.map_err(|e| format!("{name}: {}", one_line(&e, 1000)))?);
-            start_call(&mut store);
-            let rest = processor.call_finish(&mut store, handle).await.map_err(|e| describe_trap(&store, &e))?;
+            let rest = timed!(processor.call_finish(&mut store, handle));
             output.push_str(&rest.map_err(|e| format!("{name}: {}", one_line(&e, 1000)))?);
             let _ = handle.resource_drop_async(&mut store).await;
             Ok(output)

@@ -97,7 +97,16 @@ impl Session {
         // Started again on the same folder: the old watch ends first.
         self.dev_watches.remove(&source);
         let (changed, notify) = (self.plugins_changed.clone(), self.notify.clone());
-        let watching = format!("watching {} for changes (until aish exits)", source.display());
+        let watching = if self.notify_above_prompt {
+            format!("watching {} for changes (until aish exits)", source.display())
+        } else {
+            // A script's watch ends with it: `-c` would promise a watch that ends at once.
+            format!(
+                "watching {} for changes until this script ends (for a lasting watch: `aish plugin dev {}` or the shell)",
+                source.display(),
+                source.display()
+            )
+        };
         let next = format!("fix the errors and save; {watching}");
         // Outside the shell the first build is waited for, and its result returned.
         let (first_tx, first_rx) = std::sync::mpsc::channel();

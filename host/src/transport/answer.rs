@@ -179,7 +179,10 @@ async fn produce(connector: Connector, ai: AiConfig, order: Vec<String>, message
                 Event::Raw { data, .. } => Piece::Token(format!("{data}\n"), at),
                 Event::ToolCall(call) => Piece::ToolCall(call, at),
                 Event::Done(usage) => Piece::Done(usage, at),
-                Event::Error(message) => fail(format!("the server reported an error: {message}"), false),
+                // One line, as every error aish shows: the server's may hold line breaks.
+                Event::Error(message) => {
+                    fail(format!("the server reported an error: {}", crate::text::join_lines(&message)), false)
+                }
                 Event::Metadata(point) => {
                     if let Some(id) = point.get("last_event_id").and_then(serde_json::Value::as_str) {
                         resume = Some((id.to_owned(), point.get("retry_ms").and_then(serde_json::Value::as_u64)));

@@ -78,6 +78,10 @@ pub fn build(dir: &Path, spec: &BuildSpec, running: Option<&Running>) -> Result<
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        // The report shows the end of what the build printed: a build tool written in Rust
+        // (componentize-py) would end it with its own backtrace, not the plugin's error.
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
         // Its own process group: Ctrl-C on an answer in the shell does not kill the build, and
         // a build that hangs is stopped whole.
         .process_group(0);
