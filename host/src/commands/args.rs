@@ -54,6 +54,19 @@ impl<'a> Args<'a> {
     }
 }
 
+/// Binds `$words` to the words of `$args` as `&str`s, or returns the usage error from the
+/// built-in it is used in.
+macro_rules! words {
+    ($args:expr => $words:ident) => {
+        let owned = match $args.words() {
+            Ok(words) => words,
+            Err(flow) => return Some(flow),
+        };
+        let $words: Vec<&str> = owned.iter().map(String::as_str).collect();
+    };
+}
+pub(crate) use words;
+
 /// Free text with its outer quotes taken off when it is one quoted string (`'two words'`).
 pub(crate) fn unquoted(text: &str) -> &str {
     for quote in ['\'', '"'] {

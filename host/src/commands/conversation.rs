@@ -12,11 +12,7 @@ use crate::transport::Role;
 
 /// Shows, clears or renews the conversations.
 pub(super) fn conversation(session: &mut Session, args: &Args<'_>) -> Option<Flow> {
-    let words = match args.words() {
-        Ok(words) => words,
-        Err(flow) => return Some(flow),
-    };
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    super::args::words!(args => words);
     let known = |session: &Session, ai: &str| session.connector().config().ai.contains_key(ai);
     match words.as_slice() {
         [] => show(session, None),

@@ -36,10 +36,7 @@ pub(super) fn show(session: &mut Session, args: &Args<'_>) -> Option<Flow> {
             })
             .collect()
     } else {
-        let words = match args.words() {
-            Ok(words) => words,
-            Err(flow) => return Some(flow),
-        };
+        super::args::words!(args => words);
         let count = match words.as_slice() {
             [] => 20,
             [n] if n.parse::<usize>().is_ok() => n.parse().unwrap_or(20),

@@ -30,11 +30,7 @@ pub(super) fn manage(session: &mut Session, args: &Args<'_>) -> Option<Flow> {
     let Some(dir) = session.plugin_dir().map(std::path::Path::to_path_buf) else {
         return Some(Flow::Failed("plugins cannot be changed in this session".into()));
     };
-    let words = match args.words() {
-        Ok(words) => words,
-        Err(flow) => return Some(flow),
-    };
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    super::args::words!(args => words);
     let action = match words.as_slice() {
         ["list"] => Action::List,
         ["info", name] => Action::Info { name: (*name).to_owned() },

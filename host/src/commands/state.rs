@@ -19,11 +19,7 @@ pub(super) fn context(session: &mut Session, args: &Args<'_>) -> Option<Flow> {
         session.context.insert(key.to_owned(), value);
         return Some(Flow::Continue);
     }
-    let words = match args.words() {
-        Ok(words) => words,
-        Err(flow) => return Some(flow),
-    };
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    super::args::words!(args => words);
     match words.as_slice() {
         [] => {
             let shown = serde_json::to_string_pretty(&session.context).unwrap_or_default();

@@ -62,11 +62,7 @@ pub(super) fn transport(session: &mut Session, args: &Args<'_>) -> Option<Flow> 
     let current = |session: &Session, ai: &str| {
         session.transports.get(ai).cloned().unwrap_or_else(|| config.ai[ai].transport.clone())
     };
-    let words = match args.words() {
-        Ok(words) => words,
-        Err(flow) => return Some(flow),
-    };
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    super::args::words!(args => words);
     match words.as_slice() {
         [] => {
             let text: String = config.ai.keys().map(|ai| format!("{ai:<12} {}\n", current(session, ai))).collect();
