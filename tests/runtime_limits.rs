@@ -29,7 +29,7 @@ async fn ask_busy(mode: &str, limit_ms: u64, url: &str) -> Answer {
 async fn a_loop_on_cheap_host_calls_is_stopped_by_the_compute_limit() {
     // A live server that never says a word: every socket read returns at once, empty-handed.
     let server = TestServer::always(Reply::body(200, "text/plain", "unused"));
-    for mode in ["socket", "log", "heartbeats"] {
+    for mode in ["socket", "log", "heartbeats", "sleep"] {
         let started = Instant::now();
         let answer = ask_busy(mode, 300, &server.url("/")).await;
         let took = started.elapsed();

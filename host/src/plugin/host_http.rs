@@ -7,7 +7,7 @@
 //! sets is dropped when the hop leaves the server the request was meant for.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -330,7 +330,7 @@ impl HostState {
 
     /// Time spent waiting on the network does not count against the plugin's compute limit.
     pub(super) fn resume_guest_clock(&mut self) {
-        self.guest_since = Instant::now();
+        self.clock.waited();
     }
 }
 

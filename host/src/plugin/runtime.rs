@@ -6,6 +6,7 @@
 //! that wait only on a zero timeout (a socket read with no wait), is stopped like one that loops
 //! on its own, while a call that waits for the network longer is free beyond that.
 
+mod clock;
 mod stderr;
 
 use std::collections::HashMap;
@@ -29,9 +30,6 @@ use super::{PluginError, SUPPORTED_WIT_VERSIONS};
 
 /// How often the engine's epoch advances: the granularity of the compute limit.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
-/// The part of every host call that counts as compute, whatever it waited: the resolution of
-/// the host's timers, so a zero timeout (which lasts until the next timer tick) is not a wait.
-const UNCREDITED_WAIT: Duration = Duration::from_millis(1);
 /// Default memory limit per plugin instance.
 pub const DEFAULT_MEMORY_LIMIT: usize = 64 << 20;
 /// Default compute limit: how long a plugin may run without returning or waiting on I/O.
@@ -86,10 +84,8 @@ pub struct HostState {
     pub(super) http: Option<HttpGrant>,
     pub(super) socket: Option<SocketGrant>,
     limiter: MemoryLimiter,
-    /// When the latest host call that waited on I/O finished (the host call sets it as it
-    /// returns); the compute clock credits the wait that ended then.
-    pub(super) guest_since: Instant,
-    clock: ComputeClock,
+    /// How long the current call has computed (aish's host calls mark their network waits).
+    pub(crate) clock: clock::Clock,
     /// When the latest guest call returned (see [`continue_call`]).
     pub(crate) call_ended: Instant,
     time_limit: Duration,
@@ -98,45 +94,7 @@ pub struct HostState {
     pub(super) connections: usize,
 }
 
-/// How long the current guest call has computed: the time since it started, less the time its
-/// host calls spent waiting on I/O (each beyond its first millisecond).
-struct ComputeClock {
-    /// When the call started, moved later by each wait credited.
-    counting_from: Instant,
-    /// When the host call under way, or the latest one, began.
-    host_call_began: Option<Instant>,
-    /// The end of the latest wait already credited (a value of `HostState::guest_since`).
-    credited_until: Instant,
-}
-
-impl ComputeClock {
-    fn new(now: Instant) -> Self {
-        ComputeClock { counting_from: now, host_call_began: None, credited_until: now }
-    }
-
-    /// Credits the wait of the latest host call if it ended at `wait_ended`, once.
-    fn settle(&mut self, wait_ended: Instant) {
-        if wait_ended == self.credited_until {
-            return;
-        }
-        if let Some(began) = self.host_call_began.take() {
-            self.counting_from += wait_ended.saturating_duration_since(began).saturating_sub(UNCREDITED_WAIT);
-        }
-        self.credited_until = wait_ended;
-    }
-
-    /// How long the call has computed by `now`.
-    fn computed(&self, now: Instant) -> Duration {
-        now.saturating_duration_since(self.counting_from)
-    }
-}
-
 impl HostState {
-    /// Brings the compute clock up to date with the host calls that ended.
-    fn settle_waits(&mut self) {
-        self.clock.settle(self.guest_since);
-    }
-
     /// The plugin's name.
     pub(crate) fn plugin(&self) -> &str {
         &self.plugin
@@ -153,24 +111,52 @@ impl HostState {
         self.connections > 0
     }
 
+    /// What watches the next call from outside it (see [`CallWatch::run`]).
+    pub(crate) fn call_watch(&self) -> CallWatch {
+        CallWatch { clock: self.clock.clone(), limit: self.time_limit, plugin: self.plugin.clone() }
+    }
+
     /// Whether the current call has computed past its limit.
     fn over_time_limit(&mut self) -> bool {
-        self.settle_waits();
-        self.clock.computed(Instant::now()) > self.time_limit
+        self.clock.computed() > self.time_limit
     }
 }
 
 /// What every aish host call goes through first (the bindings call it to reach the state):
 /// marks when the call began, so its wait can be measured when it returns.
 fn enter_host(state: &mut HostState) -> &mut HostState {
-    state.settle_waits();
-    state.clock.host_call_began = Some(Instant::now());
+    state.clock.host_call();
     state
 }
 
 impl WasiView for HostState {
+    // Every WASI call comes through here first.
     fn ctx(&mut self) -> WasiCtxView<'_> {
+        self.clock.wasi_call();
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// A call's compute clock and limit, held outside the store the call borrows.
+pub(crate) struct CallWatch {
+    clock: clock::Clock,
+    limit: Duration,
+    plugin: String,
+}
+
+impl CallWatch {
+    /// Runs `call` into the plugin, stopped at the time limit even while the plugin waits on
+    /// something other than the network (a sleep in a WASI call), which the engine's check,
+    /// run only while the plugin's code runs, would see only once the wait ended.
+    pub(crate) async fn run<T>(
+        self,
+        call: impl std::future::Future<Output = wasmtime::Result<T>>,
+    ) -> wasmtime::Result<T> {
+        let CallWatch { clock, limit, plugin } = self;
+        tokio::select! {
+            result = call => result,
+            () = clock.overran(limit) => Err(wasmtime::Error::new(TimeLimitExceeded { plugin, limit })),
+        }
     }
 }
 
@@ -439,8 +425,7 @@ impl Runtime {
             http: grant.http.clone(),
             socket: grant.socket.clone(),
             limiter: MemoryLimiter { plugin: plugin.to_owned(), limit: grant.memory_limit, grown_to: 0 },
-            guest_since: now,
-            clock: ComputeClock::new(now),
+            clock: clock::Clock::new(now),
             call_ended: now,
             time_limit: grant.time_limit,
             stderr,
@@ -480,12 +465,7 @@ fn off_async_workers<R>(work: impl FnOnce() -> R) -> R {
 /// and is not counted.
 pub(crate) fn continue_call(store: &mut Store<HostState>) {
     let state = store.data_mut();
-    state.settle_waits();
-    let now = Instant::now();
-    state.clock.counting_from += now.saturating_duration_since(state.call_ended);
-    state.clock.host_call_began = None;
-    state.clock.credited_until = now;
-    state.guest_since = now;
+    state.clock.resume(Instant::now(), state.call_ended);
     state.stderr.new_call();
     store.set_epoch_deadline(1);
 }
@@ -494,8 +474,7 @@ pub(crate) fn continue_call(store: &mut Store<HostState>) {
 pub(crate) fn start_call(store: &mut Store<HostState>) {
     let state = store.data_mut();
     let now = Instant::now();
-    state.guest_since = now;
-    state.clock = ComputeClock::new(now);
+    state.clock.restart(now);
     state.stderr.new_call();
     store.set_epoch_deadline(1);
 }

@@ -67,10 +67,11 @@ impl TransportSession {
         pre: TransportPre,
     ) -> Result<Instance, TransportError> {
         start_call(&mut store);
+        let watch = store.data().call_watch();
         let bindings = match pre {
-            TransportPre::V0_1(pre) => pre.instantiate_async(&mut store).await.map(Bindings::V0_1),
-            TransportPre::V0_2(pre) => pre.instantiate_async(&mut store).await.map(Bindings::V0_2),
-            TransportPre::V0_3(pre) => pre.instantiate_async(&mut store).await.map(Bindings::V0_3),
+            TransportPre::V0_1(pre) => watch.run(pre.instantiate_async(&mut store)).await.map(Bindings::V0_1),
+            TransportPre::V0_2(pre) => watch.run(pre.instantiate_async(&mut store)).await.map(Bindings::V0_2),
+            TransportPre::V0_3(pre) => watch.run(pre.instantiate_async(&mut store)).await.map(Bindings::V0_3),
         }
         .map_err(|e| trap(&store, &e))?;
         Ok(Instance { store, bindings })
@@ -85,7 +86,9 @@ impl TransportSession {
     ) -> Result<TransportSession, TransportError> {
         let Instance { mut store, bindings } = instance;
         start_call(&mut store);
-        let result = each_version!(&bindings, stream => stream.call_connect(&mut store, &options.into()).await);
+        let watch = store.data().call_watch();
+        let result =
+            each_version!(&bindings, stream => watch.run(stream.call_connect(&mut store, &options.into())).await);
         match result {
             Ok(Ok(handle)) => Ok(TransportSession {
                 store,
@@ -110,7 +113,8 @@ impl TransportSession {
     /// Sends a message.
     pub async fn send(&mut self, message: &Outgoing) -> Result<(), TransportError> {
         self.begin_call()?;
-        let result = each_version!(&self.bindings, stream => stream.call_send(&mut self.store, self.handle, &message.into()).await);
+        let watch = self.store.data().call_watch();
+        let result = each_version!(&self.bindings, stream => watch.run(stream.call_send(&mut self.store, self.handle, &message.into())).await);
         self.settle(result)?
     }
 
@@ -122,7 +126,9 @@ impl TransportSession {
         } else {
             self.begin_call()?;
         }
-        let result = each_version!(&self.bindings, stream => stream.call_receive(&mut self.store, self.handle).await);
+        let watch = self.store.data().call_watch();
+        let result =
+            each_version!(&self.bindings, stream => watch.run(stream.call_receive(&mut self.store, self.handle)).await);
         let events: Result<Vec<Event>, TransportError> = self.settle(result)?;
         self.only_heartbeats =
             events.as_ref().is_ok_and(|events| !events.is_empty() && events.iter().all(|e| *e == Event::Heartbeat));
@@ -132,7 +138,8 @@ impl TransportSession {
     /// Asks the plugin to prove the connection is alive.
     pub async fn heartbeat(&mut self) -> Result<(), TransportError> {
         self.begin_call()?;
-        let result = each_version!(&self.bindings, stream => stream.call_heartbeat(&mut self.store, self.handle).await);
+        let watch = self.store.data().call_watch();
+        let result = each_version!(&self.bindings, stream => watch.run(stream.call_heartbeat(&mut self.store, self.handle)).await);
         self.settle(result)?
     }
 

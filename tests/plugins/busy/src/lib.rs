@@ -1,7 +1,7 @@
 //! Keeps busy in the ways a compute limit or a stderr pipe must survive. The message says how:
 //! `socket` loops forever on a socket read that returns at once (a connection to the configured
 //! URL's server, which sends nothing), `log` loops forever on a log call at a level aish does not
-//! show, `heartbeats` answers every `receive` at once with a heartbeat, `exit` exits with status 3, `stderr` writes 1 MiB to its stderr and then answers, `stderr-panic` writes 1 MiB and
+//! show, `heartbeats` answers every `receive` at once with a heartbeat, `exit` exits with status 3, `sleep` sleeps ten minutes, `stderr` writes 1 MiB to its stderr and then answers, `stderr-panic` writes 1 MiB and
 //! then panics.
 use std::time::Duration;
 
@@ -57,6 +57,11 @@ impl Transport for Busy {
             // A heartbeat at once on every call, for ever: no single call is long.
             "heartbeats" => Ok(vec![Event::Heartbeat]),
             "exit" => std::process::exit(3),
+            // A wait that is not on the network: the engine's check alone would see it only at its end.
+            "sleep" => {
+                std::thread::sleep(Duration::from_secs(600));
+                Ok(vec![Event::Token("woke".into())])
+            }
             _ => Ok(vec![Event::Done(None)]),
         }
     }
