@@ -175,3 +175,27 @@ fn a_large_answer_is_spooled_and_still_whole_in_the_file_the_next_ai_and_the_his
     let sent = next.requests()[0].json();
     assert!(sent["message"].as_str().unwrap() == text, "the next AI gets the answer read back whole");
 }
+
+/// A healthy stream that only sends keep-alives for a while: each heartbeat the plugin returns
+/// came after a real wait on the network, so their compute does not add up to the time limit
+/// (only heartbeats returned without waiting do: a plugin spinning).
+#[test]
+fn keep_alives_that_arrive_over_the_network_never_add_up_to_the_time_limit() {
+    let mut parts = Vec::new();
+    for _ in 0..400 {
+        parts.push(Part::Pause(Duration::from_millis(5)));
+        parts.push(Part::Data(b": keep-alive\n\n".to_vec()));
+    }
+    parts.push(Part::Data(b"data: {\"event\":\"token\",\"data\":{\"token\":\"still here\"}}\n\n".to_vec()));
+    parts.push(Part::Data(b"event: done\ndata: {}\n\n".to_vec()));
+    let mut reply = Reply::sse(Vec::<String>::new());
+    reply.parts = parts;
+    let server = TestServer::always(reply);
+    let home = home();
+    write_config(
+        home.path(),
+        &format!("[ai.patient]\nurl = \"{}\"\n\n[plugins.sse]\ntime_limit_ms = 200\n", server.url("/")),
+    );
+    let run = aish(home.path(), &["-c", "patient hi"], None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "still here\n"), "{run:?}");
+}

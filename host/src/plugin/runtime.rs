@@ -154,6 +154,8 @@ impl CallWatch {
     ) -> wasmtime::Result<T> {
         let CallWatch { clock, limit, plugin } = self;
         tokio::select! {
+            // A call that returned as the watch fired has returned.
+            biased;
             result = call => result,
             () = clock.overran(limit) => Err(wasmtime::Error::new(TimeLimitExceeded { plugin, limit })),
         }

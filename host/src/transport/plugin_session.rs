@@ -130,8 +130,9 @@ impl TransportSession {
         let result =
             each_version!(&self.bindings, stream => watch.run(stream.call_receive(&mut self.store, self.handle)).await);
         let events: Result<Vec<Event>, TransportError> = self.settle(result)?;
-        self.only_heartbeats =
-            events.as_ref().is_ok_and(|events| !events.is_empty() && events.iter().all(|e| *e == Event::Heartbeat));
+        // A heartbeat after a real wait (a keep-alive that arrived) starts the next call afresh.
+        self.only_heartbeats = !self.store.data().clock.waited_on_network()
+            && events.as_ref().is_ok_and(|events| !events.is_empty() && events.iter().all(|e| *e == Event::Heartbeat));
         events
     }
 
@@ -149,19 +150,28 @@ impl TransportSession {
             return;
         }
         start_call(&mut self.store);
+        // Watched like any call: a plugin that sleeps in `close` must not hold up the answer's end.
+        let watch = self.store.data().call_watch();
         let closed = match &self.bindings {
             Bindings::V0_1(bindings) => {
-                bindings.aish_plugin_transport().stream_wrapper().call_close(&mut self.store, self.handle).await
+                watch
+                    .run(bindings.aish_plugin_transport().stream_wrapper().call_close(&mut self.store, self.handle))
+                    .await
             }
             Bindings::V0_2(bindings) => {
-                bindings.aish_plugin_transport().stream_wrapper().call_close(&mut self.store, self.handle).await
+                watch
+                    .run(bindings.aish_plugin_transport().stream_wrapper().call_close(&mut self.store, self.handle))
+                    .await
             }
             Bindings::V0_3(bindings) => {
-                bindings.aish_plugin_transport().stream_wrapper().call_close(&mut self.store, self.handle).await
+                watch
+                    .run(bindings.aish_plugin_transport().stream_wrapper().call_close(&mut self.store, self.handle))
+                    .await
             }
         };
+        let watch = self.store.data().call_watch();
         if closed.is_ok()
-            && self.handle.resource_drop_async(&mut self.store).await.is_ok()
+            && watch.run(self.handle.resource_drop_async(&mut self.store)).await.is_ok()
             && let Some(home) = self.home
         {
             home.keep(Instance { store: self.store, bindings: self.bindings });

@@ -25,12 +25,15 @@ struct Shared {
 struct Counts {
     /// When the call started, moved later by each wait credited.
     counting_from: Instant,
-    /// When the aish host call under way, or the latest one not credited, began.
+    /// When the aish host call under way began, or the latest one not credited yet (one that did
+    /// not wait keeps its time here until the next host or WASI call).
     host_call_began: Option<Instant>,
     /// When the latest aish host call that waited on the network finished.
     wait_ended: Instant,
     /// The end of the latest wait already credited.
     credited_until: Instant,
+    /// Whether the call has had a wait credited (it waited on the network).
+    credited: bool,
 }
 
 impl Clock {
@@ -56,6 +59,14 @@ impl Clock {
         counts.host_call_began = None;
         counts.wait_ended = now;
         counts.credited_until = now;
+        counts.credited = false;
+    }
+
+    /// Whether the call since it started (or resumed) waited on the network.
+    pub(crate) fn waited_on_network(&self) -> bool {
+        let mut counts = self.counts();
+        counts.settle();
+        counts.credited
     }
 
     /// An aish host call begins: the network wait it may make is not compute.
@@ -103,19 +114,20 @@ impl Clock {
     /// waiting in a WASI call (a sleep) that the engine's check, which runs only while the
     /// plugin's code runs, would see only when the wait ends.
     pub(crate) async fn overran(&self, limit: Duration) {
-        let every = (limit / 4).max(Duration::from_millis(10));
         loop {
-            tokio::time::sleep(every).await;
-            if self.computed_outside_host_calls() > limit {
+            // Until the limit would be reached if nothing more were credited.
+            let left = limit.saturating_sub(self.computed_outside_host_calls());
+            if left.is_zero() {
                 return;
             }
+            tokio::time::sleep(left + Duration::from_millis(1)).await;
         }
     }
 }
 
 impl Counts {
     fn new(now: Instant) -> Self {
-        Counts { counting_from: now, host_call_began: None, wait_ended: now, credited_until: now }
+        Counts { counting_from: now, host_call_began: None, wait_ended: now, credited_until: now, credited: false }
     }
 
     /// Credits the wait of the latest host call, once it has ended.
@@ -124,7 +136,9 @@ impl Counts {
             return;
         }
         if let Some(began) = self.host_call_began.take() {
-            self.counting_from += self.wait_ended.saturating_duration_since(began).saturating_sub(UNCREDITED_WAIT);
+            let credit = self.wait_ended.saturating_duration_since(began).saturating_sub(UNCREDITED_WAIT);
+            self.counting_from += credit;
+            self.credited |= !credit.is_zero();
         }
         self.credited_until = self.wait_ended;
     }
