@@ -170,11 +170,6 @@ pub struct TimeLimitExceeded {
     limit: Duration,
 }
 
-/// The message for plugin `plugin` stopped at its time `limit`, as a trap's is worded.
-pub(crate) fn over_time_limit(plugin: &str, limit: Duration) -> String {
-    format!("plugin `{plugin}` was stopped: it {}", TimeLimitExceeded { plugin: plugin.to_owned(), limit })
-}
-
 /// A plugin tried to grow its memory past its limit.
 #[derive(Debug, thiserror::Error)]
 #[error("tried to use {} MiB of memory, over its limit of {} MiB (raise it with [plugins.{plugin}] memory_limit_mb)", desired.div_ceil(1 << 20), limit >> 20)]

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::text::one_line;
 
-use super::runtime::{StagePre, describe_trap, over_time_limit, start_call};
+use super::runtime::{StagePre, describe_trap, start_call};
 use super::{Grant, PluginError, Registry, Runtime};
 
 /// Runs stage plugin `name` over `input`; the error is one line that names the plugin.
@@ -24,16 +24,12 @@ pub async fn run_stage(
     let grant = Grant { http: None, socket: None, ..grant.clone() };
     let mut store = runtime.store(name, &grant).map_err(|e| e.to_string())?;
     let context = context.to_string();
-    let limit = grant.time_limit;
-    // A stage has no network: all the time a call takes is its own, a sleep included, which the
-    // compute check (run only while the plugin's code runs) would see only once the sleep ended.
+    // Watched as a transport's calls are: a sleep is stopped while it sleeps, not after.
     macro_rules! timed {
         ($call:expr) => {{
             start_call(&mut store);
-            match tokio::time::timeout(limit, $call).await {
-                Ok(result) => result.map_err(|e| describe_trap(&store, &e))?,
-                Err(_) => return Err(over_time_limit(name, limit)),
-            }
+            let watch = store.data().call_watch();
+            watch.run($call).await.map_err(|e| describe_trap(&store, &e))?
         }};
     }
     // Every version's stage interface has the same shape; only the generated types differ.
@@ -49,7 +45,8 @@ pub async fn run_stage(
             let rest = timed!(processor.call_finish(&mut store, handle));
             output.push_str(&rest.map_err(|e| format!("{name}: {}", one_line(&e, 1000)))?);
             // The output is complete; a drop that sleeps is cut short, and its error unneeded.
-            let _ = tokio::time::timeout(limit, handle.resource_drop_async(&mut store)).await;
+            start_call(&mut store);
+            let _ = store.data().call_watch().run(handle.resource_drop_async(&mut store)).await;
             Ok(output)
         }};
     }
