@@ -52,7 +52,7 @@ async fn dev(connector: &Connector, plugin_dir: &Path, dir: &Path) -> u8 {
     // Caught from before the first build starts: a Ctrl-C in between would end aish at once,
     // leaving that build running.
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
-    let started = manage::start_dev_in_background(connector, plugin_dir, dir, |result| match result {
+    let started = manage::start_dev(connector, plugin_dir, dir, |result| match result {
         Ok(text) => print!("{}", for_stdout(&text)),
         Err(failed) if failed.last_good_kept => {
             eprintln!("error: {}\nthe last good version stays installed", for_stderr(&failed.error));

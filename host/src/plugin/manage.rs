@@ -171,26 +171,23 @@ fn add(ctx: &Ctx<'_>, path: &Path, name: Option<&str>, manifest: Option<&Path>) 
     install(ctx, path, manifest).map(|(_, report)| report)
 }
 
-/// Builds the plugin in the folder `source` with its `[build]` command and installs what it
-/// built, its manifest from `source/plugin.toml` unless the component carries one: the plugin's
-/// name and a report, or what went wrong (the build's own errors included).
-pub fn dev_build(
+/// Builds the plugin in the folder `source` with its `[build]` command, as its watch's build
+/// (`running`), and installs what it built, its manifest from `source/plugin.toml` unless the
+/// component carries one: a report, or what went wrong (the build's own errors included).
+fn dev_build(
     connector: &Connector,
     plugin_dir: &Path,
     source: &Path,
-    running: Option<&super::author::dev::Running>,
-) -> DevBuild {
+    running: &super::author::dev::Running,
+) -> Result<String, String> {
     let ctx = &Ctx { connector, dir: plugin_dir.to_path_buf() };
     let spec = super::author::dev::BuildSpec::read(source)?;
     let started = Instant::now();
-    let output = super::author::dev::build(source, &spec, running)?;
+    let output = super::author::dev::build(source, &spec, Some(running))?;
     let built = started.elapsed();
-    let (name, report) = install(ctx, &output, Some((&source.join("plugin.toml"), false)))?;
-    Ok((name, format!("built in {:.1} s; {report}", built.as_secs_f64())))
+    let (_, report) = install(ctx, &output, Some((&source.join("plugin.toml"), false)))?;
+    Ok(format!("built in {:.1} s; {report}", built.as_secs_f64()))
 }
-
-/// What one `plugin dev` build came to: the plugin's name and a report, or what went wrong.
-pub type DevBuild = Result<(String, String), String>;
 
 /// A `plugin dev` build of a watch that failed: what went wrong, and whether an earlier build of
 /// the watch installed a good version, which stays (else there is none yet to keep).
@@ -209,37 +206,21 @@ pub type DevReport = Result<String, DevFailure>;
 /// now and on every change to its sources, passing each result to `report` there (a shell takes
 /// the next line meanwhile). The watch ends when the returned
 /// [`Watch`](super::author::dev::Watch) is dropped. A folder that cannot be built at all (no
-/// `plugin.toml`, no `[build]`) is an error, and not watched.
-pub fn start_dev_in_background(
+/// `plugin.toml`, no `[build]`) is an error, and not watched. A build whose watch ended
+/// meanwhile is stopped and not reported (the watch that replaced it reports its own).
+pub fn start_dev(
     connector: &Connector,
     plugin_dir: &Path,
     source: &Path,
-    report: impl FnMut(DevReport) + Send + 'static,
+    mut report: impl FnMut(DevReport) + Send + 'static,
 ) -> Result<super::author::dev::Watch, String> {
     super::author::dev::BuildSpec::read(source)?;
     let before = super::author::dev::fingerprint(source);
-    Ok(watch_dev(connector, plugin_dir, source, before, report))
-}
-
-/// Held by each `plugin dev` build and install: a watch started again on a folder whose first
-/// build still runs (or two folders changing at once) builds after it, not beside it.
-static DEV_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Builds `source` on a thread of its own, first at once, then on each change since `before`. A
-/// build whose watch ended meanwhile is stopped and not reported (the watch that replaced it
-/// reports its own).
-fn watch_dev(
-    connector: &Connector,
-    plugin_dir: &Path,
-    source: &Path,
-    before: super::author::dev::Fingerprint,
-    mut report: impl FnMut(DevReport) + Send + 'static,
-) -> super::author::dev::Watch {
     // Whether a good version is installed by this watch already.
     let mut built = false;
     let (connector, plugin_dir, folder) = (connector.clone(), plugin_dir.to_path_buf(), source.to_path_buf());
     let every = std::time::Duration::from_millis(300);
-    super::author::dev::watch(source, before, every, move |running| {
+    Ok(super::author::dev::watch(source, before, every, move |running| {
         let _one = DEV_BUILD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if !running.watched() {
             return;
@@ -247,14 +228,18 @@ fn watch_dev(
         // The plugin it replaces is the one installed now, not when the watch began.
         let (registry, _) = Registry::discover(&plugin_dir);
         let connector = connector.with_registry(std::sync::Arc::new(registry));
-        let result = dev_build(&connector, &plugin_dir, &folder, Some(running));
+        let result = dev_build(&connector, &plugin_dir, &folder, running);
         let last_good_kept = built;
         built |= result.is_ok();
         if running.watched() {
-            report(result.map(|(_, text)| text).map_err(|error| DevFailure { error, last_good_kept }));
+            report(result.map_err(|error| DevFailure { error, last_good_kept }));
         }
-    })
+    }))
 }
+
+/// Held by each `plugin dev` build and install: a watch started again on a folder whose first
+/// build still runs (or two folders changing at once) builds after it, not beside it.
+static DEV_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Installs the component at `path`: validated against the contract, its manifest embedded,
 /// compiled once into the cache so its first use is as fast as any other. `manifest` is a

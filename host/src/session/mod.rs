@@ -124,7 +124,7 @@ impl Session {
             }
             Err(failed) => notify(&format!("plugin dev: {}\nplugin dev: {next}", failed.error)),
         };
-        let watch = crate::plugin::manage::start_dev_in_background(&self.connector, &plugin_dir, &source, report)?;
+        let watch = crate::plugin::manage::start_dev(&self.connector, &plugin_dir, &source, report)?;
         self.dev_watches.insert(source.clone(), watch);
         if self.notify_above_prompt {
             return Ok(format!("building {}; {watching}\n", source.display()));
