@@ -111,7 +111,7 @@ impl HostState {
         self.connections > 0
     }
 
-    /// What watches the next call from outside it (see [`CallWatch::run`]).
+    /// What watches the call under way from outside it (see [`CallWatch::run`]).
     pub(crate) fn call_watch(&self) -> CallWatch {
         CallWatch { clock: self.clock.clone(), limit: self.time_limit, plugin: self.plugin.clone() }
     }
@@ -459,21 +459,23 @@ fn off_async_workers<R>(work: impl FnOnce() -> R) -> R {
 
 /// Marks the start of a guest call whose compute adds to the last call's (a transport's
 /// `receive` after one that returned only heartbeats): the time between the calls is aish's,
-/// and is not counted.
-pub(crate) fn continue_call(store: &mut Store<HostState>) {
+/// and is not counted. Returns what watches the call.
+pub(crate) fn continue_call(store: &mut Store<HostState>) -> CallWatch {
     let state = store.data_mut();
     state.clock.resume(Instant::now(), state.call_ended);
     state.stderr.new_call();
     store.set_epoch_deadline(1);
+    store.data().call_watch()
 }
 
 /// Marks the start of a guest call: the compute clock and the stderr budget start afresh.
-pub(crate) fn start_call(store: &mut Store<HostState>) {
+/// Returns what watches the call.
+pub(crate) fn start_call(store: &mut Store<HostState>) -> CallWatch {
     let state = store.data_mut();
-    let now = Instant::now();
-    state.clock.restart(now);
+    state.clock.restart(Instant::now());
     state.stderr.new_call();
     store.set_epoch_deadline(1);
+    store.data().call_watch()
 }
 
 /// Turns a trap (a panic, a limit, a broken plugin) into one line that names the plugin.

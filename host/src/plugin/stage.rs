@@ -27,8 +27,7 @@ pub async fn run_stage(
     // Watched as a transport's calls are: a sleep is stopped while it sleeps, not after.
     macro_rules! timed {
         ($call:expr) => {{
-            start_call(&mut store);
-            let watch = store.data().call_watch();
+            let watch = start_call(&mut store);
             watch.run($call).await.map_err(|e| describe_trap(&store, &e))?
         }};
     }
@@ -45,8 +44,7 @@ pub async fn run_stage(
             let rest = timed!(processor.call_finish(&mut store, handle));
             output.push_str(&rest.map_err(|e| format!("{name}: {}", one_line(&e, 1000)))?);
             // The output is complete; a drop that sleeps is cut short, and its error unneeded.
-            start_call(&mut store);
-            let _ = store.data().call_watch().run(handle.resource_drop_async(&mut store)).await;
+            let _ = start_call(&mut store).run(handle.resource_drop_async(&mut store)).await;
             Ok(output)
         }};
     }

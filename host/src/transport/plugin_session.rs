@@ -9,7 +9,7 @@ use wasmtime::component::ResourceAny;
 
 use super::warm::{Home, Instance};
 use super::{ConnectOptions, ErrorKind, Event, Outgoing, Role, ToolCall, TransportError, Usage};
-use crate::plugin::runtime::{HostState, TransportPre, continue_call, describe_trap, start_call};
+use crate::plugin::runtime::{CallWatch, HostState, TransportPre, continue_call, describe_trap, start_call};
 use crate::plugin::{v0_1_0, v0_2_0, v0_3_0};
 
 /// A plugin instance's exports, by the contract version it was built against.
@@ -66,8 +66,7 @@ impl TransportSession {
         mut store: Store<HostState>,
         pre: TransportPre,
     ) -> Result<Instance, TransportError> {
-        start_call(&mut store);
-        let watch = store.data().call_watch();
+        let watch = start_call(&mut store);
         let bindings = match pre {
             TransportPre::V0_1(pre) => watch.run(pre.instantiate_async(&mut store)).await.map(Bindings::V0_1),
             TransportPre::V0_2(pre) => watch.run(pre.instantiate_async(&mut store)).await.map(Bindings::V0_2),
@@ -85,8 +84,7 @@ impl TransportSession {
         options: &ConnectOptions,
     ) -> Result<TransportSession, TransportError> {
         let Instance { mut store, bindings } = instance;
-        start_call(&mut store);
-        let watch = store.data().call_watch();
+        let watch = start_call(&mut store);
         let result =
             each_version!(&bindings, stream => watch.run(stream.call_connect(&mut store, &options.into())).await);
         match result {
@@ -112,21 +110,14 @@ impl TransportSession {
 
     /// Sends a message.
     pub async fn send(&mut self, message: &Outgoing) -> Result<(), TransportError> {
-        self.begin_call()?;
-        let watch = self.store.data().call_watch();
+        let watch = self.begin_call(false)?;
         let result = each_version!(&self.bindings, stream => watch.run(stream.call_send(&mut self.store, self.handle, &message.into())).await);
         self.settle(result)?
     }
 
     /// The next events; an empty list once the stream has ended.
     pub async fn receive(&mut self) -> Result<Vec<Event>, TransportError> {
-        if self.only_heartbeats && !self.dead {
-            continue_call(&mut self.store);
-            self.in_call = true;
-        } else {
-            self.begin_call()?;
-        }
-        let watch = self.store.data().call_watch();
+        let watch = self.begin_call(self.only_heartbeats)?;
         let result =
             each_version!(&self.bindings, stream => watch.run(stream.call_receive(&mut self.store, self.handle)).await);
         let events: Result<Vec<Event>, TransportError> = self.settle(result)?;
@@ -138,8 +129,7 @@ impl TransportSession {
 
     /// Asks the plugin to prove the connection is alive.
     pub async fn heartbeat(&mut self) -> Result<(), TransportError> {
-        self.begin_call()?;
-        let watch = self.store.data().call_watch();
+        let watch = self.begin_call(false)?;
         let result = each_version!(&self.bindings, stream => watch.run(stream.call_heartbeat(&mut self.store, self.handle)).await);
         self.settle(result)?
     }
@@ -149,9 +139,8 @@ impl TransportSession {
         if self.dead || self.in_call {
             return;
         }
-        start_call(&mut self.store);
         // Watched like any call: a plugin that sleeps in `close` must not hold up the answer's end.
-        let watch = self.store.data().call_watch();
+        let watch = start_call(&mut self.store);
         let closed = match &self.bindings {
             Bindings::V0_1(bindings) => {
                 watch
@@ -169,22 +158,22 @@ impl TransportSession {
                     .await
             }
         };
-        let watch = self.store.data().call_watch();
         if closed.is_ok()
-            && watch.run(self.handle.resource_drop_async(&mut self.store)).await.is_ok()
+            && self.store.data().call_watch().run(self.handle.resource_drop_async(&mut self.store)).await.is_ok()
             && let Some(home) = self.home
         {
             home.keep(Instance { store: self.store, bindings: self.bindings });
         }
     }
 
-    fn begin_call(&mut self) -> Result<(), TransportError> {
+    /// Starts a call (`continuing` the last one's compute, see [`continue_call`]); what watches it.
+    fn begin_call(&mut self, continuing: bool) -> Result<CallWatch, TransportError> {
         if self.dead {
             return Err(TransportError::new(ErrorKind::Plugin, "the plugin stopped earlier in this answer"));
         }
-        start_call(&mut self.store);
+        let watch = if continuing { continue_call(&mut self.store) } else { start_call(&mut self.store) };
         self.in_call = true;
-        Ok(())
+        Ok(watch)
     }
 
     fn settle<T>(&mut self, result: wasmtime::Result<T>) -> Result<T, TransportError> {
