@@ -38,9 +38,12 @@ pub(super) fn show(session: &mut Session, args: &Args<'_>) -> Option<Flow> {
     } else {
         super::args::words!(args => words);
         let count = match words.as_slice() {
-            [] => 20,
-            [n] if n.parse::<usize>().is_ok() => n.parse().unwrap_or(20),
-            _ => return Some(Flow::Usage(format!("history takes a number of entries, not `{}`", words.join(" ")))),
+            [] => Some(20),
+            [n] => n.parse().ok(),
+            _ => None,
+        };
+        let Some(count) = count else {
+            return Some(Flow::Usage(format!("history takes a number of entries, not `{}`", words.join(" "))));
         };
         let skip = loaded.entries.len().saturating_sub(count);
         loaded.entries.iter().skip(skip).collect()

@@ -147,8 +147,8 @@ pub(crate) async fn execute(session: &mut Session, line: &str, stdin: Option<Str
     let (word, args) = line.split_once(char::is_whitespace).map(|(w, a)| (w, a.trim())).unwrap_or((line, ""));
     if let Some(builtin) = BUILTINS.iter().find(|b| b.is_called(word)) {
         // An AI or stage plugin of the same name runs when the built-in makes nothing of the words.
-        let shadowed = session.connector().config().ai.contains_key(word)
-            || session.connector().registry().names_of(crate::plugin::PluginKind::Stage).iter().any(|s| s == word);
+        let shadowed =
+            session.connector().config().ai.contains_key(word) || session.connector().registry().is_stage(word);
         match (builtin.run)(session, &Args::new(word, args)) {
             Some(Flow::Usage(_)) | None if shadowed => {}
             Some(flow @ (Flow::Continue | Flow::Exit)) => {
@@ -196,16 +196,13 @@ fn help(session: &mut Session, args: &Args<'_>) -> Option<Flow> {
         ("AI text...", "sends text to one AI"),
         ("AI < FILE > FILE", "reads input from / writes the answer to a file"),
     ];
-    let forms = BUILTINS.iter().flat_map(|b| b.usage).chain(&PIPELINES);
-    let width = forms.map(|(form, _)| form.chars().count()).max().unwrap_or(0);
-    let mut text = String::from("Built-ins:\n");
-    for (usage, about) in BUILTINS.iter().flat_map(|b| b.usage) {
-        text.push_str(&format!("  {usage:<width$}  {about}\n"));
-    }
-    text.push_str("Pipelines:\n");
-    for (usage, about) in PIPELINES {
-        text.push_str(&format!("  {usage:<width$}  {about}\n"));
-    }
+    // One table, so both parts share the column; a heading is a row of one cell.
+    let row = |(usage, about): &(&str, &str)| vec![format!("  {usage}"), (*about).to_owned()];
+    let mut rows = vec![vec!["Built-ins:".to_owned()]];
+    rows.extend(BUILTINS.iter().flat_map(|b| b.usage).map(row));
+    rows.push(vec!["Pipelines:".to_owned()]);
+    rows.extend(PIPELINES.iter().map(row));
+    let text = crate::text::aligned(&rows);
     session.display().print(&text);
     Some(Flow::Continue)
 }
