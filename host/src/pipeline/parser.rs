@@ -34,11 +34,7 @@ pub fn parse_with_context(line: &str, context: &Context) -> Result<Option<Pipeli
                 }
             },
             Token::Pipe => {
-                // The file takes the final answer; sh would send this stage's there and none on.
-                if let Some(output) = &pipeline.output {
-                    let message = "`>` takes the final answer: put it after the last stage";
-                    return Err(ParseError::at(line, output.span.start, message));
-                }
+                output_is_last(line, &pipeline)?;
                 let command = current.take().ok_or_else(|| {
                     let what = match (pipeline.stages.is_empty(), branches.is_empty()) {
                         (_, false) => "a command between `&` and `|`",
@@ -56,10 +52,7 @@ pub fn parse_with_context(line: &str, context: &Context) -> Result<Option<Pipeli
                 }
             }
             Token::Amp => {
-                if let Some(output) = &pipeline.output {
-                    let message = "`>` takes the final answer: put it after the last stage";
-                    return Err(ParseError::at(line, output.span.start, message));
-                }
+                output_is_last(line, &pipeline)?;
                 let command =
                     current.take().ok_or_else(|| ParseError::at(line, span.start, "expected an AI before `&`"))?;
                 branches.push(command);
@@ -104,6 +97,17 @@ pub fn parse_with_context(line: &str, context: &Context) -> Result<Option<Pipeli
         None => {}
     }
     Ok(Some(pipeline))
+}
+
+/// An error when an output redirect stands before a `|` or `&` about to be read: the file takes
+/// the final answer (sh would send this stage's there, and none on).
+fn output_is_last(line: &str, pipeline: &Pipeline) -> Result<(), ParseError> {
+    match &pipeline.output {
+        Some(output) => {
+            Err(ParseError::at(line, output.span.start, "`>` takes the final answer: put it after the last stage"))
+        }
+        None => Ok(()),
+    }
 }
 
 fn join(a: Span, b: Span) -> Span {

@@ -16,7 +16,7 @@ pub(crate) fn read_input(redirect: &Redirect) -> Result<String, RunError> {
 /// the answer is written to it.
 pub(crate) fn check_output(redirect: &Redirect) -> Result<Created, RunError> {
     let path = std::path::Path::new(&redirect.path);
-    let failed = |e: std::io::Error| RunError::File(format!("cannot write {}: {e}", redirect.path));
+    let failed = cannot_write(redirect);
     // Created only if nothing stood there, not even a link: only what the check made is removed.
     match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
         Ok(_) => return Ok(Created(Some(path.to_path_buf()))),
@@ -50,7 +50,7 @@ impl Drop for Created {
 
 /// Writes (or appends) the final output, ending it with a line break.
 pub(crate) fn write_output(redirect: &Redirect, text: &crate::spool::Spool) -> Result<(), RunError> {
-    let failed = |e: std::io::Error| RunError::File(format!("cannot write {}: {e}", redirect.path));
+    let failed = cannot_write(redirect);
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .write(true)
@@ -70,4 +70,9 @@ pub(crate) fn write_output(redirect: &Redirect, text: &crate::spool::Spool) -> R
         file.write_all(b"\n").map_err(failed)?;
     }
     Ok(())
+}
+
+/// The error for an output file that cannot be written, naming it.
+fn cannot_write(redirect: &Redirect) -> impl Fn(std::io::Error) -> RunError + Copy + '_ {
+    move |e| RunError::File(format!("cannot write {}: {e}", redirect.path))
 }
