@@ -6,7 +6,7 @@
 //! the plugins run, and the plugins' end-to-end tests run the WebAssembly steps.
 
 /// Sixteen bytes held as one vector.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct Lanes(imp::Vector);
 
 impl Lanes {
@@ -116,6 +116,60 @@ pub fn same(a: &[u8], b: &[u8]) -> bool {
     same
 }
 
+/// A fixed byte string of 1 to 16·K bytes (the head before an event's text, or its tail), held as
+/// K vectors: the hot loop of remembered events compares it with a read in K steps, with no loop
+/// and no branch on its length. (In WebAssembly every turn of a loop is also an interruption
+/// check, and Cranelift, short of registers in that loop, reloaded a slice's place and length
+/// from the stack at every use.)
+#[derive(Clone, Copy, Debug)]
+pub struct Fixed<const K: usize> {
+    /// The sixteen bytes from 0, 16, 32… each clamped to the last sixteen (a byte may be
+    /// compared twice); under sixteen bytes, the bytes then zeros.
+    lanes: [Lanes; K],
+    /// All ones where a loaded byte is past the string's end (under sixteen bytes), else zero.
+    past: Lanes,
+    /// How many bytes it holds.
+    len: usize,
+}
+
+impl<const K: usize> Fixed<K> {
+    /// `bytes` as vectors, when it is 1 to 16·K bytes long.
+    pub fn new(bytes: &[u8]) -> Option<Fixed<K>> {
+        let n = bytes.len();
+        if n == 0 || n > 16 * K {
+            return None;
+        }
+        let (mut first, mut past) = ([0; 16], [0xff; 16]);
+        first[..n.min(16)].copy_from_slice(&bytes[..n.min(16)]);
+        past[..n.min(16)].fill(0);
+        let lanes = std::array::from_fn(|i| match n < 16 {
+            true => Lanes::load(&first),
+            false => lanes_at(bytes, (16 * i).min(n - 16)),
+        });
+        Some(Fixed { lanes, past: Lanes::load(&past), len: n })
+    }
+
+    /// How many bytes it holds.
+    #[inline(always)]
+    pub fn size(&self) -> usize {
+        self.len
+    }
+
+    /// Whether `bytes` holds these bytes from `at`, with at least sixteen bytes there (with
+    /// fewer, `false`: the caller reads such an event another way).
+    #[inline(always)]
+    pub fn is_at(&self, bytes: &[u8], at: usize) -> bool {
+        let Some(held) = bytes.get(at..at + self.len.max(16)) else { return false };
+        let last = held.len() - 16;
+        let step = |i: usize| imp::equal(lanes_at(held, (16 * i).min(last)).0, self.lanes[i].0);
+        let mut equal = step(0);
+        for i in 1..K {
+            equal = imp::and(equal, step(i));
+        }
+        imp::all_ones(imp::or(equal, self.past.0))
+    }
+}
+
 /// The sixteen bytes of `bytes` from `at`, which has them.
 #[inline(always)]
 fn lanes_at(bytes: &[u8], at: usize) -> Lanes {
@@ -140,6 +194,26 @@ mod imp {
     #[inline(always)]
     pub(super) fn same(a: v128, b: v128) -> bool {
         u8x16_all_true(i8x16_eq(a, b))
+    }
+
+    #[inline(always)]
+    pub(super) fn equal(a: v128, b: v128) -> v128 {
+        i8x16_eq(a, b)
+    }
+
+    #[inline(always)]
+    pub(super) fn and(a: v128, b: v128) -> v128 {
+        core::arch::wasm32::v128_and(a, b)
+    }
+
+    #[inline(always)]
+    pub(super) fn or(a: v128, b: v128) -> v128 {
+        v128_or(a, b)
+    }
+
+    #[inline(always)]
+    pub(super) fn all_ones(x: v128) -> bool {
+        u8x16_all_true(x)
     }
 
     #[inline(always)]
@@ -189,6 +263,30 @@ mod imp {
     }
 
     #[inline(always)]
+    pub(super) fn equal(a: __m128i, b: __m128i) -> __m128i {
+        // SAFETY: SSE2 is part of x86-64 (this takes no pointer).
+        unsafe { _mm_cmpeq_epi8(a, b) }
+    }
+
+    #[inline(always)]
+    pub(super) fn and(a: __m128i, b: __m128i) -> __m128i {
+        // SAFETY: SSE2 is part of x86-64 (this takes no pointer).
+        unsafe { core::arch::x86_64::_mm_and_si128(a, b) }
+    }
+
+    #[inline(always)]
+    pub(super) fn or(a: __m128i, b: __m128i) -> __m128i {
+        // SAFETY: SSE2 is part of x86-64 (this takes no pointer).
+        unsafe { _mm_or_si128(a, b) }
+    }
+
+    #[inline(always)]
+    pub(super) fn all_ones(x: __m128i) -> bool {
+        // SAFETY: SSE2 is part of x86-64 (this takes no pointer).
+        unsafe { _mm_movemask_epi8(x) == 0xffff }
+    }
+
+    #[inline(always)]
     pub(super) fn specials(x: __m128i) -> u32 {
         // SAFETY: SSE2 is part of x86-64 (these take no pointer).
         unsafe {
@@ -230,6 +328,26 @@ mod imp {
     #[inline(always)]
     pub(super) fn same(a: [u8; 16], b: [u8; 16]) -> bool {
         u128::from_ne_bytes(a) == u128::from_ne_bytes(b)
+    }
+
+    #[inline(always)]
+    pub(super) fn equal(a: [u8; 16], b: [u8; 16]) -> [u8; 16] {
+        core::array::from_fn(|i| if a[i] == b[i] { 0xff } else { 0 })
+    }
+
+    #[inline(always)]
+    pub(super) fn and(a: [u8; 16], b: [u8; 16]) -> [u8; 16] {
+        core::array::from_fn(|i| a[i] & b[i])
+    }
+
+    #[inline(always)]
+    pub(super) fn or(a: [u8; 16], b: [u8; 16]) -> [u8; 16] {
+        core::array::from_fn(|i| a[i] | b[i])
+    }
+
+    #[inline(always)]
+    pub(super) fn all_ones(x: [u8; 16]) -> bool {
+        x == [0xff; 16]
     }
 
     #[inline(always)]
@@ -275,6 +393,33 @@ mod tests {
         fn special_bytes_are_found_like_a_plain_search(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
             let plain = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
             prop_assert_eq!(plain_run(&bytes), plain);
+        }
+
+        /// A string held as vectors is found where `==` finds it and nowhere else, whatever
+        /// its length (under sixteen bytes, sixteen, or up to the most the vectors hold),
+        /// wherever one byte differs, and with as few bytes after it as the read may hold.
+        #[test]
+        fn fixed_strings_are_found_like_equal_bytes(
+            string in proptest::collection::vec(any::<u8>(), 1..=64),
+            before in 0usize..20,
+            after in 0usize..20,
+            flip in any::<proptest::sample::Index>(),
+            change in any::<bool>(),
+        ) {
+            let mut read = vec![b'x'; before];
+            read.extend_from_slice(&string);
+            read.extend(std::iter::repeat_n(b'y', after));
+            if change {
+                let at = before + flip.index(string.len());
+                read[at] ^= 1 << (at % 8);
+            }
+            let fixed = Fixed::<4>::new(&string).expect("up to 64 bytes");
+            prop_assert_eq!(fixed.size(), string.len());
+            // Found only with sixteen bytes to load from its start, and where the bytes are it.
+            let room = read.len() - before >= 16;
+            prop_assert_eq!(fixed.is_at(&read, before), room && read[before..].starts_with(&string));
+            // Too long for two vectors: not held.
+            prop_assert_eq!(Fixed::<2>::new(&string).is_some(), string.len() <= 32);
         }
 
         /// The word-at-a-time comparison agrees with `==`, whatever the lengths and wherever

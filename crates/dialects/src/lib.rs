@@ -15,7 +15,7 @@ pub mod chunks;
 mod conversation;
 pub mod http;
 mod lanes;
-pub use lanes::{Lanes, plain_run, same as same_bytes};
+pub use lanes::{Fixed, Lanes, plain_run, same as same_bytes};
 pub mod lines;
 mod provider;
 mod providers;

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use aish_dialects::{Lanes, TextShape};
+use aish_dialects::{Fixed, Lanes, TextShape};
 
 /// The bytes of the last event the caller read by one JSON string alone, up to that string's
 /// opening quote and from its closing quote. Events in a stream are nearly all alike but for
@@ -28,6 +28,8 @@ pub(super) struct Frame {
     after_padding: Option<String>,
     /// The remembered event's type.
     pub(super) event: String,
+    /// Without a hole or padding, `head` and `tail` as vectors, when they fit.
+    vectors: Option<(Fixed<4>, Fixed<2>)>,
 }
 
 /// What a hole before the text holds.
@@ -88,6 +90,10 @@ impl Frame {
         }
         // Rarely learnt (once a shape): no need to keep the old one's memory.
         self.after_padding = padding.map(|p| event[p.1 - 1..].to_owned());
+        self.vectors = match (&self.hole, &self.after_padding) {
+            (None, None) => Fixed::new(self.head.as_bytes()).zip(Fixed::new(self.tail.as_bytes())),
+            _ => None,
+        };
     }
 
     /// Reads the remembered event over and over from the start of `bytes`, each one's string
@@ -117,21 +123,34 @@ impl Frame {
         }
         // Two loops, one without padding: the loop without it is the common one, and a
         // register short in it costs a tenth of the plugin's time (measured).
-        match &self.after_padding {
-            None => self.run_of::<false>(bytes, run, ""),
-            Some(after) => self.run_of::<true>(bytes, run, after),
+        match (&self.after_padding, self.vectors) {
+            (None, Some((head, tail))) => self.run_of::<false, _>(bytes, run, "", &(head, tail)),
+            (None, None) => self.run_of::<false, _>(bytes, run, "", &self.slices()),
+            (Some(after), _) => self.run_of::<true, _>(bytes, run, after, &self.slices()),
         }
+    }
+
+    /// The remembered head and tail, as the loop of short texts compares them when they are
+    /// not held as vectors.
+    fn slices(&self) -> (&[u8], &[u8]) {
+        (self.head.as_bytes(), self.tail.as_bytes())
     }
 
     /// [`Frame::read_run`], with a padding string and `after_padding` after it when `PADDED`.
     /// Events with a short plain text (nearly every token) go through [`short_texts`]; the
     /// others are read here, one at a time, and a text with escapes away from the loop.
     #[inline(always)]
-    fn run_of<const PADDED: bool>(&self, bytes: &[u8], run: &mut Vec<u8>, after_padding: &str) -> usize {
+    fn run_of<const PADDED: bool, A: Around>(
+        &self,
+        bytes: &[u8],
+        run: &mut Vec<u8>,
+        after_padding: &str,
+        around: &A,
+    ) -> usize {
         let (head, tail, after) = (self.head.as_bytes(), self.tail.as_bytes(), after_padding.as_bytes());
         let mut at = 0;
         loop {
-            at = short_texts::<PADDED>(bytes, at, head, tail, after, run);
+            at = short_texts::<PADDED, A>(bytes, at, around, after, run);
             let Some(event_head) = bytes.get(at..at + head.len()) else { break };
             if !aish_dialects::same_bytes(event_head, head) {
                 break;
@@ -164,6 +183,54 @@ impl Frame {
     }
 }
 
+/// The remembered bytes around a text, as the loop of short texts compares them: as slices, or
+/// (without a hole or padding, when they fit) as vectors.
+trait Around {
+    /// How many bytes stand before the text's opening quote.
+    fn head_len(&self) -> usize;
+    /// Whether those bytes stand at `at` in `bytes`.
+    fn head_at(&self, bytes: &[u8], at: usize) -> bool;
+    /// Where the event whose text closes at `end` ends, when the rest of it is the remembered
+    /// tail (then a plain padding string and `after`, when `PADDED`).
+    fn rest<const PADDED: bool>(&self, bytes: &[u8], end: usize, after: &[u8]) -> Option<usize>;
+}
+
+impl Around for (&[u8], &[u8]) {
+    #[inline(always)]
+    fn head_len(&self) -> usize {
+        self.0.len()
+    }
+
+    #[inline(always)]
+    fn head_at(&self, bytes: &[u8], at: usize) -> bool {
+        bytes.get(at..at + self.0.len()).is_some_and(|h| aish_dialects::same_bytes(h, self.0))
+    }
+
+    #[inline(always)]
+    fn rest<const PADDED: bool>(&self, bytes: &[u8], end: usize, after: &[u8]) -> Option<usize> {
+        rest_of_event::<PADDED>(bytes, end, self.1, after, |_| None)
+    }
+}
+
+impl Around for (Fixed<4>, Fixed<2>) {
+    #[inline(always)]
+    fn head_len(&self) -> usize {
+        self.0.size()
+    }
+
+    #[inline(always)]
+    fn head_at(&self, bytes: &[u8], at: usize) -> bool {
+        self.0.is_at(bytes, at)
+    }
+
+    /// Without padding only (vectors are made only then); an event whose tail has fewer than
+    /// sixteen bytes after its start in the read is left to the slower loop.
+    #[inline(always)]
+    fn rest<const PADDED: bool>(&self, bytes: &[u8], end: usize, _: &[u8]) -> Option<usize> {
+        self.1.is_at(bytes, end).then(|| end + self.1.size())
+    }
+}
+
 /// Reads, from `at`, the remembered events whose text is plain and under sixteen bytes long;
 /// returns where the first other one starts. The sixteen bytes after the opening quote are
 /// loaded once, to find the closing quote and to copy the text: a copy of constant length is
@@ -173,24 +240,37 @@ impl Frame {
 // 5% lower, the others' 1% to 2%); natively the compiler keeps them in registers either way.
 #[cfg_attr(target_arch = "wasm32", inline(never))]
 #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
-fn short_texts<const PADDED: bool>(
+fn short_texts<const PADDED: bool, A: Around>(
     bytes: &[u8],
     mut at: usize,
-    head: &[u8],
-    tail: &[u8],
+    around: &A,
     after: &[u8],
     run: &mut Vec<u8>,
 ) -> usize {
     loop {
-        let start = at + head.len();
+        let start = at + around.head_len();
         let Some(window) = bytes.get(start..).and_then(<[u8]>::first_chunk::<16>) else { break };
-        if !aish_dialects::same_bytes(&bytes[at..start], head) {
+        if !around.head_at(bytes, at) {
             break;
         }
-        let Some(event_end) = short_text::<PADDED>(bytes, (start, window), tail, after, run) else { break };
+        let length = Lanes::load(window).specials().trailing_zeros() as usize;
+        if window.get(length) != Some(&b'"') || continues_a_character(window[0]) {
+            break;
+        }
+        let Some(event_end) = around.rest::<PADDED>(bytes, start + length, after) else { break };
+        push_text(run, window, length);
         at = event_end;
     }
     at
+}
+
+/// Adds the first `length` bytes of `window` to `run`: the whole window, then cut back to them
+/// (a copy of constant length; see [`short_texts`]). The bytes are checked as UTF-8 with the
+/// whole run.
+#[inline(always)]
+fn push_text(run: &mut Vec<u8>, window: &[u8; 16], length: usize) {
+    run.extend_from_slice(window);
+    run.truncate(run.len() - 16 + length);
 }
 
 /// The event whose text starts at `start` (after its opening quote; `window` holds the sixteen
@@ -210,10 +290,7 @@ fn short_text<const PADDED: bool>(
         return None;
     }
     let event_end = rest_of_event::<PADDED>(bytes, start + length, tail, after, |_| None)?;
-    // The whole window, then cut back to the text. The bytes are checked as UTF-8 with the
-    // whole run.
-    run.extend_from_slice(window);
-    run.truncate(run.len() - 16 + length);
+    push_text(run, window, length);
     Some(event_end)
 }
 
