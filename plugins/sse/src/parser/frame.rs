@@ -253,12 +253,7 @@ fn short_texts<const PADDED: bool, A: Around>(
         if !around.head_at(bytes, at) {
             break;
         }
-        let length = Lanes::load(window).specials().trailing_zeros() as usize;
-        if window.get(length) != Some(&b'"') || continues_a_character(window[0]) {
-            break;
-        }
-        let Some(event_end) = around.rest::<PADDED>(bytes, start + length, after) else { break };
-        push_text(run, window, length);
+        let Some(event_end) = short_text::<PADDED, A>(bytes, (start, window), around, after, run) else { break };
         at = event_end;
     }
     at
@@ -275,13 +270,13 @@ fn push_text(run: &mut Vec<u8>, window: &[u8; 16], length: usize) {
 
 /// The event whose text starts at `start` (after its opening quote; `window` holds the sixteen
 /// bytes from there), when that text is plain and under sixteen bytes and the rest of the event
-/// is `tail` (then any padding and `after`, when `PADDED`): its text added to `run`; where the
-/// event ends.
+/// is `around`'s tail (then any padding and `after`, when `PADDED`): its text added to `run`;
+/// where the event ends.
 #[inline(always)]
-fn short_text<const PADDED: bool>(
+fn short_text<const PADDED: bool, A: Around>(
     bytes: &[u8],
     (start, window): (usize, &[u8; 16]),
-    tail: &[u8],
+    around: &A,
     after: &[u8],
     run: &mut Vec<u8>,
 ) -> Option<usize> {
@@ -289,7 +284,7 @@ fn short_text<const PADDED: bool>(
     if window.get(length) != Some(&b'"') || continues_a_character(window[0]) {
         return None;
     }
-    let event_end = rest_of_event::<PADDED>(bytes, start + length, tail, after, |_| None)?;
+    let event_end = around.rest::<PADDED>(bytes, start + length, after)?;
     push_text(run, window, length);
     Some(event_end)
 }
@@ -334,7 +329,10 @@ fn short_texts_with_hole<const PADDED: bool, const ID: bool>(
         if !aish_dialects::same_bytes(&bytes[hole_end..start], after_hole) {
             break;
         }
-        let Some(event_end) = short_text::<PADDED>(bytes, (start, window), tail, after, run) else { break };
+        // Only the tail is compared there (the head and the hole were, above): no head is given.
+        let Some(event_end) = short_text::<PADDED, _>(bytes, (start, window), &(&[][..], tail), after, run) else {
+            break;
+        };
         if ID {
             *last_id = Some((hole_start, hole_end));
         }
