@@ -2,8 +2,12 @@
 //! in the middle of the answer's text, before aish has even seen it.
 
 /// While alive, the terminal on stdout does not echo control characters (ECHOCTL off), so a
-/// Ctrl-C during an answer leaves its text whole; the setting comes back when dropped.
-pub(super) struct QuietCtrlC(());
+/// Ctrl-C during an answer leaves its text whole, and does not flush its queues (NOFLSH on), so
+/// the answer's text already written is not thrown away; both come back when dropped.
+pub(super) struct QuietCtrlC {
+    /// NOFLSH was off before, so it is turned off again.
+    flushed: bool,
+}
 
 impl QuietCtrlC {
     /// Turns the echo of `^C` off, when stdout is a terminal that echoes it and aish runs in its
@@ -18,18 +22,26 @@ impl QuietCtrlC {
         if settings.c_lflag & echo != echo {
             return None;
         }
+        // With NOFLSH the kernel echoes the Ctrl-C in the same step as it sends SIGINT. Flushing,
+        // it sends the signal, lets go of the terminal's settings to flush, and echoes after: aish
+        // could end the answer and turn ECHOCTL back on in between, and `^C` showed after all.
+        let flushed = settings.c_lflag & libc::NOFLSH == 0;
         settings.c_lflag &= !libc::ECHOCTL;
-        apply(&settings).then_some(QuietCtrlC(()))
+        settings.c_lflag |= libc::NOFLSH;
+        apply(&settings).then_some(QuietCtrlC { flushed })
     }
 }
 
 impl Drop for QuietCtrlC {
     fn drop(&mut self) {
-        // Only the one setting is put back: the rest may have changed meanwhile. Put into the
+        // Only these settings are put back: the rest may have changed meanwhile. Put into the
         // background meanwhile (Ctrl-Z, `bg`), aish would be stopped for changing it, unless it
         // holds SIGTTOU back while it does.
         let Some(mut settings) = settings() else { return };
         settings.c_lflag |= libc::ECHOCTL;
+        if self.flushed {
+            settings.c_lflag &= !libc::NOFLSH;
+        }
         let mut ttou = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
         let mut before = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
         // SAFETY: the sets are initialised by sigemptyset before use, and pthread_sigmask only
