@@ -10,6 +10,7 @@ use aish_dialects::TextShape;
 use aish_dialects::lines::{LineEnd, Lines};
 
 mod frame;
+mod joined;
 use frame::Frame;
 
 /// A dispatched event, borrowed from the parser's buffers (copied only by a caller that keeps it).
