@@ -144,7 +144,7 @@ impl Highlighter for AishHighlighter {
 /// `text` with each character that would drive the terminal (a pasted or recalled escape
 /// sequence) drawn as a stand-in of the same UTF-8 length: the editor splits what it draws at
 /// the cursor's byte offset in the line, so lengths must not change.
-fn harmless(text: &str) -> String {
+pub(super) fn harmless(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             c if !aish::text::is_unsafe(c) => c,

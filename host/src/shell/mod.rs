@@ -3,6 +3,7 @@
 
 mod completer;
 mod highlighter;
+mod hinter;
 mod line_history;
 mod prompt;
 mod validator;
@@ -12,13 +13,14 @@ use std::sync::Arc;
 
 use nu_ansi_term::{Color, Style};
 use reedline::{
-    ColumnarMenu, DefaultHinter, EditMode, Emacs, ExternalPrinter, FileBackedHistory, KeyCode, KeyModifiers,
-    Keybindings, MenuBuilder, Reedline, ReedlineEvent, ReedlineMenu, Signal, Vi, default_emacs_keybindings,
-    default_vi_insert_keybindings, default_vi_normal_keybindings, default_vi_visual_keybindings,
+    ColumnarMenu, EditMode, Emacs, ExternalPrinter, FileBackedHistory, KeyCode, KeyModifiers, Keybindings, MenuBuilder,
+    Reedline, ReedlineEvent, ReedlineMenu, Signal, Vi, default_emacs_keybindings, default_vi_insert_keybindings,
+    default_vi_normal_keybindings, default_vi_visual_keybindings,
 };
 
 pub use completer::AishCompleter;
 pub use highlighter::{AishHighlighter, Palette};
+pub use hinter::AishHinter;
 pub use prompt::AishPrompt;
 pub use validator::AishValidator;
 pub use vocabulary::Vocabulary;
@@ -66,7 +68,7 @@ pub async fn run(app: &App, session: &mut Session) -> u8 {
         .with_highlighter(Box::new(AishHighlighter::new(vocabulary.clone(), palette)))
         .with_completer(Box::new(AishCompleter::new(vocabulary)))
         .with_menu(ReedlineMenu::EngineCompleter(Box::new(ColumnarMenu::default().with_name(MENU))))
-        .with_hinter(Box::new(DefaultHinter::default().with_style(hint_style)))
+        .with_hinter(Box::new(AishHinter::new(hint_style)))
         .with_validator(Box::new(AishValidator))
         // One match completes at once; several complete their common prefix, then the menu.
         .with_quick_completions(true)
