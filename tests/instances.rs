@@ -112,10 +112,13 @@ fn plugin_info_says_how_instances_are_used() {
     let info = aish(home.path(), &["plugin", "info", "sse"], None).stdout;
     assert!(info.contains("instances:     one that ended an answer cleanly serves the next"), "{info}");
     let info = aish(home.path(), &["plugin", "info", "json"], None).stdout;
-    assert!(info.contains("instances:     a fresh one for each run"), "{info}");
-    std::fs::write(home.path().join("config.toml"), "[plugins.sse]\nreuse_instance = false\n").unwrap();
+    assert!(info.contains("instances:     one that ended a run cleanly serves the next"), "{info}");
+    let config = "[plugins.sse]\nreuse_instance = false\n[plugins.json]\nreuse_instance = false\n";
+    std::fs::write(home.path().join("config.toml"), config).unwrap();
     let info = aish(home.path(), &["plugin", "info", "sse"], None).stdout;
     assert!(info.contains("instances:     a fresh one for each answer"), "{info}");
+    let info = aish(home.path(), &["plugin", "info", "json"], None).stdout;
+    assert!(info.contains("instances:     a fresh one for each run"), "{info}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

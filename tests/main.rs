@@ -23,6 +23,7 @@ mod sandbox;
 mod sdk;
 mod shell;
 mod sse;
+mod stage_instances;
 mod stages;
 mod tekton;
 mod transports;

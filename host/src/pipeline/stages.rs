@@ -24,6 +24,7 @@ pub(crate) async fn run_plugin(connector: &Connector, command: &Command, context
                     &command.args,
                     context,
                     input,
+                    connector.kept_stages(&command.name),
                 );
                 tokio::select! {
                     outcome = run => outcome,

@@ -356,16 +356,14 @@ fn config_notes(ctx: &Ctx<'_>, m: &Manifest) -> Vec<String> {
     let (memory, time) = super::runtime::granted_limits(&settings, &m.limits);
     notes.push(format!("limits: {} MiB of memory, {} ms of compute per call", memory >> 20, time.as_millis()));
     notes.push(format!("instances: {}", instance_use(config, m)));
-    if m.kind == PluginKind::Stage && m.instance.reuse {
-        notes.push("its [instance] reuse does nothing: a stage runs in a fresh instance each time".into());
-    }
     notes
 }
 
 /// How aish uses the plugin's instances, as `plugin info` and `plugin add` say it.
 fn instance_use(config: &crate::config::Config, m: &Manifest) -> &'static str {
     match (m.kind, config.reuse_instance(&m.name, m.instance.reuse)) {
-        (PluginKind::Stage, _) => "a fresh one for each run",
+        (PluginKind::Stage, true) => "one that ended a run cleanly serves the next (its globals survive)",
+        (PluginKind::Stage, false) => "a fresh one for each run",
         (PluginKind::Transport, true) => "one that ended an answer cleanly serves the next (its globals survive)",
         (PluginKind::Transport, false) => "a fresh one for each answer",
     }

@@ -11,6 +11,7 @@ mod compat;
 pub mod host_http;
 pub mod host_socket;
 mod idle;
+pub(crate) mod kept;
 pub mod manage;
 pub mod manifest;
 pub mod native;

@@ -7,15 +7,17 @@ use std::sync::Arc;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
+use super::plugin_session::Bindings;
 use super::plugin_session::TransportSession;
-use super::warm::Warm;
 use super::{ConnectOptions, ErrorKind, TransportError};
 use crate::config::{AiConfig, Config};
 use crate::plugin::capabilities::AllowList;
 use crate::plugin::host_http::HttpGrant;
 use crate::plugin::host_socket::{SocketGrant, tls_config};
+use crate::plugin::kept::Kept;
 use crate::plugin::native::{NativeError, NativeLibrary};
 use crate::plugin::runtime::granted_limits;
+use crate::plugin::stage::StageBindings;
 use crate::plugin::{Grant, PluginError, Registry, Runtime};
 
 /// Network grants by (plugin, allowed hosts): one HTTP client each, so connections are reused.
@@ -31,7 +33,10 @@ pub struct Connector {
     config: Arc<Config>,
     network_grants: Arc<std::sync::Mutex<NetworkGrants>>,
     natives: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<NativeLibrary>>>>,
-    warm: Arc<Warm>,
+    /// Transport instances kept between answers.
+    warm: Arc<Kept<Bindings>>,
+    /// Stage instances kept between runs.
+    kept_stages: Arc<Kept<StageBindings>>,
 }
 
 impl Connector {
@@ -44,12 +49,26 @@ impl Connector {
             network_grants: Default::default(),
             natives: Default::default(),
             warm: Default::default(),
+            kept_stages: Default::default(),
         }
     }
 
     /// The same, over another set of installed plugins (after one was added or removed).
     pub fn with_registry(&self, registry: Arc<Registry>) -> Self {
-        Connector { registry, natives: Default::default(), warm: Default::default(), ..self.clone() }
+        Connector {
+            registry,
+            natives: Default::default(),
+            warm: Default::default(),
+            kept_stages: Default::default(),
+            ..self.clone()
+        }
+    }
+
+    /// Where stage `name`'s instances are kept between runs, when they may be (its manifest
+    /// says so, or the user does); `None` for a fresh instance each run.
+    pub(crate) fn kept_stages(&self, name: &str) -> Option<&Arc<Kept<StageBindings>>> {
+        let plugin = self.registry.get(name)?;
+        self.config.reuse_instance(name, plugin.manifest.instance.reuse).then_some(&self.kept_stages)
     }
 
     /// The config in use.
@@ -188,7 +207,8 @@ impl Connector {
         // does) has its instance kept.
         let (kept, home) = match self.config.reuse_instance(transport, plugin.manifest.instance.reuse) {
             true => {
-                let (kept, home) = self.warm.take(transport, plugin.digest, &grant, &options);
+                let ai = (options.url.clone(), options.api_key.clone());
+                let (kept, home) = self.warm.take(transport, plugin.digest, &grant, Some(ai));
                 (kept, Some(home))
             }
             false => (None, None),

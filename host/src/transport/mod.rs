@@ -6,7 +6,6 @@ mod answer;
 mod connector;
 mod plugin_session;
 mod policy;
-mod warm;
 
 use std::time::Duration;
 

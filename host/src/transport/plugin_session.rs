@@ -7,10 +7,15 @@ use std::time::Duration;
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
-use super::warm::{Home, Instance};
 use super::{ConnectOptions, ErrorKind, Event, Outgoing, Role, ToolCall, TransportError, Usage};
+use crate::plugin::kept;
 use crate::plugin::runtime::{CallWatch, HostState, TransportPre, continue_call, describe_trap, start_call};
 use crate::plugin::{v0_1_0, v0_2_0, v0_3_0};
+
+/// A transport instance between answers.
+pub(crate) type Instance = kept::Instance<Bindings>;
+/// Where a transport instance goes back to after its answer.
+pub(crate) type Home = kept::Home<Bindings>;
 
 /// A plugin instance's exports, by the contract version it was built against.
 pub(crate) enum Bindings {
