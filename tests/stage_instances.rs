@@ -55,6 +55,14 @@ fn a_stage_instance_that_trapped_or_refused_is_not_reused() {
 }
 
 #[test]
+fn a_stage_instance_stopped_at_its_time_limit_is_not_reused() {
+    let home = home_with_stage_tally("[plugins.stage-tally]\ntime_limit_ms = 200\n");
+    let (out, err) = script(&home, "echo a | stage-tally\necho b | stage-tally spin\necho c | stage-tally\n");
+    assert_eq!(out, "run 1\nrun 1\n", "{err}");
+    assert!(err.contains("plugin `stage-tally` was stopped: it ran for more than 200 ms"), "{err}");
+}
+
+#[test]
 fn a_stage_instance_whose_memory_grew_large_is_let_go() {
     let home = home_with_stage_tally("[plugins.stage-tally]\nmemory_limit_mb = 256\n");
     let (out, err) = script(&home, "echo a | stage-tally grow 150\necho b | stage-tally\n");

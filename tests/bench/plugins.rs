@@ -3,6 +3,8 @@
 //! H. A large component (the Python example stage, an interpreter inside) installed with
 //!    `aish plugin add`, which compiles it once: the first `aish -c` that uses it against a
 //!    warm one, and against a first use with nothing compiled (what a start paid before).
+//! I. A script of 100 lines through that stage, its instance kept from run to run (what its
+//!    manifest asks) against a fresh instance for each run (`reuse_instance = false`).
 
 #[allow(dead_code)]
 #[path = "../support/toolchains.rs"]
@@ -55,6 +57,24 @@ fn main() {
     std::fs::remove_dir_all(home.join("cache")).expect("empty the cache");
     let (cold, _) = aish(&home, &line);
 
+    // I: the same script with the instance kept, then fresh each run, taking turns.
+    const LINES: usize = 100;
+    let script = work.path().join("wrap.aish");
+    std::fs::write(&script, "echo a few words to wrap | wrap 10\n".repeat(LINES)).expect("write the script");
+    let config = home.join("config.toml");
+    let (mut kept, mut fresh) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let _ = std::fs::remove_file(&config);
+        let (took, out) = aish(&home, &[script.to_str().unwrap()]);
+        assert_eq!(out.matches("a few").count(), LINES, "{out}");
+        kept.push(took);
+        std::fs::write(&config, "[plugins.wrap]\nreuse_instance = false\n").expect("write the config");
+        let (took, out) = aish(&home, &[script.to_str().unwrap()]);
+        assert_eq!(out.matches("a few").count(), LINES, "{out}");
+        fresh.push(took);
+    }
+    let (kept, fresh) = (median(kept), median(fresh));
+
     println!("H. a {:.1} MiB Python stage component (wall time, whole process)", size as f64 / (1 << 20) as f64);
     println!(
         "   plugin add (checks, compiles, caches)     {:>8.3} s   {}",
@@ -69,4 +89,8 @@ fn main() {
         first.as_secs_f64() / warm.as_secs_f64(),
         cold.as_secs_f64() / warm.as_secs_f64()
     );
+    println!("\nI. a script of {LINES} lines through that stage (wall time, whole process, median of 5)");
+    println!("   its instance kept from run to run           {:>8.3} s", kept.as_secs_f64());
+    println!("   a fresh instance each run                   {:>8.3} s", fresh.as_secs_f64());
+    println!("   fresh / kept: {:.2}x", fresh.as_secs_f64() / kept.as_secs_f64());
 }

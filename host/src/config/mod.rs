@@ -134,8 +134,8 @@ pub struct PluginConfig {
     /// A PEM file of extra root certificates the plugin's TLS trusts (a private CA), besides
     /// the web's; relative to the config file.
     pub ca_file: Option<PathBuf>,
-    /// Whether a transport's instance may serve the next answer after one that ended cleanly
-    /// (default: what its manifest's `[instance] reuse` says).
+    /// Whether the plugin's instance may serve the next answer (a stage's, the next run) after
+    /// one that ended cleanly (default: what its manifest's `[instance] reuse` says).
     pub reuse_instance: Option<bool>,
 }
 
@@ -355,8 +355,8 @@ impl Config {
         self.plugins.get(name).cloned().unwrap_or_default()
     }
 
-    /// Whether transport `name`'s instance may serve the next answer after one that ended
-    /// cleanly: the user's `reuse_instance`, else what its manifest `says`.
+    /// Whether plugin `name`'s instance may serve the next answer (or stage run) after one that
+    /// ended cleanly: the user's `reuse_instance`, else what its manifest `says`.
     pub fn reuse_instance(&self, name: &str, says: bool) -> bool {
         self.plugins.get(name).and_then(|p| p.reuse_instance).unwrap_or(says)
     }

@@ -20,9 +20,12 @@ use wasmtime::Store;
 use super::Grant;
 use super::runtime::HostState;
 
-/// The most instances kept of one kind: enough for the AIs of a fan-out (`a & b & c`) to find
+/// The most transport instances kept: enough for the AIs of a fan-out (`a & b & c`) to find
 /// theirs.
-const KEPT: usize = 4;
+pub(crate) const KEPT_TRANSPORTS: usize = 4;
+/// The most stage instances kept: enough for a long pipeline's stages, line after line, to
+/// find theirs (each is small, and the memory budget below holds either way).
+pub(crate) const KEPT_STAGES: usize = 8;
 /// The most memory the kept instances may hold together, by the size of each one's largest
 /// memory: an instance larger than this alone is let go at once, so a shell left open does
 /// not hold a big answer's memory.
@@ -89,7 +92,7 @@ impl<B> Home<B> {
         kept.push(Entry { instance, memory, key: self.key });
         // The oldest go first; their memory is unmapped once the lock is let go.
         let mut over = 0;
-        while kept.len() - over > KEPT || kept[over..].iter().map(|k| k.memory).sum::<usize>() > KEPT_MEMORY {
+        while kept.len() - over > self.kept.most || kept[over..].iter().map(|k| k.memory).sum::<usize>() > KEPT_MEMORY {
             over += 1;
         }
         let gone: Vec<Entry<B>> = kept.drain(..over).collect();
@@ -108,15 +111,16 @@ struct Entry<B> {
 /// The instances of one kind (transports, or stages) kept between uses.
 pub(crate) struct Kept<B> {
     kept: Mutex<Vec<Entry<B>>>,
-}
-
-impl<B> Default for Kept<B> {
-    fn default() -> Self {
-        Kept { kept: Mutex::new(Vec::new()) }
-    }
+    /// The most kept at once; the oldest go first.
+    most: usize,
 }
 
 impl<B> Kept<B> {
+    /// Keeps up to `most` instances at once.
+    pub(crate) fn holding(most: usize) -> Arc<Self> {
+        Arc::new(Kept { kept: Mutex::new(Vec::new()), most })
+    }
+
     /// The newest instance kept of plugin `name` (with bytes `digest`) under exactly `grant`
     /// (for a transport, for the AI `ai`), if any, and where to keep the instance the use ends
     /// up with.

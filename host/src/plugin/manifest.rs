@@ -125,9 +125,9 @@ pub struct Limits {
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct InstanceUse {
-    /// The plugin keeps nothing of an answer in its globals, so after an answer that ended
-    /// cleanly its instance may serve the next answer under the same grant (transports only; a
-    /// stage runs in a fresh instance each time). The user's `[plugins.NAME]` overrides it.
+    /// The plugin keeps nothing of an answer (a stage: of a run) in its globals, so after one
+    /// that ended cleanly its instance may serve the next under the same grant. The user's
+    /// `[plugins.NAME]` overrides it.
     #[serde(default)]
     pub reuse: bool,
 }

@@ -14,7 +14,7 @@ use crate::config::{AiConfig, Config};
 use crate::plugin::capabilities::AllowList;
 use crate::plugin::host_http::HttpGrant;
 use crate::plugin::host_socket::{SocketGrant, tls_config};
-use crate::plugin::kept::Kept;
+use crate::plugin::kept::{KEPT_STAGES, KEPT_TRANSPORTS, Kept};
 use crate::plugin::native::{NativeError, NativeLibrary};
 use crate::plugin::runtime::granted_limits;
 use crate::plugin::stage::StageBindings;
@@ -48,8 +48,8 @@ impl Connector {
             config,
             network_grants: Default::default(),
             natives: Default::default(),
-            warm: Default::default(),
-            kept_stages: Default::default(),
+            warm: Kept::holding(KEPT_TRANSPORTS),
+            kept_stages: Kept::holding(KEPT_STAGES),
         }
     }
 
@@ -58,8 +58,8 @@ impl Connector {
         Connector {
             registry,
             natives: Default::default(),
-            warm: Default::default(),
-            kept_stages: Default::default(),
+            warm: Kept::holding(KEPT_TRANSPORTS),
+            kept_stages: Kept::holding(KEPT_STAGES),
             ..self.clone()
         }
     }
