@@ -376,8 +376,7 @@ fn main() {
         runtime.block_on(plugin(&connector, dialect, &url));
         aish_run(home.path(), "bench go");
         let (mut wires, mut natives, mut plugins, mut whole) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let (mut ratios, mut cpu_ratios) = (Vec::new(), Vec::new());
-        let (mut native_cpus, mut plugin_cpus) = (Vec::new(), Vec::new());
+        let (mut ratios, mut native_cpus, mut plugin_cpus) = (Vec::new(), Vec::new(), Vec::new());
         for run in 0..RUNS {
             for pair in 0..PAIRS {
                 let read_native = || timed(|| runtime.block_on(native(&client, dialect, &url)));
@@ -396,7 +395,6 @@ fn main() {
                 // Each pair's ratio, so a slow spell of the machine counts against both sides.
                 ratios.push(plugin.as_secs_f64() / native.as_secs_f64());
                 if let Some((plugin, native)) = plugin_cpu.zip(native_cpu) {
-                    cpu_ratios.push(plugin.as_secs_f64() / native.as_secs_f64());
                     native_cpus.push(native);
                     plugin_cpus.push(plugin);
                 }
@@ -439,6 +437,11 @@ fn main() {
             cell(whole, wire),
         );
         let cpu = |ratio: Option<f64>| ratio.map_or(String::new(), |ratio| format!(", CPU {ratio:.2}x"));
+        let cpu_ratios: Vec<f64> = plugin_cpus
+            .iter()
+            .zip(&native_cpus)
+            .map(|(plugin, native)| plugin.as_secs_f64() / native.as_secs_f64())
+            .collect();
         let median_cpu = (!cpu_ratios.is_empty()).then(|| median_ratio(cpu_ratios));
         println!(
             "{:>93}",
