@@ -291,8 +291,7 @@ impl Config {
                     for (name, ai) in section(&key, value).map_err(|m| error(Some(key.clone()), m))? {
                         let key = format!("ai.{name}");
                         check_name(&name).map_err(|m| error(Some(key.clone()), m))?;
-                        let mut ai =
-                            AiConfig::deserialize(ai).map_err(|e| error(Some(key.clone()), e.message().to_owned()))?;
+                        let mut ai: AiConfig = typed(&key, ai).map_err(|(key, m)| error(Some(key), m))?;
                         validate_ai(&ai).map_err(|m| error(Some(key.clone()), m))?;
                         read_system_file(&mut ai, path).map_err(|m| error(Some(format!("{key}.system_file")), m))?;
                         config.ai.insert(name, ai);
@@ -304,8 +303,7 @@ impl Config {
                         if let Some(trusted) = plugin.get("trusted") {
                             Trust::from_toml(trusted).map_err(|m| error(Some(format!("{key}.trusted")), m))?;
                         }
-                        let mut plugin = PluginConfig::deserialize(plugin)
-                            .map_err(|e| error(Some(key.clone()), e.message().to_owned()))?;
+                        let mut plugin: PluginConfig = typed(&key, plugin).map_err(|(key, m)| error(Some(key), m))?;
                         if let (Some(file), Some(dir)) = (&plugin.ca_file, path.parent()) {
                             plugin.ca_file = Some(dir.join(file));
                         }
@@ -336,8 +334,7 @@ impl Config {
                     }
                 }
                 "shell" => {
-                    config.shell = ShellConfig::deserialize(value)
-                        .map_err(|e| error(Some(key.clone()), e.message().to_owned()))?;
+                    config.shell = typed(&key, value).map_err(|(key, m)| error(Some(key), m))?;
                 }
                 other => {
                     return Err(error(
@@ -377,6 +374,16 @@ impl Config {
                 hosts
             })
     }
+}
+
+/// Reads the table at `key` as a `T`; on a bad value, the whole key that holds it (`ai.x.url`,
+/// not `ai.x`) and what is wrong with it.
+fn typed<T: serde::de::DeserializeOwned>(key: &str, value: toml::Value) -> Result<T, (String, String)> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let inner = e.path().to_string();
+        let key = if inner == "." { key.to_owned() } else { format!("{key}.{inner}") };
+        (key, e.into_inner().message().to_owned())
+    })
 }
 
 fn section(key: &str, value: toml::Value) -> Result<toml::Table, String> {
@@ -498,9 +505,12 @@ allow_hosts = ["127.0.0.1:*", "api.openai.com:443"]
             }
         );
         let err = parse("[shell]\nedit_mode = \"nano\"\n").unwrap_err().to_string();
-        assert!(err.contains("at `shell`") && err.contains("`edit_mode` is `nano`: use \"emacs\" or \"vi\""), "{err}");
+        assert!(
+            err.contains("at `shell.edit_mode`") && err.contains("`edit_mode` is `nano`: use \"emacs\" or \"vi\""),
+            "{err}"
+        );
         let err = parse("[shell]\nedit_mode = 7\n").unwrap_err().to_string();
-        assert!(err.contains("at `shell`") && err.contains("integer `7`, expected a string"), "{err}");
+        assert!(err.contains("at `shell.edit_mode`") && err.contains("integer `7`, expected a string"), "{err}");
     }
 
     #[test]
@@ -525,6 +535,27 @@ allow_hosts = ["127.0.0.1:*", "api.openai.com:443"]
         let err = parse("[ai.\"bad name\"]\nurl = \"http://x\"\n").unwrap_err().to_string();
         assert!(err.contains("bad name"), "{err}");
         assert!(!err.contains('\n'), "one line: {err}");
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_names_its_whole_key() {
+        for (text, key, what) in [
+            ("[ai.x]\nurl = 5\n", "ai.x.url", "expected a string"),
+            ("[ai.x]\nurl = \"http://x\"\ntimeout_s = \"x\"\n", "ai.x.timeout_s", "string \"x\", expected u64"),
+            ("[ai.x]\nurl = \"http://x\"\nstateless = \"no\"\n", "ai.x.stateless", "boolean"),
+            ("[ai.x]\nurl = \"http://x\"\nfallback = \"http\"\n", "ai.x.fallback", "sequence"),
+            ("[ai.x]\nurl = \"http://x\"\nfallback = [\"http\", 2]\n", "ai.x.fallback[1]", "string"),
+            ("[ai.x]\nurl = \"http://x\"\n[ai.x.reconnect]\nattempts = -1\n", "ai.x.reconnect.attempts", "-1"),
+            ("[shell]\ncolor = \"yes\"\n", "shell.color", "boolean"),
+            ("[plugins.sse]\nmemory_limit_mb = \"big\"\n", "plugins.sse.memory_limit_mb", "string \"big\""),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("config error in /tmp/config.toml at `{key}`: ")), "{text:?}: {err}");
+            assert!(err.contains(what), "{text:?}: {err}");
+        }
+        // A key the table does not have is named by the table, with the key in the message.
+        let err = parse("[ai.x]\nurl = \"http://x\"\nmodle = \"m\"\n").unwrap_err().to_string();
+        assert!(err.contains("`ai.x") && err.contains("modle"), "{err}");
     }
 
     #[test]
