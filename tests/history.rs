@@ -60,6 +60,45 @@ fn text_and_json_entries_in_the_documented_formats() {
     assert_eq!(stages[1]["tokens"], 41);
 }
 
+/// An AI that answers twice in one line keeps both answers: `responses` is a JSON object, so it
+/// names each AI once (its last answer), and the earlier answer stays in its stage.
+#[test]
+fn an_ai_that_answers_twice_in_a_line_keeps_both_answers() {
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let oa = TestServer::start(move |_| {
+        let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        token_stream(&[&format!("answer {}", n + 1)])
+    });
+    let e = TestServer::always(token_stream(&["between"]));
+    let home = home();
+    write_config(home.path(), &format!("[ai.oa]\nurl = \"{}\"\n\n[ai.e]\nurl = \"{}\"\n", oa.url("/"), e.url("/")));
+    let run = aish(home.path(), &["-c", "echo hi | oa | e | oa"], None);
+    assert_eq!(run.code, 0, "{run:?}");
+
+    let line = std::fs::read_to_string(home.path().join("history.jsonl")).unwrap();
+    assert_eq!(line.matches("\"oa\":").count(), 1, "one `oa` key in responses: {line}");
+    let entry = &entries(home.path())[0];
+    assert_eq!(entry["responses"], serde_json::json!({"e": "between", "oa": "answer 2"}));
+    let stages = entry["metadata"]["stages"].as_array().unwrap();
+    let answers: Vec<Option<&str>> = stages.iter().map(|s| s["answer"].as_str()).collect();
+    assert_eq!(answers, [Some("answer 1"), None, None]);
+    assert_eq!(stages[2]["message"], "between");
+
+    // Shown, searched and exported by stage, in pipeline order.
+    let shown = aish(home.path(), &["-c", "history"], None);
+    let lines: Vec<&str> = shown.stdout.lines().filter(|l| l.contains("# oa:") || l.contains("# e:")).collect();
+    assert_eq!(lines, ["      # oa: answer 1", "      # e: between", "      # oa: answer 2"], "{shown:?}");
+    let found = aish(home.path(), &["-c", "history search 'answer 1'"], None);
+    assert!(found.stdout.contains("1: echo hi | oa | e | oa"), "{found:?}");
+
+    // Resumed, oa's conversation holds both of its turns, in order.
+    let run = aish(home.path(), &["-C", "-c", "oa again"], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    let history = oa.requests().last().unwrap().json()["history"].to_string();
+    let at = |text: &str| history.find(text).unwrap_or_else(|| panic!("{text:?} in {history}"));
+    assert!(at("\"hi\"") < at("answer 1") && at("answer 1") < at("\"between\"") && at("\"between\"") < at("answer 2"));
+}
+
 #[test]
 fn numbers_go_on_across_runs_and_failures_are_kept() {
     let home = home();

@@ -33,7 +33,7 @@ pub fn run(app: &App, json: bool, since: Option<&str>, until: Option<&str>) -> u
         if !in_range {
             continue;
         }
-        let responses: Vec<(&str, &str)> = entry.responses.iter().map(|(a, r)| (a.as_str(), r.as_str())).collect();
+        let responses = entry.answers();
         let written = if json {
             serde_json::to_string(entry)
                 .map_err(std::io::Error::from)

@@ -32,7 +32,7 @@ pub(super) fn show(session: &mut Session, args: &Args<'_>) -> Option<Flow> {
             .iter()
             .filter(|e| {
                 e.command.to_lowercase().contains(&needle)
-                    || e.responses.iter().any(|(_, answer)| answer.to_lowercase().contains(&needle))
+                    || e.answers().iter().any(|(_, answer)| answer.to_lowercase().contains(&needle))
             })
             .collect()
     } else {
@@ -50,8 +50,7 @@ pub(super) fn show(session: &mut Session, args: &Args<'_>) -> Option<Flow> {
     };
     let mut text = String::new();
     for entry in entries {
-        let responses: Vec<(&str, &str)> = entry.responses.iter().map(|(a, r)| (a.as_str(), r.as_str())).collect();
-        text.push_str(&text_block(entry.number, &entry.command, &responses, &entry.metadata));
+        text.push_str(&text_block(entry.number, &entry.command, &entry.answers(), &entry.metadata));
     }
     if !text.is_empty() {
         display.print(&text);

@@ -27,8 +27,9 @@ pub struct StageFigures {
     /// What the AI was sent (AI stages only): with `answer`, what conversations are rebuilt from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// What the AI answered, in entries written before the answer was kept once, in
-    /// `responses`; newer entries leave it out.
+    /// What the AI answered, when `responses` cannot hold it: an AI that answered more than
+    /// once in the line keeps its last answer there, each earlier one here (entries written
+    /// before answers were kept once also had it here). See [`Entry::answers`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<String>,
     /// Tool calls the model asked for.
@@ -84,12 +85,32 @@ pub struct Entry {
     pub session_id: String,
     /// The command line.
     pub command: String,
-    /// Each AI's answer, in pipeline order.
+    /// Each AI's answer, in pipeline order, a name once (see [`Entry::answers`]).
     #[serde(serialize_with = "ordered_map", deserialize_with = "ordered_pairs")]
     pub responses: Vec<(String, String)>,
     /// How it ran.
     #[serde(default)]
     pub metadata: Metadata,
+}
+
+impl Entry {
+    /// Each stage's answer, in pipeline order, with the stage's AI (or stage plugin) name:
+    /// from `responses`, which holds each name once, and, for an AI that answered more than
+    /// once in the line, from its earlier stages' own `answer`. Entries written before that
+    /// kept every answer in `responses`, a name as often as it answered.
+    pub fn answers(&self) -> Vec<(&str, &str)> {
+        let stages = &self.metadata.stages;
+        if stages.is_empty() || self.responses.len() == stages.len() {
+            return self.responses.iter().map(|(ai, text)| (ai.as_str(), text.as_str())).collect();
+        }
+        stages
+            .iter()
+            .filter_map(|stage| {
+                let kept = self.responses.iter().rev().find(|(ai, _)| *ai == stage.ai).map(|(_, text)| text);
+                stage.answer.as_ref().or(kept).map(|text| (stage.ai.as_str(), text.as_str()))
+            })
+            .collect()
+    }
 }
 
 fn ordered_map<S: serde::Serializer>(pairs: &[(String, String)], serializer: S) -> Result<S::Ok, S::Error> {

@@ -118,22 +118,62 @@ pub(super) fn write_entry(
     }
     w.write_all(b",\"command\":")?;
     serde_json::to_writer(&mut *w, head.command)?;
+    // `responses` is an object, so it holds each name once: an AI that answered more than once
+    // in the line keeps its last answer there and each earlier one in its stage's `answer`
+    // (`stages` pairs with `responses` one to one, as the recorder builds them).
+    let later = |i: usize| responses[i + 1..].iter().any(|(ai, _)| *ai == responses[i].0);
+    let in_stage: Vec<bool> = (0..responses.len()).map(|i| later(i) && i < metadata.stages.len()).collect();
     w.write_all(b",\"responses\":{")?;
+    let mut first = true;
     for (i, (ai, text)) in responses.iter().enumerate() {
-        if i > 0 {
+        if in_stage[i] {
+            continue;
+        }
+        if !std::mem::take(&mut first) {
             w.write_all(b",")?;
         }
         serde_json::to_writer(&mut *w, ai)?;
-        w.write_all(b":\"")?;
-        let mut redactor = Redactor::new(secrets);
-        let mut out = |bytes: &[u8]| escape_json(w, bytes);
-        text.each_block(|block| redactor.push(block, &mut out)).map_err(std::io::Error::other)?;
-        redactor.finish(&mut out)?;
-        w.write_all(b"\"")?;
+        w.write_all(b":")?;
+        write_answer(w, text, secrets)?;
     }
     w.write_all(b"},\"metadata\":")?;
-    serde_json::to_writer(&mut *w, metadata)?;
-    w.write_all(b"}\n")
+    if !in_stage.contains(&true) {
+        serde_json::to_writer(&mut *w, metadata)?;
+        return w.write_all(b"}\n");
+    }
+    // The stages are written one by one, so that an answer kept there streams from its spool
+    // like the others (each object is written whole, then reopened for what follows).
+    let rest = Metadata { stages: Vec::new(), ..metadata.clone() };
+    let mut open = serde_json::to_vec(&rest)?;
+    open.pop();
+    w.write_all(&open)?;
+    w.write_all(b",\"stages\":[")?;
+    for (i, stage) in metadata.stages.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        if !in_stage.get(i).copied().unwrap_or(false) {
+            serde_json::to_writer(&mut *w, stage)?;
+            continue;
+        }
+        let mut open = serde_json::to_vec(&super::StageFigures { answer: None, ..stage.clone() })?;
+        open.pop();
+        w.write_all(&open)?;
+        w.write_all(b",\"answer\":")?;
+        write_answer(w, responses[i].1, secrets)?;
+        w.write_all(b"}")?;
+    }
+    w.write_all(b"]}}\n")
+}
+
+/// One answer as a JSON string, streamed from its spool with secrets redacted.
+fn write_answer(w: &mut impl Write, text: &Spool, secrets: &[String]) -> std::io::Result<()> {
+    w.write_all(b"\"")?;
+    let mut redactor = Redactor::new(secrets);
+    let mut out = |bytes: &[u8]| escape_json(w, bytes);
+    text.each_block(|block| redactor.push(block, &mut out)).map_err(std::io::Error::other)?;
+    redactor.finish(&mut out)?;
+    w.write_all(b"\"")
 }
 
 /// The small fields of a history line.

@@ -61,9 +61,9 @@ impl Session {
             return;
         }
         let config = self.connector.config();
+        let answers = entry.answers();
         for (i, stage) in entry.metadata.stages.iter().enumerate() {
-            // Each stage's answer is in `responses` at its index; older entries also kept it here.
-            let answer = stage.answer.as_deref().or_else(|| entry.responses.get(i).map(|(_, text)| text.as_str()));
+            let answer = answers.get(i).map(|(_, text)| *text);
             let (Some(message), Some(answer)) = (&stage.message, answer) else { continue };
             let stateful = config.ai.get(&stage.ai).is_some_and(|ai| !ai.stateless);
             if stateful && stage.error.is_none() && !stage.interrupted {
