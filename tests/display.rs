@@ -216,6 +216,38 @@ fn shows_each_token_before_the_next_is_sent(plain: bool, pieces: &[&str]) {
 /// A steady stream on one long line (a token every 30 ms, never a pause long enough to count as
 /// idle): its words must appear while it still streams, not once it ends. The server tells the
 /// test when it has sent its last token; no timing is asserted.
+/// Code at a model's pace (a few characters every 30 ms, each line over many frames) is
+/// highlighted on screen, every line of it.
+#[test]
+fn code_streamed_slowly_is_highlighted_line_by_line() {
+    let answer = "Here:\n```python\ndef grow(seed):\n    total = seed * 2  # doubled\n    return total\n```\nDone.\n";
+    let chars: Vec<char> = answer.chars().collect();
+    let mut parts = Vec::new();
+    for piece in chars.chunks(3) {
+        parts.push(Part::Pause(std::time::Duration::from_millis(30)));
+        parts.extend(tokens(&[&piece.iter().collect::<String>()]).into_iter().take(1));
+    }
+    parts.push(Part::Data(b"event: done\ndata: {}\n\n".to_vec()));
+    let server = TestServer::always(stream(parts));
+    let home = home();
+    write_config(home.path(), &format!("[ai.coder]\nurl = \"{}\"\n", server.url("/")));
+    let bytes = in_pty(home.path(), "coder show me", 80, true);
+    let (parser, _) = screen(&bytes, 80);
+    let screen = parser.screen();
+    for code in ["def grow", "total = seed", "return total"] {
+        let (row, col) = (0..60)
+            .find_map(|r| screen.contents_between(r, 0, r, 80).find(code).map(|c| (r, c as u16)))
+            .unwrap_or_else(|| panic!("`{code}` on screen: {}", screen.contents()));
+        let fg = screen.cell(row, col).unwrap().fgcolor();
+        assert!(!matches!(fg, vt100::Color::Default), "`{code}` is highlighted:\n{bytes:?}");
+    }
+    let row = (0..60).find(|&r| screen.contents_between(r, 0, r, 80).contains("# doubled")).unwrap();
+    let col = screen.contents_between(row, 0, row, 80).find("# doubled").unwrap() as u16;
+    let comment = screen.cell(row, col + 2).unwrap().fgcolor();
+    let keyword = screen.cell(row, 4).unwrap().fgcolor();
+    assert_ne!(comment, keyword, "the comment and the code around it differ in colour");
+}
+
 #[test]
 fn a_steady_markdown_stream_shows_its_line_while_it_streams() {
     let words: Vec<String> = (0..300).map(|i| format!("w{i:03} ")).collect();

@@ -135,12 +135,22 @@ impl Highlighter {
         )
     }
 
-    /// Moves the highlighter past a line that was written plain (so multi-line constructs
-    /// such as block comments stay right on the lines after it).
-    pub(super) fn skip(&mut self, code: &str) {
-        if code.len() <= LONGEST {
-            let _ = self.highlight(code);
+    /// The spans of the start of a line still arriving, highlighted as far as it came without
+    /// moving the highlighter on (`None` past [`LONGEST`] or when `syntect` fails).
+    pub(super) fn peek(&self, partial: &str) -> Option<Vec<Span>> {
+        if partial.len() > LONGEST {
+            return None;
         }
+        let assets = assets();
+        let (mut parse, mut state) = (self.parse.clone(), self.state.clone());
+        let ops = parse.parse_line(partial, &assets.syntaxes).ok()?;
+        let pieces = HighlightIterator::new(&mut state, &ops, partial, &self.highlighter);
+        Some(
+            pieces
+                .filter(|(_, text)| !text.is_empty())
+                .map(|(s, text)| (convert(s, assets.truecolor), text.to_owned()))
+                .collect(),
+        )
     }
 }
 

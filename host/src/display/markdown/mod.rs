@@ -338,12 +338,33 @@ impl Renderer {
         let consumed = live.consumed.min(line.len());
         match &mut live.kind {
             LiveKind::Code { start } => {
-                self.pen.put(out, Style::new(), &line[consumed..]);
-                live.consumed = line.len();
-                if end {
-                    self.pen.newline(out);
-                    if let Some(h) = self.blocks.fence.as_mut().and_then(|f| f.highlighter.as_mut()) {
-                        h.skip(&line[(*start).min(line.len())..]);
+                let start = (*start).min(consumed);
+                let code = &line[start..];
+                let from = consumed - start;
+                match self.blocks.fence.as_mut().and_then(|f| f.highlighter.as_mut()) {
+                    // Written in colour up to the end of the last whole word: a word's colour
+                    // may depend on what follows it (`f` in `f(`), not on what comes later.
+                    Some(h) if !end => {
+                        let to = code.rfind([' ', '\t']).map_or(0, |i| i + 1);
+                        if to > from {
+                            match h.peek(code) {
+                                Some(spans) => put_range(&mut self.pen, out, &spans, from, to),
+                                None => self.pen.put(out, Style::new(), &code[from..to]),
+                            }
+                            live.consumed = start + to;
+                        }
+                    }
+                    Some(h) => {
+                        let spans = h.line(code, &mut self.memo);
+                        put_range(&mut self.pen, out, &spans, from, code.len());
+                        self.pen.newline(out);
+                    }
+                    None => {
+                        self.pen.put(out, Style::new(), &code[from..]);
+                        live.consumed = line.len();
+                        if end {
+                            self.pen.newline(out);
+                        }
                     }
                 }
             }
@@ -372,6 +393,18 @@ impl Renderer {
         if let Some(table) = self.table.take() {
             table.finish(cols(&*self.width), &mut self.pen, out);
         }
+    }
+}
+
+/// Writes the bytes `from..to` of the text that `spans` cover, in their styles.
+fn put_range(pen: &mut Pen, out: &mut String, spans: &[Span], from: usize, to: usize) {
+    let mut at = 0;
+    for (style, text) in spans {
+        let (lo, hi) = (from.max(at), to.min(at + text.len()));
+        if lo < hi {
+            pen.put(out, *style, &text[lo - at..hi - at]);
+        }
+        at += text.len();
     }
 }
 

@@ -275,20 +275,68 @@ fn partial_lines_of_unknown_kind_wait() {
     }
 }
 
+/// Each character with the colour it is shown in (the last SGR sequence in force; none for
+/// white space, whose foreground colour does not show).
+fn styled(s: &str) -> Vec<(char, String)> {
+    let (mut shown, mut pen, mut chars) = (Vec::new(), String::new(), s.chars());
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            shown.push((c, if c.is_whitespace() { String::new() } else { pen.clone() }));
+            continue;
+        }
+        let mut seq = String::from("\x1b");
+        for d in chars.by_ref() {
+            seq.push(d);
+            if d.is_ascii_alphabetic() {
+                break;
+            }
+        }
+        if seq.ends_with('m') {
+            pen = if seq == "\x1b[0m" { String::new() } else { seq };
+        }
+    }
+    shown
+}
+
 #[test]
-fn a_partial_code_line_is_written_plain_then_continued() {
+fn a_code_line_arriving_in_pieces_is_highlighted_as_a_whole_one_is() {
+    let text = "```python\ndef f(x):\n    return x + 1  # one more\n\nclass A:\n    s = \"a string, with spaces\"\n```\n\n\
+                ```rust\nfn main() {\n    let v: Vec<u8> = vec![1, 2];\n    println!(\"{v:?}\");\n}\n```\n";
+    let mut r = renderer(80, true);
+    let mut out = String::new();
+    let mut buf = [0u8; 4];
+    for c in text.chars() {
+        r.push(c.encode_utf8(&mut buf), &mut out);
+        r.flush_partial(&mut out);
+    }
+    r.finish(&mut out);
+    let whole = whole(text, 80, true);
+    assert!(whole.contains("\x1b[38;"), "highlighted: {whole:?}");
+    assert_eq!(styled(&out), styled(&whole), "streamed: {out:?}");
+}
+
+#[test]
+fn a_partial_code_line_is_written_to_its_last_whole_word() {
     let mut r = renderer(80, true);
     let mut out = String::new();
     r.push("```python\nprint(1", &mut out);
     r.flush_partial(&mut out);
-    assert_eq!(out, "print(1");
+    assert_eq!(out, "", "no whole word yet");
+    r.push(", two", &mut out);
+    r.flush_partial(&mut out);
+    assert_eq!(strip(&out), "print(1, ", "the word arriving waits");
+    assert!(out.contains("\x1b[38;"), "in colour already: {out:?}");
     r.push(")\nx = 2\n``", &mut out);
     r.flush_partial(&mut out);
     r.push("`\nafter\n", &mut out);
     r.finish(&mut out);
-    let shown = strip(&out);
-    assert_eq!(shown, "print(1)\nx = 2\nafter\n");
-    assert!(out.contains("\x1b[38;"), "the next line is highlighted: {out:?}");
+    assert_eq!(strip(&out), "print(1, two)\nx = 2\nafter\n");
+    // A language aish does not know: each piece is written as it comes.
+    let mut r = renderer(80, true);
+    let mut out = String::new();
+    r.push("```\nprint(1", &mut out);
+    r.flush_partial(&mut out);
+    assert_eq!(out, "print(1");
 }
 
 #[test]
