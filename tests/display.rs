@@ -248,6 +248,36 @@ fn code_streamed_slowly_is_highlighted_line_by_line() {
     assert_ne!(comment, keyword, "the comment and the code around it differ in colour");
 }
 
+/// A tool call after some text, on a rendered terminal: the text that came before it shows
+/// before its line, all of it.
+#[test]
+fn a_tool_call_line_comes_after_the_text_before_it() {
+    let chunk = |delta: serde_json::Value| {
+        format!(
+            "data: {}\n\n",
+            json!({"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":delta,"finish_reason":null}]})
+        )
+    };
+    let server = TestServer::always(Reply::sse([
+        chunk(json!({"role":"assistant","content":"Hello"})),
+        chunk(json!({"content":" world"})),
+        chunk(
+            json!({"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{}"}}]}),
+        ),
+        "data: [DONE]\n\n".to_owned(),
+    ]));
+    let home = home();
+    write_config(
+        home.path(),
+        &format!("[ai.gpt]\nurl = \"{}\"\ndialect = \"openai\"\nmodel = \"m\"\n", server.url("/v1/chat/completions")),
+    );
+    let bytes = in_pty(home.path(), "gpt weather?", 80, false);
+    let (parser, _) = screen(&bytes, 80);
+    let text = parser.screen().contents();
+    let (hello, call) = (text.find("Hello world"), text.find("[tool call] get_weather {}"));
+    assert!(hello.is_some() && call.is_some() && hello < call, "the text, then the call:\n{text}");
+}
+
 #[test]
 fn a_steady_markdown_stream_shows_its_line_while_it_streams() {
     let words: Vec<String> = (0..300).map(|i| format!("w{i:03} ")).collect();

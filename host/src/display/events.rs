@@ -168,11 +168,12 @@ impl EventSink for Display {
 }
 
 impl Display {
-    /// Before a line of aish's own inside an answer: the rendered text so far is written out.
+    /// Before a line of aish's own inside an answer: all the text that came before it is
+    /// written out, the line it was on ended.
     fn end_line_of_answer(&mut self) {
         if let Some(renderer) = self.stage.as_mut().and_then(|s| s.renderer.as_mut()) {
             let mut partial = String::new();
-            renderer.flush_partial(&mut partial);
+            renderer.break_line(&mut partial);
             self.write_out(&partial);
         }
     }

@@ -143,6 +143,21 @@ impl Renderer {
         self.pen.end(out);
     }
 
+    /// A line of aish's own (a tool call) comes next: everything that arrived is written, the
+    /// line being received ended there (what follows it on the same source line starts a new
+    /// one), so nothing that came before the line shows after it.
+    pub fn break_line(&mut self, out: &mut String) {
+        self.fresh = false;
+        if let Some(table) = &mut self.table {
+            table.print(cols(&*self.width), &mut self.pen, out);
+        }
+        if !self.partial.is_empty() {
+            let line = std::mem::take(&mut self.partial);
+            self.complete(&line, out);
+        }
+        self.pen.end(out);
+    }
+
     /// The answer ended: write everything held back (the last line, a table not yet complete),
     /// ending with the line open or closed as the text was (the caller adds a final newline if
     /// needed). The renderer is then ready for another answer.
