@@ -278,6 +278,22 @@ fn a_tool_call_line_comes_after_the_text_before_it() {
     assert!(hello.is_some() && call.is_some() && hello < call, "the text, then the call:\n{text}");
 }
 
+/// Standard error sent to a file while standard output is the terminal: its lines are plain.
+#[test]
+fn errors_sent_to_a_file_carry_no_colour() {
+    let home = home();
+    // Nothing listens on port 9 (discard): the answer fails to connect, with an error on stderr.
+    write_config(home.path(), "[ai.gone]\nurl = \"http://127.0.0.1:9/\"\n");
+    let errors = home.path().join("errors.txt");
+    let mut command = terminal_command(home.path(), "stty cols 80 rows 30; exec \"$0\" -c 'gone hello' 2>\"$1\"");
+    command.arg(&errors).env_remove("NO_COLOR");
+    let mut session = spawn_command(command, Some(30_000)).expect("start aish in a pty");
+    session.exp_eof().expect("aish ends");
+    let written = std::fs::read_to_string(&errors).unwrap();
+    assert!(written.contains("error: "), "{written:?}");
+    assert!(!written.contains('\x1b'), "no escape sequences in the file: {written:?}");
+}
+
 #[test]
 fn a_steady_markdown_stream_shows_its_line_while_it_streams() {
     let words: Vec<String> = (0..300).map(|i| format!("w{i:03} ")).collect();

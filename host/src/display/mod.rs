@@ -140,6 +140,12 @@ impl Display {
         self
     }
 
+    /// Whether lines on stderr are coloured: only when it is a terminal too (`2> FILE` gets
+    /// plain lines while the answer is coloured on screen).
+    fn err_color(&self) -> bool {
+        self.color && self.err_tty
+    }
+
     fn paint(&self, style: Style, text: &str) -> String {
         if self.color { style.paint(text).to_string() } else { text.to_owned() }
     }
@@ -272,7 +278,7 @@ impl Display {
     /// A one-line notice on stderr.
     pub fn warning(&mut self, line: &str) {
         let line = self.safe_err(line);
-        let painted = if self.color { Color::Yellow.paint(line.as_ref()).to_string() } else { line.into_owned() };
+        let painted = if self.err_color() { Color::Yellow.paint(line.as_ref()).to_string() } else { line.into_owned() };
         let _ = writeln!(self.err, "{painted}");
     }
 
@@ -282,8 +288,11 @@ impl Display {
             self.write_out("\n");
         }
         let line = self.safe_err(line);
-        let painted =
-            if self.color { Color::Red.paint(format!("error: {line}")).to_string() } else { format!("error: {line}") };
+        let painted = if self.err_color() {
+            Color::Red.paint(format!("error: {line}")).to_string()
+        } else {
+            format!("error: {line}")
+        };
         let _ = writeln!(self.err, "{painted}");
     }
 
