@@ -119,7 +119,7 @@ fn config_errors_name_the_file_and_the_key() {
     let config = home.path().join("config.toml");
     assert!(
         run.stderr.starts_with(&format!(
-            "error: config error in {} at `ai.apollo`: unknown field `trasnport`",
+            "error: config error in {} at `ai.apollo.trasnport`: unknown field `trasnport`",
             config.display()
         )),
         "{}",
@@ -133,7 +133,11 @@ fn config_errors_name_the_file_and_the_key() {
         write_config(home.path(), &format!("[ai.apollo]\nurl = \"{url}\"\n"));
         let run = aish(home.path(), &["-c", "echo hi"], None);
         assert_eq!(run.code, 2, "{url}: {run:?}");
-        assert!(run.stderr.contains("at `ai.apollo`: `url` is") && run.stderr.contains("not a URL"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("at `ai.apollo.url`: `url` is") && run.stderr.contains("not a URL"),
+            "{}",
+            run.stderr
+        );
     }
     // A transport no plugin provides may be about to be added: said at start, not refused.
     write_config(

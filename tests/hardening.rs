@@ -67,15 +67,15 @@ fn absurd_numbers_in_the_config_are_config_errors() {
     for (section, expected) in [
         (
             "[ai.a]\nurl = \"http://127.0.0.1:9/\"\nheartbeat_ms = 99999999999\n",
-            "at `ai.a`: `heartbeat_ms` is 99999999999",
+            "at `ai.a.heartbeat_ms`: `heartbeat_ms` is 99999999999",
         ),
         (
             "[ai.a]\nurl = \"http://127.0.0.1:9/\"\n[plugins.sse]\nmemory_limit_mb = 999999\n",
-            "at `plugins.sse`: `memory_limit_mb` is 999999",
+            "at `plugins.sse.memory_limit_mb`: `memory_limit_mb` is 999999",
         ),
         (
             "[ai.a]\nurl = \"http://127.0.0.1:9/\"\nreconnect = { max_delay_ms = 999999999 }\n",
-            "`reconnect.max_delay_ms` is 999999999",
+            "at `ai.a.reconnect.max_delay_ms`: `reconnect.max_delay_ms` is 999999999",
         ),
     ] {
         write_config(home.path(), section);

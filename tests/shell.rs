@@ -142,7 +142,7 @@ fn a_bad_config_still_starts_the_shell() {
     let mut shell = start(home.path(), false);
     let config = home.path().join("config.toml");
     shell
-        .exp_string(&format!("warning: config error in {} at `ai.apollo`", config.display()))
+        .exp_string(&format!("warning: config error in {} at `ai.apollo.url`", config.display()))
         .expect("the error names the file and the key");
     shell.exp_string("AIs: apollo, athena, hermes").expect("started on the defaults");
     prompt(&mut shell);

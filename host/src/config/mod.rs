@@ -292,7 +292,7 @@ impl Config {
                         let key = format!("ai.{name}");
                         check_name(&name).map_err(|m| error(Some(key.clone()), m))?;
                         let mut ai: AiConfig = typed(&key, ai).map_err(|(key, m)| error(Some(key), m))?;
-                        validate_ai(&ai).map_err(|m| error(Some(key.clone()), m))?;
+                        validate_ai(&ai).map_err(|(field, m)| error(Some(format!("{key}.{field}")), m))?;
                         read_system_file(&mut ai, path).map_err(|m| error(Some(format!("{key}.system_file")), m))?;
                         config.ai.insert(name, ai);
                     }
@@ -324,7 +324,7 @@ impl Config {
                             "MiB (a plugin addresses 4 GiB at most)",
                         )
                         .and_then(|()| within("time_limit_ms", plugin.time_limit_ms, 1, 3_600_000, "ms"))
-                        .map_err(|m| error(Some(key.clone()), m))?;
+                        .map_err(|(field, m)| error(Some(format!("{key}.{field}")), m))?;
                         // A bad pattern is named now, not when the plugin is first used.
                         if let Some(hosts) = &plugin.allow_hosts {
                             crate::plugin::capabilities::AllowList::parse(hosts)
@@ -430,14 +430,16 @@ const DEFAULT_MAX_ANSWER_MB: u64 = 256;
 
 /// Checks that a number from the config is within what aish can use, so an absurd value is a
 /// config error naming the key, not an overflow or a hang later.
-fn within(key: &str, value: Option<u64>, low: u64, high: u64, unit: &str) -> Result<(), String> {
+/// A number outside `low..=high`: the key under its table, and what to give instead.
+fn within(key: &str, value: Option<u64>, low: u64, high: u64, unit: &str) -> Result<(), (String, String)> {
     match value {
-        Some(v) if v < low || v > high => Err(format!("`{key}` is {v}; give {low} to {high} {unit}")),
+        Some(v) if v < low || v > high => Err((key.to_owned(), format!("`{key}` is {v}; give {low} to {high} {unit}"))),
         _ => Ok(()),
     }
 }
 
-fn validate_ai(ai: &AiConfig) -> Result<(), String> {
+/// Checks an AI's values: on a bad one, its key under `[ai.NAME]` and what is wrong.
+fn validate_ai(ai: &AiConfig) -> Result<(), (String, String)> {
     within("heartbeat_ms", ai.heartbeat_ms, 100, 3_600_000, "ms (up to an hour)")?;
     within("max_answer_mb", ai.max_answer_mb, 1, 4096, "MiB")?;
     within("timeout_s", ai.timeout_s, 1, 604_800, "seconds (up to a week)")?;
@@ -447,16 +449,19 @@ fn validate_ai(ai: &AiConfig) -> Result<(), String> {
     within("reconnect.max_delay_ms", Some(ai.reconnect.max_delay_ms), 0, 3_600_000, "ms")?;
 
     if ai.url.trim().is_empty() {
-        return Err("`url` is empty".into());
+        return Err(("url".into(), "`url` is empty".into()));
     }
     // Any URL: a transport plugin may take schemes of its own.
     if let Err(e) = reqwest::Url::parse(&ai.url) {
-        return Err(format!("`url` is `{}`, not a URL ({e}): give one like https://host/path", ai.url));
+        return Err(("url".into(), format!("`url` is `{}`, not a URL ({e}): give one like https://host/path", ai.url)));
     }
     if let Some(var) = &ai.api_key_env
         && var.trim().is_empty()
     {
-        return Err("`api_key_env` is empty: name the environment variable that holds the key".into());
+        return Err((
+            "api_key_env".into(),
+            "`api_key_env` is empty: name the environment variable that holds the key".into(),
+        ));
     }
     Ok(())
 }
@@ -553,9 +558,9 @@ allow_hosts = ["127.0.0.1:*", "api.openai.com:443"]
             assert!(err.starts_with(&format!("config error in /tmp/config.toml at `{key}`: ")), "{text:?}: {err}");
             assert!(err.contains(what), "{text:?}: {err}");
         }
-        // A key the table does not have is named by the table, with the key in the message.
+        // A key the table does not have is named itself, with the keys it may have.
         let err = parse("[ai.x]\nurl = \"http://x\"\nmodle = \"m\"\n").unwrap_err().to_string();
-        assert!(err.contains("`ai.x") && err.contains("modle"), "{err}");
+        assert!(err.contains("at `ai.x.modle`: unknown field `modle`, expected one of `url`"), "{err}");
     }
 
     #[test]
