@@ -41,6 +41,21 @@ fn one_shot_from_arguments_and_from_standard_input() {
     assert!(run.stderr.contains("no message for hermes"), "{}", run.stderr);
 }
 
+/// `cat notes | aish AI summarise this`: the AI is sent the words, then the piped text.
+#[test]
+fn a_one_shot_with_words_also_sends_what_is_piped_in() {
+    let server = TestServer::always(Reply::sse([
+        "data: {\"event\":\"token\",\"data\":{\"token\":\"Done.\"}}\n\n",
+        "event: done\ndata: {}\n\n",
+    ]));
+    let home = home();
+    write_config(home.path(), &format!("[ai.scribe]\nurl = \"{}\"\n", server.url("/")));
+    let run = aish(home.path(), &["scribe", "summarise", "this"], Some("Notes from the meeting.\n"));
+    assert_eq!((run.code, run.stdout.as_str()), (0, "Done.\n"), "{run:?}");
+    let message = server.requests()[0].json()["message"].as_str().unwrap().to_owned();
+    assert!(message.starts_with("summarise this") && message.contains("Notes from the meeting."), "{message:?}");
+}
+
 #[test]
 fn a_real_backend_from_config_with_its_key_from_the_environment() {
     let server = TestServer::always(Reply::sse([

@@ -132,10 +132,11 @@ fn piped_stdin() -> anyhow::Result<Option<String>> {
 }
 
 async fn one_shot(session: &mut Session, ai: &str, words: &[String]) -> anyhow::Result<u8> {
-    // Kept in the history as the line that asks the same again, so `!N` replays it.
+    // Kept in the history as the line that asks the same again, so `!N` replays it. Piped
+    // text goes with the words (`cat notes | aish AI summarise this`), after them, as with `-c`.
     if !words.is_empty() {
         let line = format!("{ai} {}", words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" "));
-        return Ok(run_line(session, &line, None).await);
+        return Ok(run_line(session, &line, piped_stdin()?).await);
     }
     match piped_stdin()? {
         Some(text) => Ok(run_line(session, ai, Some(text)).await),
