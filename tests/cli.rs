@@ -1,6 +1,8 @@
 //! The real `aish` binary end to end: the embedded default, one-shot and script forms, a real
 //! backend from config, the display rules on a pipe, probe output and every error exit.
 
+use std::process::{Command, Stdio};
+
 use crate::support::server::{Reply, TestServer};
 use crate::support::{aish, home, write_config};
 
@@ -505,4 +507,71 @@ fn probe_ends_at_the_first_done() {
         .expect("the busy test plugin was built");
     let run = aish(home.path(), &["transport", "probe", "--transport", "busy", "http://127.0.0.1:9/", "again"], None);
     assert_eq!((run.code, run.stdout.as_str()), (0, "{\"type\":\"done\"}\n"), "{run:?}");
+}
+
+/// The command line's own reports on a standard output that refuses them: a reader that went
+/// away ends them quietly (exit 0), a full disk is one error (exit 1); never a panic.
+#[test]
+fn reports_to_a_closed_pipe_or_a_full_disk_end_cleanly() {
+    let home = home();
+    // Something in the history to export.
+    assert_eq!(aish(home.path(), &["-c", "echo hi"], None).code, 0);
+    let run = |args: &[&str], stdout: Stdio| {
+        let output = Command::new(env!("CARGO_BIN_EXE_aish"))
+            .args(args)
+            .env("AISH_HOME", home.path())
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(Stdio::piped())
+            .output()
+            .expect("run aish");
+        (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let reports: [&[&str]; 4] = [&["plugin", "list"], &["plugin", "info", "sse"], &["history"], &["history", "--json"]];
+    for args in reports {
+        // The reading end is closed before aish starts: its first write finds no reader.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let (code, stderr) = run(args, Stdio::from(writer));
+        assert_eq!((code, stderr.as_str()), (Some(0), ""), "{args:?} to a closed pipe");
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let (code, stderr) = run(args, Stdio::from(full));
+        assert_eq!(code, Some(1), "{args:?} to a full disk: {stderr}");
+        assert!(stderr.starts_with("error: cannot write to standard output: "), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    }
+}
+
+/// `transport probe URL | head -1` on an endless stream: once its output is closed the probe
+/// stops, instead of reading for ever.
+#[test]
+fn a_probe_whose_reader_went_away_stops() {
+    let gate = crate::support::server::Gate::default();
+    let mut reply = Reply::sse(["data: {\"event\":\"token\",\"data\":{\"token\":\"one\"}}\n\n"]);
+    reply.parts.push(crate::support::server::Part::Wait(gate.clone()));
+    let server = TestServer::always(reply);
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aish"))
+        .args(["transport", "probe", &server.url("/events")])
+        .env("AISH_HOME", home().path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run aish");
+    // Well before the server gives up waiting on its gate (10 s) and ends the stream itself.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    gate.open();
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "the probe stopped when its output closed");
 }

@@ -1,8 +1,6 @@
 //! `aish history [--json] [--since DATE] [--until DATE]`.
 
-use std::io::Write;
-
-use super::{App, EXIT_FAILED, EXIT_OK, EXIT_USAGE, for_stderr, for_stdout};
+use super::{App, EXIT_FAILED, EXIT_OK, EXIT_USAGE, for_stderr, for_stdout, write_out};
 use aish::history::{parse_date, text_block};
 
 /// Prints the history (text blocks, or JSON Lines with `json`) between two dates.
@@ -33,17 +31,16 @@ pub fn run(app: &App, json: bool, since: Option<&str>, until: Option<&str>) -> u
         if !in_range {
             continue;
         }
-        let responses = entry.answers();
-        let written = if json {
-            serde_json::to_string(entry)
-                .map_err(std::io::Error::from)
-                .and_then(|line| out.write_all(for_stdout(&line).as_bytes()))
-                .and_then(|_| out.write_all(b"\n"))
+        let text = if json {
+            // An entry read back from JSON always serialises.
+            let mut line = serde_json::to_string(entry).unwrap_or_default();
+            line.push('\n');
+            line
         } else {
-            out.write_all(for_stdout(&text_block(entry.number, &entry.command, &responses, &entry.metadata)).as_bytes())
+            text_block(entry.number, &entry.command, &entry.answers(), &entry.metadata)
         };
-        if written.is_err() {
-            break;
+        if let Err(code) = write_out(&mut out, &for_stdout(&text)) {
+            return code;
         }
     }
     EXIT_OK

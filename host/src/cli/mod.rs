@@ -27,6 +27,20 @@ pub fn for_stderr(text: &str) -> std::borrow::Cow<'_, str> {
     if std::io::stderr().is_terminal() { aish::text::sanitize(text) } else { text.into() }
 }
 
+/// Writes the command line's own output (a report, an export line, a probe event) and flushes
+/// it. `Err` says to stop writing, with the exit status: 0 when the reader went away (`| head`
+/// is no error), 1 for any other refusal (a full disk), said once on stderr.
+pub fn write_out(out: &mut impl std::io::Write, text: &str) -> Result<(), u8> {
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(EXIT_OK),
+        Err(e) => {
+            eprintln!("error: cannot write to standard output: {e}");
+            Err(EXIT_FAILED)
+        }
+    }
+}
+
 /// Exit status: success.
 pub const EXIT_OK: u8 = 0;
 /// Exit status: a stage failed.

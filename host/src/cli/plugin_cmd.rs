@@ -8,7 +8,7 @@ use aish::plugin::author::{self, Language};
 use aish::plugin::manage::{self, Action};
 use aish::transport::Connector;
 
-use super::{EXIT_FAILED, EXIT_OK, PluginAction, for_stderr, for_stdout};
+use super::{EXIT_FAILED, EXIT_OK, PluginAction, for_stderr, for_stdout, write_out};
 
 /// Runs a plugin subcommand, printing to stdout and errors to stderr; returns the exit status.
 pub async fn run(connector: &Connector, plugin_dir: &Path, action: &PluginAction) -> u8 {
@@ -33,10 +33,7 @@ pub async fn run(connector: &Connector, plugin_dir: &Path, action: &PluginAction
 /// Prints a report to stdout, or the error to stderr; the exit status.
 fn report(result: Result<String, String>) -> u8 {
     match result {
-        Ok(text) => {
-            print!("{}", for_stdout(&text));
-            EXIT_OK
-        }
+        Ok(text) => write_out(&mut std::io::stdout().lock(), &for_stdout(&text)).err().unwrap_or(EXIT_OK),
         Err(message) => {
             eprintln!("error: {}", for_stderr(&message));
             EXIT_FAILED
@@ -53,7 +50,9 @@ async fn dev(connector: &Connector, plugin_dir: &Path, dir: &Path) -> u8 {
     // leaving that build running.
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
     let started = manage::start_dev(connector, plugin_dir, dir, |result| match result {
-        Ok(text) => print!("{}", for_stdout(&text)),
+        Ok(text) => {
+            let _ = write_out(&mut std::io::stdout().lock(), &for_stdout(&text));
+        }
         Err(failed) if failed.last_good_kept => {
             eprintln!("error: {}\nthe last good version stays installed", for_stderr(&failed.error));
         }
@@ -66,7 +65,8 @@ async fn dev(connector: &Connector, plugin_dir: &Path, dir: &Path) -> u8 {
             return EXIT_FAILED;
         }
     };
-    println!("building {0}; watching {0} for changes; Ctrl-C stops", dir.display());
+    let watching = format!("building {0}; watching {0} for changes; Ctrl-C stops\n", dir.display());
+    let _ = write_out(&mut std::io::stdout().lock(), &watching);
     match &mut interrupt {
         Some(interrupt) => {
             interrupt.recv().await;

@@ -1,10 +1,8 @@
 //! `aish transport probe`: one transport, every event it yields, as JSON Lines.
 
-use std::io::Write;
-
 use serde_json::{Value, json};
 
-use super::{App, EXIT_FAILED, EXIT_OK, EXIT_USAGE, for_stdout};
+use super::{App, EXIT_FAILED, EXIT_OK, EXIT_USAGE, for_stdout, write_out};
 use aish::plugin::capabilities::host_pattern_of;
 use aish::transport::{ConnectOptions, ErrorKind, Event, Outgoing, TransportError};
 
@@ -24,9 +22,14 @@ pub async fn run(
         return EXIT_USAGE;
     };
     let mut stdout = std::io::stdout().lock();
+    // Once stdout refuses a line (`| head -3` closed it), the probe stops with this status.
+    let stopped = std::cell::Cell::new(None);
     let mut print = |value: Value| {
-        let _ = writeln!(stdout, "{}", for_stdout(&value.to_string()));
-        let _ = stdout.flush();
+        if stopped.get().is_none()
+            && let Err(code) = write_out(&mut stdout, &format!("{}\n", for_stdout(&value.to_string())))
+        {
+            stopped.set(Some(code));
+        }
     };
     let print_error = |print: &mut dyn FnMut(Value), e: &TransportError| {
         let mut line = json!({"type": "error", "message": e.message, "kind": e.kind.as_str()});
@@ -90,6 +93,10 @@ pub async fn run(
                     }
                     ended |= matches!(event, Event::Error(_) | Event::Done(_));
                     print(event.to_json());
+                }
+                if let Some(code) = stopped.get() {
+                    session.close().await;
+                    return code;
                 }
                 if ended {
                     break;
