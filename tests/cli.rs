@@ -227,6 +227,11 @@ fn redirects_stand_where_they_act_and_the_output_file_is_checked_first() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("cannot write /no/such/dir/out.txt"), "{}", run.stderr);
     assert!(server.requests().is_empty(), "the AI was asked all the same");
+    // Nor can a folder.
+    let run = aish(home.path(), &["-c", &format!("gpt hi > {}", home.path().display())], None);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("it is a folder; name a file in it"), "{}", run.stderr);
+    assert!(server.requests().is_empty(), "the AI was asked before the folder was found");
     // A line that fails leaves no empty file behind; one already there keeps its text.
     let gone = TestServer::always(Reply::body(500, "text/plain", "down"));
     write_config(home.path(), &format!("[ai.down]\nurl = \"{}\"\ndialect = \"openai\"\n", gone.url("/v1")));

@@ -23,8 +23,12 @@ pub(crate) fn check_output(redirect: &Redirect) -> Result<Created, RunError> {
         Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(failed(e)),
         Err(_) => {}
     }
-    if std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
-        std::fs::OpenOptions::new().append(true).open(path).map_err(failed)?;
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => return Err(failed(std::io::Error::other("it is a folder; name a file in it"))),
+        Ok(m) if m.is_file() => {
+            std::fs::OpenOptions::new().append(true).open(path).map_err(failed)?;
+        }
+        _ => {}
     }
     Ok(Created(None))
 }
