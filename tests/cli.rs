@@ -580,3 +580,22 @@ fn a_probe_whose_reader_went_away_stops() {
     gate.open();
     assert_eq!(status.and_then(|s| s.code()), Some(0), "the probe stopped when its output closed");
 }
+
+/// `-c` with several lines runs each as a command (as `sh -c` does), and a script's command
+/// may go on over lines while a quote or a trailing `|` keeps it open.
+#[test]
+fn several_lines_are_several_commands_and_a_quote_spans_lines() {
+    let home = home();
+    let run = aish(home.path(), &["-c", "echo one\necho two"], None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "one\ntwo\n"), "{run:?}");
+    let run = aish(home.path(), &["-c", "echo 'a\nb' |\n  head 1\necho three"], None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "a\nthree\n"), "{run:?}");
+    // A syntax error in any of them runs none, and names its line.
+    let run = aish(home.path(), &["-c", "echo one\necho 'open | apollo\n"], None);
+    assert_eq!((run.code, run.stdout.as_str()), (2, ""), "{run:?}");
+    assert!(run.stderr.contains("line 2:"), "{}", run.stderr);
+    let script = home.path().join("steps.aish");
+    std::fs::write(&script, "#!/usr/bin/env aish\necho 'first line\nsecond line'\n# done\necho after\n").unwrap();
+    let run = aish(home.path(), &[script.to_str().unwrap()], None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "first line\nsecond line\nafter\n"), "{run:?}");
+}

@@ -201,3 +201,33 @@ fn a_recalled_or_pasted_escape_sequence_does_not_reach_the_terminal() {
     shell.send_control('d').unwrap();
     shell.exp_eof().expect("Ctrl-D leaves");
 }
+
+/// A paste arrives whole (bracketed paste), runs nothing until Enter, and then runs each of
+/// its lines as a command; a paste past the terminal reader's 1 KiB buffer does not stall.
+#[test]
+fn a_paste_runs_on_enter_a_command_a_line_and_a_long_one_arrives_whole() {
+    let home = home();
+    let mut shell = start(home.path(), false);
+    shell.exp_string("\x1b[?2004h").expect("bracketed paste is turned on");
+    prompt(&mut shell);
+    shell.send("\x1b[200~echo first-pasted\necho second-pasted\x1b[201~").unwrap();
+    shell.flush().unwrap();
+    // Shown in the line, not run: the paste's second line is drawn, and no answer comes yet.
+    shell.exp_string("second-pasted").expect("the paste is drawn");
+    shell.send("\r").unwrap();
+    shell.flush().unwrap();
+    shell.exp_string("first-pasted\r\n").expect("the first line ran");
+    shell.exp_string("second-pasted\r\n").expect("the second line ran");
+    prompt(&mut shell);
+    let long = "x".repeat(3000);
+    shell.send(&format!("\x1b[200~echo {long} end-of-paste\x1b[201~")).unwrap();
+    shell.flush().unwrap();
+    shell.exp_string("end-of-paste").expect("all of a long paste arrives, with no key after it");
+    shell.send("\r").unwrap();
+    shell.flush().unwrap();
+    let shown = shell.exp_string("end-of-paste\r\n").expect("the long line ran");
+    assert!(shown.contains(&"x".repeat(200)), "{shown:?}");
+    prompt(&mut shell);
+    shell.send_control('d').unwrap();
+    shell.exp_eof().expect("Ctrl-D leaves");
+}

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
+use aish::commands::lines::CommandLine;
 use aish::display::Display;
 use aish::pipeline::RunError;
 use aish::session::Session;
@@ -99,6 +100,11 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
     }
     if let Some(line) = &cli.command {
+        // Several lines are several commands (`aish -c "$(cat steps)"`), run as a script's are.
+        let commands = aish::commands::lines::split(line);
+        if commands.len() > 1 {
+            return Ok(run_commands(&mut session, commands, piped_stdin()?).await);
+        }
         return Ok(run_line(&mut session, line, piped_stdin()?).await);
     }
     if let Some(first) = cli.args.first() {
@@ -184,35 +190,34 @@ fn status(session: &mut Session, result: Result<aish::pipeline::Outcome, RunErro
     code
 }
 
-/// Runs a script: one line each, `#` comments and a `#!` first line skipped. Every line is
-/// parsed first, so a script with a syntax error runs nothing; an error names its line.
+/// Runs a script: a command a line (or more, while a quote or a trailing `|` keeps it open),
+/// `#` comments and a `#!` first line skipped.
 async fn run_script(session: &mut Session, script: &str) -> u8 {
-    let lines: Vec<(usize, &str)> = script
-        .lines()
-        .enumerate()
-        .filter(|(i, line)| !(*i == 0 && line.starts_with("#!")))
-        .map(|(i, line)| (i + 1, line.trim()))
-        .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
-        .collect();
-    for (number, line) in &lines {
+    run_commands(session, aish::commands::lines::split(script), None).await
+}
+
+/// Runs commands in turn, `stdin` given to the first. Every command is parsed first, so a
+/// syntax error runs nothing; an error names the line its command starts on.
+async fn run_commands(session: &mut Session, commands: Vec<CommandLine>, mut stdin: Option<String>) -> u8 {
+    for command in &commands {
         // A built-in's free text (`memory add don't`) is no pipeline to check.
-        if aish::commands::takes_free_text(line) {
+        if aish::commands::takes_free_text(&command.text) {
             continue;
         }
-        if let Err(e) = aish::pipeline::parse(line) {
-            session.display().error(&format!("line {number}: {}", e.render()));
+        if let Err(e) = aish::pipeline::parse(&command.text) {
+            session.display().error(&format!("line {}: {}", command.line, e.render()));
             return EXIT_USAGE;
         }
     }
     let mut code = EXIT_OK;
     // From here a Ctrl-C stops the script after its line, whatever runs when it comes.
     aish::pipeline::watch_ctrl_c();
-    for (number, line) in lines {
-        let result = session.execute(line, None).await;
+    for command in commands {
+        let result = session.execute(&command.text, stdin.take()).await;
         if result.as_ref().is_ok_and(|o| o.exit) {
             break;
         }
-        code = code.max(status(session, result, Some(number)));
+        code = code.max(status(session, result, Some(command.line)));
         // Ctrl-C stops the script, not only the answer on screen.
         if aish::pipeline::take_ctrl_c() {
             code = EXIT_INTERRUPTED;

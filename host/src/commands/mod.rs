@@ -5,6 +5,7 @@
 mod args;
 mod conversation;
 mod history;
+pub mod lines;
 mod plugins;
 mod state;
 mod transports;

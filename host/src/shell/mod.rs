@@ -74,7 +74,10 @@ pub async fn run(app: &App, session: &mut Session) -> u8 {
         .with_quick_completions(true)
         .with_partial_completions(true)
         .with_edit_mode(edit_mode(app.config().shell.edit_mode))
-        .with_ansi_colors(color);
+        .with_ansi_colors(color)
+        // A paste arrives whole, into the line, and runs only on Enter: pasted text never runs
+        // a command on its own, however many lines it has.
+        .use_bracketed_paste(true);
     // Messages from background work (a `plugin dev` rebuild) appear above the prompt, not in it.
     let printer = ExternalPrinter::<String>::default();
     let sender = printer.sender();
@@ -102,15 +105,20 @@ pub async fn run(app: &App, session: &mut Session) -> u8 {
                 break;
             }
         };
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        match session.execute(line, None).await {
-            Ok(outcome) if outcome.exit => break,
-            Ok(_) => {}
-            Err(aish::pipeline::RunError::Syntax(syntax)) => session.display().error(&syntax.render()),
-            Err(e) => session.display().error(&e.to_string()),
+        // A paste of several lines is several commands, run in turn as sh would; a Ctrl-C
+        // from before (an answer stopped earlier) is no reason to stop this one's.
+        let _ = aish::pipeline::take_ctrl_c();
+        for command in aish::commands::lines::split(&line) {
+            match session.execute(&command.text, None).await {
+                Ok(outcome) if outcome.exit => return EXIT_OK,
+                Ok(_) => {}
+                Err(aish::pipeline::RunError::Syntax(syntax)) => session.display().error(&syntax.render()),
+                Err(e) => session.display().error(&e.to_string()),
+            }
+            // Ctrl-C stops the paste's later commands too, not only the answer on screen.
+            if aish::pipeline::take_ctrl_c() {
+                break;
+            }
         }
     }
     EXIT_OK
