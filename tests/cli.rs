@@ -394,6 +394,11 @@ fn a_builtin_that_fails_fails_its_line_with_its_exit_status() {
         ("plugin frob", "usage: plugin list"),
         ("session extra", "error: usage: session"),
         ("exit 3", "error: usage: exit"),
+        // Piped, redirected or side by side: said to be a built-in, not an unknown command.
+        ("echo hi | session", "`session` is a built-in: it runs on a line of its own"),
+        ("session > out.txt", "`session` is a built-in: it runs on a line of its own"),
+        ("hermes hi & history", "`history` is a built-in"),
+        ("echo a | !1", "`!1` is a built-in"),
     ] {
         let run = aish(home.path(), &["-c", line], None);
         assert_eq!(run.code, 2, "{line}: {run:?}");

@@ -160,16 +160,44 @@ pub(crate) async fn execute(session: &mut Session, line: &str, stdin: Option<Str
             None => {}
         }
         if !shadowed {
+            if let Some(message) = builtin_in_pipeline(session, line) {
+                return Err(RunError::Usage(message));
+            }
             let forms: Vec<&str> = builtin.usage.iter().map(|(form, _)| *form).collect();
             return Err(RunError::Usage(format!("usage: {}", forms.join(" | "))));
         }
     }
     let started = Instant::now();
-    let result = session.run_line(line, stdin).await;
+    let result = match builtin_in_pipeline(session, line) {
+        Some(message) => Err(RunError::Usage(message)),
+        None => session.run_line(line, stdin).await,
+    };
     if !line.is_empty() && !line.starts_with('#') {
         session.record(line, &result, started.elapsed());
     }
     result
+}
+
+/// When `line` is a pipeline (stages or redirects) that names a built-in no AI or stage plugin
+/// shadows (`echo hi | session`, `session > f`): why it cannot run, where the pipeline engine
+/// would call the name unknown.
+fn builtin_in_pipeline(session: &Session, line: &str) -> Option<String> {
+    let pipeline = crate::pipeline::parse(line).ok()??;
+    let piped = pipeline.stages.len() > 1
+        || pipeline.stages.iter().any(|s| s.branches.len() > 1)
+        || pipeline.input.is_some()
+        || pipeline.output.is_some();
+    if !piped {
+        return None;
+    }
+    let (config, registry) = (session.connector().config(), session.connector().registry());
+    let name = pipeline.commands().map(|c| c.name.as_str()).find(|name| {
+        let builtin = BUILTINS.iter().any(|b| b.name != REPLAY && b.is_called(name)) || name.starts_with('!');
+        builtin && !config.ai.contains_key(*name) && !registry.is_stage(name)
+    })?;
+    Some(format!(
+        "`{name}` is a built-in: it runs on a line of its own, and cannot be piped, redirected or run side by side"
+    ))
 }
 
 /// The command line of history entry `n`.
