@@ -97,6 +97,13 @@ fn files_are_the_owners_alone_and_loose_ones_are_tightened() {
     assert_eq!(mode(home.path()), 0o700);
     assert_eq!(mode(&home.path().join("history.jsonl")), 0o600);
     assert_eq!(mode(&home.path().join("history")), 0o600);
+    // Loosened by hand: tightened when aish starts, though the run writes no entry.
+    for file in ["history", "history.jsonl"] {
+        std::fs::set_permissions(home.path().join(file), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    assert_eq!(aish(home.path(), &["-c", "session"], None).code, 0);
+    assert_eq!(mode(&home.path().join("history")), 0o600);
+    assert_eq!(mode(&home.path().join("history.jsonl")), 0o600);
 }
 
 #[test]

@@ -80,6 +80,9 @@ impl App {
         if let Err(e) = paths.tighten() {
             warnings.push(format!("cannot make aish's directories owner-only: {e}"));
         }
+        if let Err(e) = aish::history::History::new(&paths.data_dir, Vec::new()).tighten() {
+            warnings.push(e.to_string());
+        }
         let loaded = match config_path {
             Some(path) => Config::load(path).map(Some),
             None => Config::load_optional(&paths.config_file()),

@@ -83,6 +83,23 @@ impl History {
         self.dir.join("history.lock")
     }
 
+    /// Makes the history's files that exist readable by their owner only (0600): one loosened
+    /// by hand, or made before aish kept them private, is tightened when aish starts, not only
+    /// at the next entry.
+    pub fn tighten(&self) -> Result<(), HistoryError> {
+        use std::os::unix::fs::PermissionsExt;
+        for path in [self.text_path(), self.jsonl_path(), self.lock_path()] {
+            match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_file() && meta.permissions().mode() & 0o077 != 0 => {
+                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                        .map_err(self.error(path.clone()))?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     fn error(&self, path: PathBuf) -> impl FnOnce(std::io::Error) -> HistoryError {
         move |source| HistoryError { path, source }
     }
