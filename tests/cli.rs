@@ -604,3 +604,16 @@ fn several_lines_are_several_commands_and_a_quote_spans_lines() {
     let run = aish(home.path(), &[script.to_str().unwrap()], None);
     assert_eq!((run.code, run.stdout.as_str()), (0, "first line\nsecond line\nafter\n"), "{run:?}");
 }
+
+/// A typo in a one-shot's AI gets the hint `-c` gives, and `team-chat` with nothing to send
+/// says what it needs rather than blaming the first AI.
+#[test]
+fn a_one_shot_typo_is_hinted_and_an_empty_team_chat_is_named() {
+    let home = home();
+    let run = aish(home.path(), &["apolo", "hi"], None);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("`apolo` (did you mean `apollo`?)"), "{}", run.stderr);
+    let run = aish(home.path(), &["-c", "team-chat"], None);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("team-chat needs a message"), "{}", run.stderr);
+}

@@ -116,7 +116,10 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             let script = std::fs::read_to_string(path).with_context(|| format!("cannot read script {first}"))?;
             return Ok(run_script(&mut session, &script).await);
         }
-        eprintln!("error: `{first}` is neither a configured AI nor a script file; `aish --help` shows the usage");
+        let known: Vec<&str> = app.config().ai.keys().map(String::as_str).collect();
+        let hint =
+            aish::pipeline::closest(first, &known).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
+        eprintln!("error: `{first}`{hint} is neither a configured AI nor a script file; `aish --help` shows the usage");
         return Ok(EXIT_USAGE);
     }
     if !interactive {

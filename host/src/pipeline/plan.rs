@@ -35,6 +35,11 @@ pub(crate) fn plan(pipeline: &Pipeline, config: &Config, registry: &Registry) ->
                 if fan_out {
                     return Err(RunError::Usage("`team-chat` already asks every AI; it takes no `&`".into()));
                 }
+                if i == 0 && pipeline.input.is_none() && args.iter().all(|a| a.trim().is_empty()) {
+                    return Err(RunError::Usage(
+                        "team-chat needs a message: write `team-chat \"a question\"`, `echo text | team-chat` or `team-chat < file`".into(),
+                    ));
+                }
                 // Every configured AI gets the same message; answers come back labelled.
                 for ai in config.ai.keys() {
                     branches.push(Command { name: ai.clone(), args: args.clone(), ..command.clone() });
@@ -72,7 +77,7 @@ pub(crate) fn plan(pipeline: &Pipeline, config: &Config, registry: &Registry) ->
 }
 
 /// The known name nearest to a typo, when one is close.
-pub(crate) fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+pub fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
     known.iter().map(|k| (levenshtein(name, k), *k)).filter(|(d, k)| *d <= 2.max(k.len() / 4)).min().map(|(_, k)| k)
 }
 
