@@ -80,6 +80,11 @@ impl AllowList {
         for raw in patterns {
             let raw = raw.as_ref().trim();
             let error = |why| PatternError { pattern: raw.to_owned(), why };
+            if raw.contains("://") {
+                return Err(error(
+                    "a pattern is a host and a port, with no scheme: `localhost:8080`, not `http://localhost:8080`",
+                ));
+            }
             let (host, port) = if let Some(rest) = raw.strip_prefix('[') {
                 let (host, after) =
                     rest.split_once(']').ok_or_else(|| error("an IPv6 address needs its closing `]`"))?;
@@ -169,6 +174,15 @@ impl AllowList {
     }
 }
 
+/// Why a host part is neither an address nor a name a URL could carry.
+const NOT_A_NAME: &str =
+    "a host name holds only letters, digits, `-`, `_` and `.` (a name outside ASCII in its `xn--` form)";
+
+/// Whether `host` could be a host name in a URL (as the URL parser writes it: ASCII, lower case).
+fn is_host_name(host: &str) -> bool {
+    !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 impl HostMatch {
     fn parse(host: &str) -> Result<HostMatch, &'static str> {
         if host == "*" {
@@ -177,12 +191,14 @@ impl HostMatch {
         if let Some(suffix) = host.strip_prefix("*.") {
             return match suffix.is_empty() {
                 true => Err("`*.` needs a domain after it"),
+                false if !is_host_name(suffix) => Err(NOT_A_NAME),
                 false => Ok(HostMatch::Suffix(suffix.to_owned())),
             };
         }
         if let Some((network, prefix)) = host.split_once('/') {
-            let network: IpAddr =
-                network.parse().map_err(|_| "an address range is an IP address, `/` and a prefix length")?;
+            let network: IpAddr = network.parse().map_err(|_| {
+                "a pattern is a host and a port, with no path; an address range is an IP address, `/` and a prefix length"
+            })?;
             let prefix: u8 = prefix.parse().map_err(|_| "the prefix length of an address range is a number")?;
             let bits = if network.is_ipv4() { 32 } else { 128 };
             if prefix > bits {
@@ -195,10 +211,11 @@ impl HostMatch {
             };
             return Ok(HostMatch::Range { network: mask(network, prefix), prefix });
         }
-        Ok(match host.parse::<IpAddr>() {
-            Ok(ip) => HostMatch::Address(canonical(ip)),
-            Err(_) => HostMatch::Name(host.to_owned()),
-        })
+        match host.parse::<IpAddr>() {
+            Ok(ip) => Ok(HostMatch::Address(canonical(ip))),
+            Err(_) if is_host_name(host) => Ok(HostMatch::Name(host.to_owned())),
+            Err(_) => Err(NOT_A_NAME),
+        }
     }
 
     /// Whether this matches `host` (lower case), which is the address `ip` when it is one.
@@ -377,6 +394,20 @@ mod tests {
         for bad in ["10.0.0.0/33:*", "10.0.0.0/x:*", "ten/8:*", "[::/129]:*", "*.:443", ":80"] {
             let err = AllowList::parse(&[bad]).unwrap_err().to_string();
             assert!(err.starts_with(&format!("`{bad}` is not a host pattern: ")), "{err}");
+        }
+        // What a user writes by mistake is named for what it is.
+        for (bad, says) in [
+            ("http://localhost:8080", "with no scheme: `localhost:8080`"),
+            ("api.example.com/v1", "with no path"),
+            ("not a host pattern!!", "a host name holds only"),
+            ("*.exa mple.com", "a host name holds only"),
+            ("bücher.de:443", "`xn--` form"),
+        ] {
+            let err = AllowList::parse(&[bad]).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("`{bad}` is not a host pattern: ")) && err.contains(says), "{err}");
+        }
+        for good in ["localhost:8080", "api_v2.internal", "*.example.com:*", "xn--bcher-kva.de:443", "*"] {
+            assert!(AllowList::parse(&[good]).is_ok(), "{good}");
         }
     }
 
