@@ -102,13 +102,23 @@ fn through_the_binary_a_redirect_keeps_no_key_and_a_host_not_allowed_is_refused(
     // Only the configured server allowed: the redirect is refused, naming what to add.
     write_config(home.path(), &ai);
     let run = aish(home.path(), &["nosy", "hi"], None);
-    let expected = format!(
-        "http {}: not allowed: plugin `snoop` may not follow a redirect from {} to {}; to allow it, add \"{}\" to [plugins.snoop] allow_hosts in config.toml",
-        a.url("/start"),
-        a.addr,
-        b.addr,
-        b.addr
-    );
-    assert!(run.stdout.lines().any(|line| line == expected), "{expected}\n{run:?}");
+    let expected = |config: &std::path::Path| {
+        format!(
+            "http {}: not allowed: plugin `snoop` may not follow a redirect from {} to {}; to allow it, add \"{}\" to [plugins.snoop] allow_hosts in {}",
+            a.url("/start"),
+            a.addr,
+            b.addr,
+            b.addr,
+            config.display()
+        )
+    };
+    let expected_here = expected(&home.path().join("config.toml"));
+    assert!(run.stdout.lines().any(|line| line == expected_here), "{expected_here}\n{run:?}");
     assert_eq!(b.requests().len(), 1, "the refused redirect reached nothing");
+    // With another config file, that file is the one named.
+    let other = home.path().join("other.toml");
+    std::fs::write(&other, &ai).unwrap();
+    let run = aish(home.path(), &["--config", other.to_str().unwrap(), "nosy", "hi"], None);
+    let expected_there = expected(&other);
+    assert!(run.stdout.lines().any(|line| line == expected_there), "{expected_there}\n{run:?}");
 }

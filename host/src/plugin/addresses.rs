@@ -87,7 +87,7 @@ fn restricted_v6(ip: Ipv6Addr) -> Option<Restricted> {
 /// A host name led to an address the allow list does not name.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "plugin `{plugin}` may not reach {host}: it resolved to {address}, {kind}; to allow it, add \"{pattern}\" to [plugins.{plugin}] allow_hosts in config.toml"
+    "plugin `{plugin}` may not reach {host}: it resolved to {address}, {kind}; to allow it, add \"{pattern}\" to {where_to}"
 )]
 pub struct AddressDenied {
     /// The plugin that asked.
@@ -100,6 +100,8 @@ pub struct AddressDenied {
     pub kind: Restricted,
     /// The allow entry that would permit it.
     pub pattern: String,
+    /// Where to add it: `[plugins.PLUGIN] allow_hosts in FILE`.
+    pub where_to: String,
 }
 
 /// Whether the addresses `host` resolves to are checked: every host name except `localhost`.
@@ -132,6 +134,7 @@ pub fn check_for_port(
                 address,
                 kind,
                 pattern: format!("{}:{port}", write_address(address)),
+                where_to: allow.where_to_allow(plugin),
             });
         }
     }
@@ -153,6 +156,7 @@ pub fn check_for_name(allow: &AllowList, plugin: &str, host: &str, addresses: &[
                 address: canonical(address),
                 kind,
                 pattern: allow.address_pattern_for_name(host, address),
+                where_to: allow.where_to_allow(plugin),
             });
         }
     }

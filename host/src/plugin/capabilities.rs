@@ -60,6 +60,8 @@ struct Pattern {
 pub struct AllowList {
     patterns: Vec<Pattern>,
     source: Vec<String>,
+    /// The config file the list is set in, as a denial names it (`config.toml` when unknown).
+    file: Option<String>,
 }
 
 /// A pattern that cannot be understood.
@@ -160,6 +162,17 @@ impl AllowList {
             Some((PortMatch::Default, rest)) if rest.iter().all(|p| *p == PortMatch::Default) => address,
             _ => format!("{address}:*"),
         }
+    }
+
+    /// The list as set in the config file `file` (which a denial then names).
+    pub fn set_in(mut self, file: Option<&std::path::Path>) -> AllowList {
+        self.file = file.map(|f| f.display().to_string());
+        self
+    }
+
+    /// Where a denial tells the user to allow a host: `[plugins.PLUGIN] allow_hosts in FILE`.
+    pub fn where_to_allow(&self, plugin: &str) -> String {
+        format!("[plugins.{plugin}] allow_hosts in {}", self.file.as_deref().unwrap_or("config.toml"))
     }
 
     /// The patterns as the user wrote them.

@@ -93,8 +93,9 @@ impl HttpGrant {
         if !self.allow.allows(&url) {
             let target = host_pattern_of(url.as_str()).unwrap_or_else(|| url.to_string());
             return Err(http::HttpError::Denied(format!(
-                "plugin `{}` may not reach {target}; to allow it, add \"{target}\" to [plugins.{}] allow_hosts in config.toml",
-                self.plugin, self.plugin
+                "plugin `{}` may not reach {target}; to allow it, add \"{target}\" to {}",
+                self.plugin,
+                self.allow.where_to_allow(&self.plugin)
             )));
         }
         let mut method = reqwest::Method::from_bytes(request.method.as_bytes())
@@ -170,7 +171,7 @@ impl HttpGrant {
         let plugin = &self.plugin;
         let (from_origin, to_origin) = (origin(from), origin(to));
         let hop = format!("plugin `{plugin}` may not follow a redirect from {} to {}", from_origin.1, to_origin.1);
-        let advice = format!("to allow it, add \"{}\" to [plugins.{plugin}] allow_hosts in config.toml", to_origin.1);
+        let advice = format!("to allow it, add \"{}\" to {}", to_origin.1, self.allow.where_to_allow(plugin));
         if !matches!(to.scheme(), "http" | "https") {
             return Err(format!(
                 "plugin `{plugin}` may not follow a redirect from {} to {to}: not http or https",

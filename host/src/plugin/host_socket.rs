@@ -193,8 +193,9 @@ impl SocketGrant {
         let default_port = if request.tls { 443 } else { 80 };
         if !self.allow.allows_host(&host, request.port, default_port) {
             return Err(socket::SocketError::Denied(format!(
-                "plugin `{}` may not reach {peer}; to allow it, add \"{peer}\" to [plugins.{}] allow_hosts in config.toml",
-                self.plugin, self.plugin
+                "plugin `{}` may not reach {peer}; to allow it, add \"{peer}\" to {}",
+                self.plugin,
+                self.allow.where_to_allow(&self.plugin)
             )));
         }
         let timeout = request.timeout_ms.map(Duration::from_millis).unwrap_or(CONNECT_TIMEOUT);

@@ -112,7 +112,8 @@ impl Connector {
         let mut hosts = self.config.allowed_hosts(name);
         hosts.extend(extra_hosts.iter().cloned());
         let allow = AllowList::parse(&hosts)
-            .map_err(|e| TransportError::new(ErrorKind::InvalidInput, format!("[plugins.{name}] allow_hosts: {e}")))?;
+            .map_err(|e| TransportError::new(ErrorKind::InvalidInput, format!("[plugins.{name}] allow_hosts: {e}")))?
+            .set_in(self.config.source.as_deref());
         let plugin = self.registry.get(name);
         let manifest = plugin.map(|p| &p.manifest);
         let asks = manifest.map(|m| m.capabilities.clone()).unwrap_or_default();
