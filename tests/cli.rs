@@ -169,6 +169,24 @@ fn config_errors_name_the_file_and_the_key() {
         "{}",
         run.stderr
     );
+    // So is a plugin section that names no installed plugin (settings that would apply to nothing).
+    write_config(
+        home.path(),
+        "[plugins.see]
+time_limit_ms = 100
+
+[plugins.sse]
+time_limit_ms = 100
+",
+    );
+    let run = aish(home.path(), &["-c", "echo hi"], None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "hi\n"), "{run:?}");
+    assert!(
+        run.stderr.contains("warning: [plugins.see] names no installed plugin (did you mean `sse`?)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("[plugins.sse]"), "{}", run.stderr);
 }
 
 #[test]

@@ -51,6 +51,26 @@ fn missing_transports(config: &Config, registry: &Registry) -> Vec<String> {
     warnings
 }
 
+/// A warning for each `[plugins.NAME]` section that names no installed plugin (a typo, or a
+/// plugin not added yet): its settings apply to nothing until one by that name is added.
+fn unknown_plugin_sections(config: &Config, registry: &Registry) -> Vec<String> {
+    let installed = || {
+        let mut names = registry.names_of(aish::plugin::PluginKind::Transport);
+        names.extend(registry.names_of(aish::plugin::PluginKind::Stage));
+        names
+    };
+    let mut warnings = Vec::new();
+    for name in config.plugins.keys().filter(|name| registry.get(name).is_none()) {
+        let installed = installed();
+        let known: Vec<&str> = installed.iter().map(String::as_str).collect();
+        let hint = aish::pipeline::closest(name, &known).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
+        warnings.push(format!(
+            "[plugins.{name}] names no installed plugin{hint}; its settings apply to nothing until one by that name is added"
+        ));
+    }
+    warnings
+}
+
 /// A warning for each AI named like a built-in (which runs when the name is unquoted) or a stage
 /// plugin (which the AI hides): either way one of the two is out of reach as written.
 fn shadowed_names(config: &Config, registry: &Registry) -> Vec<String> {
@@ -119,6 +139,7 @@ impl App {
         warnings.extend(plugin_warnings);
         warnings.extend(missing_transports(&config, &registry));
         warnings.extend(shadowed_names(&config, &registry));
+        warnings.extend(unknown_plugin_sections(&config, &registry));
         let runtime = Runtime::new(Some(paths.component_cache_dir()));
         let connector = Connector::new(Arc::new(runtime), Arc::new(registry), Arc::new(config));
         Ok(App { paths, connector, demo, warnings })
