@@ -54,15 +54,12 @@ fn missing_transports(config: &Config, registry: &Registry) -> Vec<String> {
 /// A warning for each `[plugins.NAME]` section that names no installed plugin (a typo, or a
 /// plugin not added yet): its settings apply to nothing until one by that name is added.
 fn unknown_plugin_sections(config: &Config, registry: &Registry) -> Vec<String> {
-    let installed = || {
-        let mut names = registry.names_of(aish::plugin::PluginKind::Transport);
-        names.extend(registry.names_of(aish::plugin::PluginKind::Stage));
-        names
-    };
+    // Native stage plugins count, whether or not they are trusted to load.
+    let mut installed = registry.names_of(aish::plugin::PluginKind::Transport);
+    installed.extend(registry.names_of(aish::plugin::PluginKind::Stage));
+    let known: Vec<&str> = installed.iter().map(String::as_str).collect();
     let mut warnings = Vec::new();
-    for name in config.plugins.keys().filter(|name| registry.get(name).is_none()) {
-        let installed = installed();
-        let known: Vec<&str> = installed.iter().map(String::as_str).collect();
+    for name in config.plugins.keys().filter(|name| !known.contains(&name.as_str())) {
         let hint = aish::pipeline::closest(name, &known).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
         warnings.push(format!(
             "[plugins.{name}] names no installed plugin{hint}; its settings apply to nothing until one by that name is added"
