@@ -206,3 +206,41 @@ fn keep_alives_that_arrive_over_the_network_never_add_up_to_the_time_limit() {
     let run = aish(home.path(), &["-c", "patient hi"], None);
     assert_eq!((run.code, run.stdout.as_str()), (0, "still here\n"), "{run:?}");
 }
+
+/// A config, system prompt or history that is no regular file (a device read without end, a
+/// FIFO that waits for a writer) is refused at once with one line naming it.
+#[test]
+fn files_that_are_not_regular_files_are_refused_not_read_for_ever() {
+    let home = home();
+    let fifo = home.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    for config in [std::path::Path::new("/dev/zero"), fifo.as_path()] {
+        let run = aish(home.path(), &["--config", config.to_str().unwrap(), "-c", "echo hi"], None);
+        assert_eq!(run.code, 2, "{config:?}: {run:?}");
+        let expected =
+            format!("error: config error in {}: cannot read it: it is not a regular file\n", config.display());
+        assert_eq!(run.stderr, expected);
+    }
+    write_config(home.path(), "[ai.x]\nurl = \"http://127.0.0.1:9/\"\nsystem_file = \"/dev/zero\"\n");
+    let run = aish(home.path(), &["-c", "echo hi"], None);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("at `ai.x.system_file`: cannot read /dev/zero: it is not a regular file"),
+        "{}",
+        run.stderr
+    );
+    // A config file far larger than any config is named as such.
+    std::fs::write(home.path().join("config.toml"), "# padding\n".repeat(200_000)).unwrap();
+    let run = aish(home.path(), &["-c", "echo hi"], None);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("it is larger than 1024 KiB; is it the right file?"), "{}", run.stderr);
+    // The history.
+    std::fs::remove_file(home.path().join("config.toml")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", home.path().join("history.jsonl")).unwrap();
+    let run = aish(home.path(), &["-c", "history"], None);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("history.jsonl: it is not a regular file; move it away"), "{}", run.stderr);
+    let run = aish(home.path(), &["-c", "echo hi"], None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "hi\n"), "the line runs, unsaved: {run:?}");
+    assert!(run.stderr.contains("not saved") && run.stderr.contains("not a regular file"), "{}", run.stderr);
+}

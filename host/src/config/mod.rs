@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use paths::{Paths, private_dir, private_file};
+pub use paths::{Paths, private_dir, private_file, read_small_text};
 
 /// A configuration error: names the file, the key and what is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -257,10 +257,13 @@ pub struct Config {
     pub shell: ShellConfig,
 }
 
+/// The largest config file or system prompt file read (1 MiB): far more than either needs.
+const SMALL_FILE: u64 = 1 << 20;
+
 impl Config {
     /// Reads a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        let text = read_small_text(path, SMALL_FILE).map_err(|e| ConfigError {
             file: path.to_path_buf(),
             key: None,
             message: format!("cannot read it: {e}"),
@@ -407,7 +410,7 @@ fn read_system_file(ai: &mut AiConfig, config_path: &Path) -> Result<(), String>
         return Err("give `system` or `system_file`, not both".into());
     }
     let file = config_path.parent().map_or_else(|| file.clone(), |dir| dir.join(file));
-    let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let text = read_small_text(&file, SMALL_FILE).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     ai.system = Some(text.trim_end().to_owned());
     ai.system_file = Some(file);
     Ok(())

@@ -89,3 +89,24 @@ pub fn private_file(file: &Path) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// Reads a small text file the user names (a config, a system prompt): only a regular file of
+/// at most `limit` bytes, so a device, a FIFO or a wrong file (`/dev/zero`) is refused at once
+/// instead of read without end.
+pub fn read_small_text(path: &Path, limit: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    // Asked before opening too: opening a FIFO waits for a writer.
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::other("it is not a regular file"));
+    }
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("it is not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other(format!("it is larger than {} KiB; is it the right file?", limit >> 10)));
+    }
+    String::from_utf8(bytes).map_err(|_| std::io::Error::other("it is not UTF-8 text"))
+}

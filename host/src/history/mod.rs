@@ -159,10 +159,18 @@ impl History {
     pub fn load(&self) -> Result<Loaded, HistoryError> {
         let path = self.jsonl_path();
         let mut text = String::new();
-        match File::open(&path) {
-            Ok(mut file) => {
+        // A device or FIFO in its place (`/dev/zero`) would be read without end, or wait for
+        // a writer as it is opened.
+        match std::fs::metadata(&path) {
+            Ok(meta) if !meta.is_file() => {
+                let why = std::io::Error::other("it is not a regular file; move it away to start a new history");
+                return Err(HistoryError { path, source: why });
+            }
+            Ok(_) => {
                 let mut bytes = Vec::new();
-                file.read_to_end(&mut bytes).map_err(self.error(path.clone()))?;
+                File::open(&path)
+                    .and_then(|mut file| file.read_to_end(&mut bytes))
+                    .map_err(self.error(path.clone()))?;
                 text = String::from_utf8_lossy(&bytes).into_owned();
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -203,6 +211,10 @@ impl History {
 
 /// Opens (creating, readable by the owner only) a file for appending, or for locking.
 fn owner_only(path: &Path, append: bool) -> std::io::Result<File> {
+    // Written to, a device in its place (`/dev/null`) would swallow the history unseen.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(std::io::Error::other("it is not a regular file; move it away to start a new history"));
+    }
     let mut options = OpenOptions::new();
     options.create(true).read(true).mode(0o600);
     if append {
