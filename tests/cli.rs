@@ -613,6 +613,9 @@ fn several_lines_are_several_commands_and_a_quote_spans_lines() {
     assert_eq!((run.code, run.stdout.as_str()), (0, "one\ntwo\n"), "{run:?}");
     let run = aish(home.path(), &["-c", "echo 'a\nb' |\n  head 1\necho three"], None);
     assert_eq!((run.code, run.stdout.as_str()), (0, "a\nthree\n"), "{run:?}");
+    // A comment ends at its line's end, inside a continued command too.
+    let run = aish(home.path(), &["-c", "echo one two | # the first line\n  head 1"], None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "one two\n"), "{run:?}");
     // A syntax error in any of them runs none, and names its line.
     let run = aish(home.path(), &["-c", "echo one\necho 'open | apollo\n"], None);
     assert_eq!((run.code, run.stdout.as_str()), (2, ""), "{run:?}");

@@ -44,7 +44,8 @@ pub fn tokenize(line: &str) -> Result<Vec<(Token, Span)>, ParseError> {
             c if c.is_whitespace() => {
                 chars.next();
             }
-            '#' => break,
+            // A comment ends at the end of its line; a command continued over lines goes on.
+            '#' => while chars.next_if(|&(_, c)| c != '\n').is_some() {},
             '|' | '&' | '<' => {
                 chars.next();
                 let token = match c {
@@ -140,5 +141,6 @@ pub fn tokenize(line: &str) -> Result<Vec<(Token, Span)>, ParseError> {
 fn unclosed(line: &str, at: usize, quote: char) -> ParseError {
     let mut error = ParseError::at(line, at, &format!("this {quote} is never closed; add a closing {quote}"));
     error.incomplete = true;
+    error.quote_open = true;
     error
 }

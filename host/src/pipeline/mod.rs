@@ -89,13 +89,15 @@ pub struct ParseError {
     pub line: String,
     /// More input could complete the line (an open quote, a trailing `|`).
     pub incomplete: bool,
+    /// What is incomplete is a quote never closed: only a line holding a quote can close it.
+    pub quote_open: bool,
 }
 
 impl ParseError {
     /// An error at byte offset `at` of `line`.
     pub fn at(line: &str, at: usize, message: &str) -> Self {
         let column = line[..at.min(line.len())].chars().count() + 1;
-        ParseError { message: message.to_owned(), column, line: line.to_owned(), incomplete: false }
+        ParseError { message: message.to_owned(), column, line: line.to_owned(), incomplete: false, quote_open: false }
     }
 
     /// The error, the line, and a caret under the column.
