@@ -97,7 +97,8 @@ fn socket_requests_per_dialect() {
 
 #[test]
 fn only_raw_ends_at_close_and_only_ollama_streams_lines() {
-    // (Gemini's close ends its stream too, but only after a chunk said why it finished.)
+    // (Gemini's and OpenAI's close end their streams too, but only after a chunk said why the
+    // answer finished.)
     for kind in ["aish", "rhetor", "openai", "anthropic", "ollama", "responses", "gemini", "raw"] {
         let mut d = dialect(kind);
         assert_eq!(d.has_end_marker(), kind != "raw", "{kind}");

@@ -21,6 +21,8 @@ use crate::tools::{PendingCalls, call};
 pub(crate) struct OpenAi {
     calls: PendingCalls,
     memo: skim::Memo,
+    /// A choice said why it finished: the answer is whole even if `[DONE]` never comes.
+    finished: bool,
 }
 
 impl Provider for OpenAi {
@@ -152,8 +154,15 @@ impl Provider for OpenAi {
         }
         if choice.finish_reason.is_some() {
             self.calls.finish_all(out);
+            self.finished = true;
         }
         Ok(Progress::More)
+    }
+
+    fn at_close(&self, tally: &Tally) -> Option<Event> {
+        // Servers that say why the answer finished but close without `[DONE]` (some
+        // OpenAI-compatible ones) gave the whole answer; a close before that cut it short.
+        self.finished.then(|| tally.done())
     }
 }
 
@@ -270,6 +279,17 @@ mod tests {
                 Event::Done(Some(Usage { input_tokens: Some(80), output_tokens: Some(18) })),
             ]
         );
+        // A close after the finish reason, with no `[DONE]`, ends the answer whole; a close
+        // before it cuts the answer short.
+        let mut d = dialect("openai");
+        let (_, progress) = run(&mut d, &messages[..messages.len() - 2]);
+        assert_eq!(progress, Progress::More);
+        let mut out = Vec::new();
+        assert_eq!(d.on_close(&mut out), Progress::Finished);
+        assert_eq!(out, vec![Event::Done(None)]);
+        let mut d = dialect("openai");
+        run(&mut d, &[("message", first)]);
+        assert_eq!(d.on_close(&mut Vec::new()), Progress::More, "cut before the finish reason");
         // A server that ends at `[DONE]` without a finish reason still hands the call over.
         let mut d = dialect("openai");
         let (out, _) = run(&mut d, &[("message", first), ("message", &pieces[0]), ("message", "[DONE]")]);
