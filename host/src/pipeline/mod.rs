@@ -102,6 +102,18 @@ impl ParseError {
 
     /// The error, the line, and a caret under the column.
     pub fn render(&self) -> String {
-        format!("{self}\n{}\n{}^", self.line, " ".repeat(self.column - 1))
+        // The line the column falls in (a command may go on over lines), and only its stretch
+        // around the column: a line of a megabyte is not echoed whole.
+        const SIDE: usize = 60;
+        let chars: Vec<char> = self.line.chars().collect();
+        let at = (self.column - 1).min(chars.len());
+        let start = chars[..at].iter().rposition(|&c| c == '\n').map_or(0, |i| i + 1);
+        let end = chars[at..].iter().position(|&c| c == '\n').map_or(chars.len(), |i| at + i);
+        let (from, to) = (start.max(at.saturating_sub(SIDE)), end.min(at + SIDE));
+        let before = if from > start { "…" } else { "" };
+        let after = if to < end { "…" } else { "" };
+        let shown: String = chars[from..to].iter().collect();
+        let caret = " ".repeat(before.chars().count() + at - from);
+        format!("{self}\n{before}{shown}{after}\n{caret}^")
     }
 }

@@ -233,4 +233,24 @@ mod tests {
         assert_eq!(lines[2].chars().count(), e.column, "caret under column {}", e.column);
         assert!(lines[2].ends_with('^'));
     }
+
+    #[test]
+    fn a_long_or_continued_line_is_shown_around_the_column() {
+        // A megabyte of words, then the mistake: a stretch of the line around it, not all.
+        let long = format!("echo {} | | x", "word ".repeat(200_000));
+        let e = error(&long);
+        let rendered = e.render();
+        let lines: Vec<&str> = rendered.lines().collect();
+        assert!(rendered.len() < 400, "{} bytes", rendered.len());
+        assert!(lines[1].starts_with('…') && lines[1].contains("| | x"), "{}", lines[1]);
+        let caret = lines[2].chars().count() - 1;
+        assert_eq!(lines[1].chars().nth(caret), Some('|'), "caret under the second `|`: {rendered}");
+        assert_eq!(lines[1].chars().nth(caret + 1), Some(' '));
+        // A command continued over lines: the line holding the column, caret under it.
+        let e = error("echo one |\n  head 1 | |");
+        let rendered = e.render();
+        let lines: Vec<&str> = rendered.lines().collect();
+        assert_eq!(lines[1], "  head 1 | |");
+        assert_eq!(lines[2], "           ^");
+    }
 }
