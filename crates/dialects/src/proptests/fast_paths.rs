@@ -248,14 +248,24 @@ proptest! {
         let data = object(&fields).replacen("\"message\":null", &format!("\"message\":{}", object(&message)), 1);
         // The whole parse keeps the last of a field given twice.
         let value: Value = serde_json::from_str(&data).unwrap();
+        // Content that is neither text nor null is a protocol error, not an empty piece.
+        let content = value.pointer("/message/content");
+        let message_kind = value.get("message").is_some_and(|m| !m.is_object() && !m.is_null());
+        let bad = value.get("error").is_none()
+            && (message_kind || content.is_some_and(|c| !c.is_string() && !c.is_null()));
         let expected = match value.get("error") {
-            Some(_) => String::new(),
-            None => value.pointer("/message/content").and_then(Value::as_str).unwrap_or("").to_owned(),
+            Some(_) => Ok(String::new()),
+            None if bad => Err(()),
+            None => Ok(content.and_then(Value::as_str).unwrap_or("").to_owned()),
         };
-        prop_assert_eq!(through("ollama", "message", &data), Ok(expected), "{}", data);
+        prop_assert_eq!(through("ollama", "message", &data), expected, "{}", data);
         // A tool call in the line is never lost to the fast path, nor the answer's end.
         let mut out = Vec::new();
         let progress = dialect("ollama").on_message(&Message { event: "message", data: &data, id: "" }, &mut out);
+        if bad {
+            prop_assert!(progress.is_err(), "{}", data);
+            return Ok(());
+        }
         let ends = value.get("error").is_some() || value.get("done") == Some(&json!(true));
         prop_assert_eq!(matches!(progress, Ok(crate::Progress::Finished)), ends, "{}", data);
         let calls = out.iter().filter(|e| matches!(e, aish_plugin_sdk::Event::ToolCall(_))).count();

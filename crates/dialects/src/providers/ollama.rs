@@ -79,8 +79,15 @@ impl Provider for Ollama {
             out.push(Event::Error(text));
             return Ok(Progress::Finished);
         }
-        if let Some(text) = value.pointer("/message/content").and_then(Value::as_str) {
-            tally.token(out, text);
+        // A piece of the answer of another type is no text to show as nothing.
+        match value.get("message") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(message)) => match message.get("content") {
+                None | Some(Value::Null) => {}
+                Some(Value::String(text)) => tally.token(out, text),
+                Some(_) => return Err(crate::provider::protocol(self.name(), "`message.content` is not text", line)),
+            },
+            Some(_) => return Err(crate::provider::protocol(self.name(), "`message` is not an object", line)),
         }
         out.extend(tool_calls(&value).into_iter().map(Event::ToolCall));
         if value.get("done").and_then(Value::as_bool) == Some(true) {
