@@ -117,8 +117,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             return Ok(run_script(&mut session, &script).await);
         }
         let known: Vec<&str> = app.config().ai.keys().map(String::as_str).collect();
-        let hint =
-            aish::pipeline::closest(first, &known).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
+        let hint = aish::pipeline::did_you_mean(first, &known);
         eprintln!("error: `{first}`{hint} is neither a configured AI nor a script file; `aish --help` shows the usage");
         return Ok(EXIT_USAGE);
     }

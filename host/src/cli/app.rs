@@ -60,7 +60,7 @@ fn unknown_plugin_sections(config: &Config, registry: &Registry) -> Vec<String> 
     let known: Vec<&str> = installed.iter().map(String::as_str).collect();
     let mut warnings = Vec::new();
     for name in config.plugins.keys().filter(|name| !known.contains(&name.as_str())) {
-        let hint = aish::pipeline::closest(name, &known).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
+        let hint = aish::pipeline::did_you_mean(name, &known);
         warnings.push(format!(
             "[plugins.{name}] names no installed plugin{hint}; its settings apply to nothing until one by that name is added"
         ));

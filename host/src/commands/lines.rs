@@ -72,20 +72,21 @@ pub fn split(text: &str) -> Vec<CommandLine> {
 /// reason `was`, is still open, and why.
 fn still_open(text: &str, last: &str, was: Option<Open>) -> Option<Open> {
     let quoteless = !last.contains(['\'', '"']);
+    let free_text = super::takes_free_text(text);
     // Exact without a parse: the lexer fails at the end of the text on an open quote, and on
     // a trailing backslash, before the parser judges anything.
     if quoteless && was == Some(Open::Quote) {
         return Some(Open::Quote);
     }
     let backslashes = last.len() - last.trim_end_matches('\\').len();
-    if quoteless && !last.contains('#') && backslashes % 2 == 1 && !super::takes_free_text(text) {
+    if quoteless && !last.contains('#') && backslashes % 2 == 1 && !free_text {
         return Some(Open::Other);
     }
     // After a `|` that ended a well-formed start, the line parses as a stage after a `|`
     // would (the rules on `<` and `>` see the same places); else the whole command is parsed.
     let parsed = match was {
         Some(Open::Pipe) => parsing(&format!("x |\n{last}")),
-        _ if super::takes_free_text(text) => return None,
+        _ if free_text => return None,
         _ => parsing(text),
     };
     match parsed {

@@ -168,10 +168,14 @@ pub(crate) async fn execute(session: &mut Session, line: &str, stdin: Option<Str
         }
     }
     let started = Instant::now();
-    let result = match builtin_in_pipeline(session, line) {
-        Some(message) => Err(RunError::Usage(message)),
-        None => session.run_line(line, stdin).await,
-    };
+    let mut result = session.run_line(line, stdin).await;
+    // The engine, which knows no built-ins, calls one in a pipeline an unknown command (before
+    // it runs anything): said as what it is, with the line parsed again only then.
+    if matches!(result, Err(RunError::Usage(_)))
+        && let Some(message) = builtin_in_pipeline(session, line)
+    {
+        result = Err(RunError::Usage(message));
+    }
     if !line.is_empty() && !line.starts_with('#') {
         session.record(line, &result, started.elapsed());
     }

@@ -163,8 +163,7 @@ impl History {
         // a writer as it is opened.
         match std::fs::metadata(&path) {
             Ok(meta) if !meta.is_file() => {
-                let why = std::io::Error::other("it is not a regular file; move it away to start a new history");
-                return Err(HistoryError { path, source: why });
+                return Err(HistoryError { path, source: not_regular() });
             }
             Ok(_) => {
                 let mut bytes = Vec::new();
@@ -209,11 +208,16 @@ impl History {
     }
 }
 
+/// Why a history file cannot be used: a device or FIFO stands in its place.
+fn not_regular() -> std::io::Error {
+    std::io::Error::other("it is not a regular file; move it away to start a new history")
+}
+
 /// Opens (creating, readable by the owner only) a file for appending, or for locking.
 fn owner_only(path: &Path, append: bool) -> std::io::Result<File> {
     // Written to, a device in its place (`/dev/null`) would swallow the history unseen.
     if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-        return Err(std::io::Error::other("it is not a regular file; move it away to start a new history"));
+        return Err(not_regular());
     }
     let mut options = OpenOptions::new();
     options.create(true).read(true).mode(0o600);

@@ -143,10 +143,7 @@ pub(super) fn write_entry(
     }
     // The stages are written one by one, so that an answer kept there streams from its spool
     // like the others (each object is written whole, then reopened for what follows).
-    let rest = Metadata { stages: Vec::new(), ..metadata.clone() };
-    let mut open = serde_json::to_vec(&rest)?;
-    open.pop();
-    w.write_all(&open)?;
+    write_open(w, &Metadata { stages: Vec::new(), ..metadata.clone() })?;
     w.write_all(b",\"stages\":[")?;
     for (i, stage) in metadata.stages.iter().enumerate() {
         if i > 0 {
@@ -156,14 +153,20 @@ pub(super) fn write_entry(
             serde_json::to_writer(&mut *w, stage)?;
             continue;
         }
-        let mut open = serde_json::to_vec(&super::StageFigures { answer: None, ..stage.clone() })?;
-        open.pop();
-        w.write_all(&open)?;
+        write_open(w, &super::StageFigures { answer: None, ..stage.clone() })?;
         w.write_all(b",\"answer\":")?;
         write_answer(w, responses[i].1, secrets)?;
         w.write_all(b"}")?;
     }
     w.write_all(b"]}}\n")
+}
+
+/// Writes `value`, a JSON object with at least one field, without its closing `}`: the fields
+/// written after it join it.
+fn write_open(w: &mut impl Write, value: &impl serde::Serialize) -> std::io::Result<()> {
+    let mut open = serde_json::to_vec(value)?;
+    open.pop();
+    w.write_all(&open)
 }
 
 /// One answer as a JSON string, streamed from its spool with secrets redacted.

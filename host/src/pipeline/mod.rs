@@ -19,7 +19,7 @@ pub use interrupt::{take_ctrl_c, watch_ctrl_c};
 pub use lexer::{Span, Token, tokenize};
 pub use outcome::{Outcome, RunError, StageResult};
 pub use parser::{parse, parse_with_context};
-pub use plan::closest;
+pub use plan::did_you_mean;
 
 /// The context a caller hands to a pipeline: a JSON object merged into every AI stage's context.
 pub type Context = serde_json::Map<String, serde_json::Value>;

@@ -63,7 +63,7 @@ pub(crate) fn plan(pipeline: &Pipeline, config: &Config, registry: &Registry) ->
                 continue;
             }
             let known: Vec<&str> = config.ai.keys().map(String::as_str).collect();
-            let hint = closest(name, &known).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
+            let hint = did_you_mean(name, &known);
             return Err(RunError::Usage(format!(
                 "unknown command `{name}`{hint}: not a configured AI, stage plugin or built-in; AIs: {}",
                 if known.is_empty() { "none".to_owned() } else { known.join(", ") }
@@ -76,8 +76,14 @@ pub(crate) fn plan(pipeline: &Pipeline, config: &Config, registry: &Registry) ->
     Ok(plan)
 }
 
+/// ` (did you mean `NAME`?)` naming the known name nearest to a typo, when one is close; else
+/// nothing.
+pub fn did_you_mean(name: &str, known: &[&str]) -> String {
+    closest(name, known).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default()
+}
+
 /// The known name nearest to a typo, when one is close.
-pub fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
     known.iter().map(|k| (levenshtein(name, k), *k)).filter(|(d, k)| *d <= 2.max(k.len() / 4)).min().map(|(_, k)| k)
 }
 

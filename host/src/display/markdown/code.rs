@@ -121,18 +121,7 @@ impl Highlighter {
     }
 
     fn highlight(&mut self, code: &str) -> Option<Vec<Span>> {
-        let assets = assets();
-        let source = format!("{code}\n");
-        let ops = self.parse.parse_line(&source, &assets.syntaxes).ok()?;
-        let pieces = HighlightIterator::new(&mut self.state, &ops, &source, &self.highlighter);
-        Some(
-            pieces
-                .filter_map(|(s, text)| {
-                    let text = text.strip_suffix('\n').unwrap_or(text);
-                    (!text.is_empty()).then(|| (convert(s, assets.truecolor), text.to_owned()))
-                })
-                .collect(),
-        )
+        spans(&mut self.parse, &mut self.state, &self.highlighter, &format!("{code}\n"))
     }
 
     /// The spans of the start of a line still arriving, highlighted as far as it came without
@@ -141,17 +130,30 @@ impl Highlighter {
         if partial.len() > LONGEST {
             return None;
         }
-        let assets = assets();
         let (mut parse, mut state) = (self.parse.clone(), self.state.clone());
-        let ops = parse.parse_line(partial, &assets.syntaxes).ok()?;
-        let pieces = HighlightIterator::new(&mut state, &ops, partial, &self.highlighter);
-        Some(
-            pieces
-                .filter(|(_, text)| !text.is_empty())
-                .map(|(s, text)| (convert(s, assets.truecolor), text.to_owned()))
-                .collect(),
-        )
+        spans(&mut parse, &mut state, &self.highlighter, partial)
     }
+}
+
+/// The spans of `source` (a line, with its `\n` when complete, which no span keeps), moving
+/// `parse` and `state` past it.
+fn spans(
+    parse: &mut ParseState,
+    state: &mut HighlightState,
+    highlighter: &syntect::highlighting::Highlighter<'static>,
+    source: &str,
+) -> Option<Vec<Span>> {
+    let assets = assets();
+    let ops = parse.parse_line(source, &assets.syntaxes).ok()?;
+    let pieces = HighlightIterator::new(state, &ops, source, highlighter);
+    Some(
+        pieces
+            .filter_map(|(s, text)| {
+                let text = text.strip_suffix('\n').unwrap_or(text);
+                (!text.is_empty()).then(|| (convert(s, assets.truecolor), text.to_owned()))
+            })
+            .collect(),
+    )
 }
 
 fn convert(s: syntect::highlighting::Style, truecolor: bool) -> Style {

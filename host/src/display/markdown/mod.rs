@@ -126,9 +126,7 @@ impl Renderer {
     /// markers whose meaning the next characters decide.
     pub fn flush_partial(&mut self, out: &mut String) {
         self.fresh = false;
-        if let Some(table) = &mut self.table {
-            table.print(cols(&*self.width), &mut self.pen, out);
-        }
+        self.print_table_so_far(out);
         if !self.partial.is_empty() {
             let partial = std::mem::take(&mut self.partial);
             if self.live.is_none() {
@@ -148,9 +146,7 @@ impl Renderer {
     /// one), so nothing that came before the line shows after it.
     pub fn break_line(&mut self, out: &mut String) {
         self.fresh = false;
-        if let Some(table) = &mut self.table {
-            table.print(cols(&*self.width), &mut self.pen, out);
-        }
+        self.print_table_so_far(out);
         if !self.partial.is_empty() {
             let line = std::mem::take(&mut self.partial);
             self.complete(&line, out);
@@ -400,6 +396,13 @@ impl Renderer {
                     wrapper.flush(&mut sink);
                 }
             }
+        }
+    }
+
+    /// Prints the rows held of the table being received (its column widths fixed from then on).
+    fn print_table_so_far(&mut self, out: &mut String) {
+        if let Some(table) = &mut self.table {
+            table.print(cols(&*self.width), &mut self.pen, out);
         }
     }
 
